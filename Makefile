@@ -1,0 +1,51 @@
+# The interface to the project: `make demo` and `make test` work on a fresh machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test unit integration infra lint format synth bench chaos clean
+
+$(STAMP): requirements/lambda.txt requirements/dev.txt requirements/constraints.txt package.json package-lock.json
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(PY) -m local.demo
+
+test: install lint
+	$(PY) -m pytest -q
+
+unit: install
+	$(PY) -m pytest -q tests/unit
+
+integration: install
+	$(PY) -m pytest -q tests/integration
+
+infra: install
+	$(PY) -m pytest -q tests/infra
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+synth: install
+	PATH=$(abspath $(VENV))/bin:$$PATH npx cdk synth --all -q
+
+bench: install
+	$(PY) -m bench
+
+chaos: install
+	$(PY) -m local.chaos
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build
