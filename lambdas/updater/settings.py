@@ -30,6 +30,9 @@ class UpdaterSettings(BaseSettings):
     ledger_ttl_days: int = Field(default=30, alias="LEDGER_TTL_DAYS", ge=1)
     # Stop polling and hand the request back when less than this remains of the invocation.
     time_reserve_ms: int = Field(default=5_000, alias="TIME_RESERVE_MS", ge=0)
+    # The ingest queues' redrive maxReceiveCount: the last delivery of a transient failure ends it
+    # with a RETRIES_EXHAUSTED outcome instead of letting it slip silently into the DLQ.
+    max_receive_count: int = Field(default=5, alias="MAX_RECEIVE_COUNT", ge=1)
     import_rules_path: str = Field(default="", alias="IMPORT_RULES_PATH")
 
     @property
@@ -39,4 +42,4 @@ class UpdaterSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def load_settings() -> UpdaterSettings:
-    return UpdaterSettings()  # type: ignore[call-arg]  # values come from the environment
+    return UpdaterSettings()  # values come from the environment

@@ -1,0 +1,95 @@
+"""HealthImagingGateway: the only code that talks to the `medical-imaging` API."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from updater.image_set import ImageSetVersion
+from updater.service_errors import RetryableServiceError, error_from_aws
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as err:
+        error = err.response.get("Error", {})
+        raise error_from_aws(str(error.get("Code", "Unknown")), str(error.get("Message", ""))) from err
+    except BotoCoreError as err:  # connection resets, read timeouts: worth another try later
+        raise RetryableServiceError(type(err).__name__, "transport error") from err
+
+
+class HealthImagingGateway:
+    def __init__(self, client: Any, on_call: Callable[[str], None] | None = None) -> None:
+        self._client = client
+        self._on_call = on_call or (lambda _operation: None)
+
+    def get_image_set(
+        self, datastore_id: str, image_set_id: str, version_id: str | None = None
+    ) -> ImageSetVersion:
+        params: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": image_set_id}
+        if version_id is not None:
+            params["versionId"] = version_id
+        self._on_call("GetImageSet")
+        with _mapped_errors():
+            answer = self._client.get_image_set(**params)
+        return ImageSetVersion(
+            version_id=answer["versionId"],
+            state=answer["imageSetState"],
+            workflow_status=answer.get("imageSetWorkflowStatus"),
+            message=answer.get("message"),
+            forced=bool((answer.get("overrides") or {}).get("forced", False)),
+        )
+
+    def get_metadata(
+        self, datastore_id: str, image_set_id: str, version_id: str | None = None
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": image_set_id}
+        if version_id is not None:
+            params["versionId"] = version_id
+        self._on_call("GetImageSetMetadata")
+        with _mapped_errors():
+            answer = self._client.get_image_set_metadata(**params)
+            blob = answer["imageSetMetadataBlob"].read()
+        # botocore does not undo the service's gzip content encoding.
+        if answer.get("contentEncoding") == "gzip" or blob[:2] == b"\x1f\x8b":
+            blob = gzip.decompress(blob)
+        document: dict[str, Any] = json.loads(blob)
+        return document
+
+    def update(
+        self,
+        datastore_id: str,
+        image_set_id: str,
+        *,
+        latest_version_id: str,
+        updates: dict[str, Any],
+        force: bool,
+        include_study_image_sets: bool,
+    ) -> ImageSetVersion:
+        params: dict[str, Any] = {
+            "datastoreId": datastore_id,
+            "imageSetId": image_set_id,
+            "latestVersionId": latest_version_id,
+            "updateImageSetMetadataUpdates": updates,
+        }
+        if force:
+            params["force"] = True
+        if include_study_image_sets:
+            params["includeStudyImageSets"] = True
+        self._on_call("UpdateImageSetMetadata")
+        with _mapped_errors():
+            answer = self._client.update_image_set_metadata(**params)
+        return ImageSetVersion(
+            version_id=answer["latestVersionId"],
+            state=answer["imageSetState"],
+            workflow_status=answer.get("imageSetWorkflowStatus"),
+            message=answer.get("message"),
+            forced=force,
+        )

@@ -1,0 +1,88 @@
+"""OutcomePublisher (EventBridge) and FailureQueue (the DLQ that keeps failed requests with their reason)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from updater.outcome import SOURCE, UpdateOutcome
+from updater.service_errors import RetryableServiceError
+
+
+class OutcomePublisher:
+    def __init__(self, client: Any, bus_name: str) -> None:
+        self._client = client
+        self._bus = bus_name
+
+    def publish(self, outcome: UpdateOutcome) -> None:
+        answer = self._client.put_events(
+            Entries=[
+                {
+                    "Source": SOURCE,
+                    "DetailType": outcome.detail_type(),
+                    "Detail": outcome.model_dump_json(by_alias=True),
+                    "EventBusName": self._bus,
+                    "Resources": [],
+                }
+            ]
+        )
+        if answer.get("FailedEntryCount", 0):
+            # PutEvents reports per-entry failures in a 200 answer; treat them like a transient error.
+            raise RetryableServiceError("PutEventsFailedEntry", "outcome event not accepted")
+
+
+class FailureQueue:
+    """Puts a failed request's original body in the DLQ, its reason in message attributes."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send(self, body: str, *, request_id: str | None, code: str, message: str) -> None:
+        attributes: dict[str, dict[str, str]] = {
+            "failureCode": {"DataType": "String", "StringValue": code},
+            "failureMessage": {"DataType": "String", "StringValue": message[:1000] or code},
+        }
+        if request_id:
+            attributes["requestId"] = {"DataType": "String", "StringValue": request_id}
+        self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
+
+
+class RequestRequeue:
+    """Hands a request back to its queue to be picked up later (waiting for a token or for a settle)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._urls: dict[str, str] = {}
+
+    def queue_url(self, queue_arn: str) -> str:
+        if queue_arn not in self._urls:
+            name = queue_arn.rsplit(":", 1)[-1]
+            account = queue_arn.split(":")[4]
+            answer = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            self._urls[queue_arn] = str(answer["QueueUrl"])
+        return self._urls[queue_arn]
+
+    def requeue(
+        self, queue_url: str, body: str, *, delay_s: int, group_id: str | None, dedup_id: str
+    ) -> None:
+        params: dict[str, Any] = {
+            "QueueUrl": queue_url,
+            "MessageBody": body,
+            "MessageAttributes": {"handedBack": {"DataType": "String", "StringValue": "true"}},
+        }
+        if group_id is None:
+            params["DelaySeconds"] = max(0, min(900, delay_s))  # SQS caps a message delay at 15 minutes
+        else:
+            params["MessageGroupId"] = group_id
+            params["MessageDeduplicationId"] = dedup_id
+        self._client.send_message(**params)
+
+    def postpone(self, queue_url: str, receipt_handle: str, delay_s: int) -> None:
+        self._client.change_message_visibility(
+            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43_200, delay_s))
+        )
+
+
+def body_text(body: Any) -> str:
+    return body if isinstance(body, str) else json.dumps(body)

@@ -1,0 +1,125 @@
+"""Lambda entry point: SQS batches (both triggers arrive through SQS) and direct EventBridge events.
+
+Thin on purpose: classify each record, hand it to the UpdateService, and turn the result into what
+SQS needs (a partial batch response, or a hand-back to the queue for requests that must wait).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from updater.inbound import IgnoredMessage, ImportCompletedMessage, RejectedMessage, classify
+from updater.service import ProcessResult
+from updater.settings import load_settings
+from updater.wiring import AwsClients, Runtime, build_runtime
+
+logger = Logger()
+metrics = Metrics()
+tracer = Tracer()
+_processor = BatchProcessor(event_type=EventType.SQS)
+_runtime: Runtime | None = None
+
+
+class TransientFailure(Exception):
+    """Raised for a record SQS should deliver again after its visibility timeout."""
+
+
+class PowertoolsMetricsSink:
+    def __init__(self, target: Metrics) -> None:
+        self._metrics = target
+
+    def count(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        if reason is None:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+            return
+        with single_metric(
+            name=name, unit=MetricUnit.Count, value=value, namespace=self._metrics.namespace
+        ) as one:
+            one.add_dimension(name="reason", value=reason)
+
+    def observe(self, name: str, value: float, unit: str) -> None:
+        self._metrics.add_metric(name=name, unit=MetricUnit(unit), value=value)
+
+
+def runtime() -> Runtime:
+    global _runtime  # noqa: PLW0603  # built once per cold start, reused while warm
+    if _runtime is None:
+        _runtime = build_runtime(
+            load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(metrics)
+        )
+    return _runtime
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context, runtime())
+
+
+def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[str, Any]:
+    deadline = time.time() + context.get_remaining_time_in_millis() / 1000
+    owner = context.aws_request_id
+    if "Records" not in event:  # a rule that targets the function directly
+        _handle_body(rt, _envelope_body(event), deadline, owner, record=None)
+        return {}
+
+    def record_handler(record: SQSRecord) -> None:
+        _handle_body(rt, record.body, deadline, f"{owner}/{record.message_id}", record=record)
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=_processor, context=context
+    )
+    return dict(response)
+
+
+def _envelope_body(event: dict[str, Any]) -> str:
+    import json  # noqa: PLC0415  # only the rare direct-EventBridge path needs it
+
+    return json.dumps(event)
+
+
+def _handle_body(rt: Runtime, body: str, deadline: float, owner: str, record: SQSRecord | None) -> None:
+    message = classify(body)
+    if isinstance(message, IgnoredMessage):
+        logger.info("ignored message", extra={"reason": message.reason})
+        metrics.add_metric(name="Ignored", unit=MetricUnit.Count, value=1)
+        return
+    if isinstance(message, ImportCompletedMessage):
+        logger.info("import completed event received")  # wired by the import reaction
+        return
+    if isinstance(message, RejectedMessage):
+        _finish(
+            rt, body, rt.service.reject(body, message.failure, message.trigger, message.request_id), record
+        )
+        return
+    request = message.request
+    logger.append_keys(request_id=request.request_id, image_set_id=request.image_set_id)
+    result = rt.service.process(request, body=body, trigger=message.trigger, deadline_s=deadline, owner=owner)
+    if result.waiting_for == "transient" and record is not None:
+        if int(record.attributes.approximate_receive_count) < rt.settings.max_receive_count:
+            raise TransientFailure("transient failure; SQS will deliver the record again")
+        logger.warning("transient failures used up the deliveries")
+        result = rt.service.give_up(request, body=body, trigger=message.trigger, owner=owner)
+    _finish(rt, body, result, record)
+
+
+def _finish(rt: Runtime, body: str, result: ProcessResult, record: SQSRecord | None) -> None:
+    if result.outcome is not None:
+        logger.info(
+            "request finished", extra={"outcome": result.outcome.model_dump(mode="json", by_alias=True)}
+        )
+        return
+    delay = int(result.retry_after_s or 0) + 1
+    logger.info("request handed back", extra={"waiting_for": result.waiting_for, "delay_s": delay})
+    group = record.attributes.message_group_id if record else None
+    queue_url = rt.requeue.queue_url(record.event_source_arn) if record else rt.settings.ingest_queue_url
+    dedup = f"{record.message_id if record else 'direct'}-{int(time.time())}"
+    rt.requeue.requeue(queue_url, body, delay_s=delay, group_id=group, dedup_id=dedup)

@@ -1,0 +1,78 @@
+"""Tells apart what arrives on the ingest queues: a plain request, an EventBridge envelope, or junk.
+
+Both triggers end up on SQS: other services send requests straight to the queue, or put them on the
+requests bus whose rule forwards the whole EventBridge envelope; HealthImaging's own events arrive
+the same way from the default bus.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from updater.failures import FailureCode, RequestRejected, ValidationFailure
+from updater.request import UpdateRequest, parse_update_request
+
+REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
+IMPORT_COMPLETED = "Import Job Completed"
+HEALTHIMAGING_SOURCE = "aws.medical-imaging"
+MAX_BODY_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
+
+
+@dataclass(frozen=True)
+class RequestMessage:
+    request: UpdateRequest
+    trigger: str
+
+
+@dataclass(frozen=True)
+class RejectedMessage:
+    failure: ValidationFailure
+    trigger: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportCompletedMessage:
+    envelope: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IgnoredMessage:
+    reason: str
+
+
+InboundMessage = RequestMessage | RejectedMessage | ImportCompletedMessage | IgnoredMessage
+
+
+def _is_envelope(document: Any) -> bool:
+    return isinstance(document, dict) and "detail-type" in document and "detail" in document
+
+
+def classify(body: str) -> InboundMessage:
+    if len(body.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        return RejectedMessage(
+            ValidationFailure(FailureCode.PAYLOAD_TOO_LARGE, "body", "message body over 256 KiB"), "sqs"
+        )
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    if not _is_envelope(document):
+        return _request(body, "sqs", document)
+    detail_type, source = document.get("detail-type"), document.get("source")
+    if detail_type == IMPORT_COMPLETED and source == HEALTHIMAGING_SOURCE:
+        return ImportCompletedMessage(document)
+    if detail_type == REQUEST_DETAIL_TYPE:
+        return _request(document["detail"], "eventbridge", document["detail"])
+    return IgnoredMessage(f"event {source}/{detail_type} is not for the updater")
+
+
+def _request(raw: Any, trigger: str, document: Any) -> RequestMessage | RejectedMessage:
+    try:
+        return RequestMessage(parse_update_request(raw), trigger)
+    except RequestRejected as rejected:
+        request_id = document.get("requestId") if isinstance(document, dict) else None
+        usable_id = request_id if isinstance(request_id, str) and 0 < len(request_id) <= 128 else None
+        return RejectedMessage(rejected.failures[0], trigger, usable_id)

@@ -1,0 +1,355 @@
+"""UpdateService: validate, resolve, apply once, settle, and end every request in one terminal outcome.
+
+Plain Python: it sees an UpdateRequest and adapters, never a Lambda event. What it returns tells the
+handler whether the request is finished or must be handed back to its queue (to wait for a pacing
+token, for a lease held elsewhere, for a settle that outlasts this invocation, or after a transient
+error).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from updater.adapters.healthimaging import HealthImagingGateway
+from updater.adapters.ledger import LeaseHeld, Ledger, LedgerEntry, LedgerStatus
+from updater.failures import FailureCode, ValidationFailure
+from updater.image_set import ImageSetVersion
+from updater.outcome import OutcomeStatus, UpdateOutcome, scrub_message
+from updater.outcome_recorder import MetricsSink, OutcomeRecorder
+from updater.planning import UpdatePlan, plan_revert, plan_update
+from updater.request import UpdateRequest
+from updater.service_errors import ConflictError, PermanentServiceError, RetryableServiceError
+from updater.settle import SettleEstimator, SettlePoller
+from updater.validation import validate_request
+
+MAX_CONFLICT_RETRIES = 4
+
+
+class Pacer(Protocol):
+    def acquire(self) -> float:
+        """Take a token for one UpdateImageSetMetadata call: 0 when taken, else seconds until one is due."""
+        ...
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    outcome: UpdateOutcome | None = None
+    retry_after_s: float | None = None  # hand the request back; it is not finished
+    waiting_for: str = ""  # "token", "lease", "settle", "transient": why it was handed back
+
+
+@dataclass
+class Attempt:
+    """Bookkeeping for one invocation's work on one request."""
+
+    request: UpdateRequest
+    body: str
+    trigger: str
+    started_s: float
+    deadline_s: float
+    entry: LedgerEntry
+    polls: int = 0
+    from_version: str | None = None
+    plan: UpdatePlan | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+def body_request_id(body: str) -> str:
+    """Ledger key for a message too broken to carry or derive a requestId: its content hash."""
+    return "body-" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+class UpdateService:
+    def __init__(
+        self,
+        *,
+        gateway: HealthImagingGateway,
+        ledger: Ledger,
+        recorder: OutcomeRecorder,
+        metrics: MetricsSink,
+        clock: Clock,
+        payload_limit_bytes: int,
+        allowed_datastores: frozenset[str],
+        time_reserve_s: float = 5.0,
+        pacer: Pacer | None = None,
+        estimator: SettleEstimator | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._ledger = ledger
+        self._recorder = recorder
+        self._metrics = metrics
+        self._clock = clock
+        self._payload_limit = payload_limit_bytes
+        self._allowed = allowed_datastores
+        self._reserve_s = time_reserve_s
+        self._pacer = pacer
+        self._estimator = estimator or SettleEstimator()
+
+    # -- entry points -------------------------------------------------------------------------
+    def reject(
+        self, body: str, failure: ValidationFailure, trigger: str, request_id: str | None
+    ) -> ProcessResult:
+        """A message that is not even a well-formed request: one terminal failure, keyed by content."""
+        key = request_id or body_request_id(body)
+        entry = self._ledger.claim(
+            key, datastore_id="", image_set_id="", owner=key, now_ms=self._now_ms(), lease_ms=1000
+        )
+        try:
+            if entry.terminal:
+                return ProcessResult(self._recorder.replay(entry, body))
+            outcome = UpdateOutcome(
+                request_id=key,
+                datastore_id="",
+                image_set_id="",
+                status=OutcomeStatus.FAILED,
+                trigger=trigger,
+                attempts=entry.attempts,
+                polls=0,
+                duration_ms=0,
+                error_code=failure.code,
+                error_message=f"{failure.field}: {failure.message}",
+            )
+            return ProcessResult(self._recorder.finish(outcome, body))
+        finally:
+            self._ledger.release(key, key)
+
+    def process(
+        self, request: UpdateRequest, *, body: str, trigger: str, deadline_s: float, owner: str
+    ) -> ProcessResult:
+        now = self._clock.now()
+        try:
+            entry = self._ledger.claim(
+                request.request_id,
+                datastore_id=request.datastore_id,
+                image_set_id=request.image_set_id,
+                owner=owner,
+                now_ms=int(now * 1000),
+                lease_ms=int(max(1.0, deadline_s - now) * 1000) + 1000,
+            )
+        except LeaseHeld as held:
+            return ProcessResult(retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease")
+        attempt = Attempt(request, body, trigger, now, deadline_s - self._reserve_s, entry, polls=entry.polls)
+        try:
+            if entry.terminal:
+                return ProcessResult(self._recorder.replay(entry, body))
+            return self._advance(attempt)
+        except PermanentServiceError as err:
+            return self._fail(attempt, err.failure_code, scrub_message(err.message))
+        except RetryableServiceError as err:
+            self._metrics.count("Throttled" if err.aws_code == "ThrottlingException" else "TransientError")
+            return ProcessResult(retry_after_s=2.0, waiting_for="transient")
+        finally:
+            self._ledger.add_polls(request.request_id, attempt.polls - entry.polls)
+            self._ledger.release(request.request_id, owner)
+
+    def give_up(self, request: UpdateRequest, *, body: str, trigger: str, owner: str) -> ProcessResult:
+        """The last delivery failed transiently too: end the request rather than let it slip into the DLQ."""
+        now = self._clock.now()
+        try:
+            entry = self._ledger.claim(
+                request.request_id,
+                datastore_id=request.datastore_id,
+                image_set_id=request.image_set_id,
+                owner=owner,
+                now_ms=int(now * 1000),
+                lease_ms=5000,
+            )
+        except LeaseHeld as held:
+            return ProcessResult(retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease")
+        try:
+            if entry.terminal:
+                return ProcessResult(self._recorder.replay(entry, body))
+            attempt = Attempt(request, body, trigger, now, now, entry, polls=entry.polls)
+            attempt.from_version = entry.base_version_id
+            return self._fail(
+                attempt, FailureCode.RETRIES_EXHAUSTED, "transient service errors on every delivery"
+            )
+        finally:
+            self._ledger.release(request.request_id, owner)
+
+    # -- the state machine ----------------------------------------------------------------------
+    def _advance(self, attempt: Attempt) -> ProcessResult:
+        request, entry = attempt.request, attempt.entry
+        failures = validate_request(
+            request, max_payload_bytes=self._payload_limit, allowed_datastores=self._allowed
+        )
+        if failures:
+            return self._fail(attempt, failures[0].code, f"{failures[0].field}: {failures[0].message}")
+        if entry.status == LedgerStatus.APPLIED and entry.to_version_id:
+            attempt.from_version = entry.base_version_id
+            return self._settle(attempt, entry.to_version_id, (entry.applied_at_ms or 0) / 1000)
+        if entry.status == LedgerStatus.APPLYING and entry.base_version_id:
+            recovered = self._recover_applying(attempt, entry.base_version_id)
+            if recovered is not None:
+                return recovered
+        return self._apply_with_conflict_retries(attempt)
+
+    def _recover_applying(self, attempt: Attempt, base_version: str) -> ProcessResult | None:
+        """A previous invocation stopped between 'about to call update' and 'recorded the new version'.
+
+        If the image set did not move on, the call never took effect: apply normally. If it moved on,
+        let it settle and check whether it already holds the requested change; only if not, apply.
+        """
+        request = attempt.request
+        latest = self._gateway.get_image_set(request.datastore_id, request.image_set_id)
+        if latest.version_id == base_version:
+            return None
+        if not latest.settled:
+            settled = self._settle_other(attempt, latest)
+            if settled is None:
+                return ProcessResult(retry_after_s=1.0, waiting_for="settle")
+            latest = settled
+        plan = self._plan(attempt, latest)
+        if plan.noop and not latest.update_failed:
+            attempt.from_version, attempt.plan = base_version, plan
+            return self._succeed(attempt, latest, noop=False)
+        return None
+
+    def _apply_with_conflict_retries(self, attempt: Attempt) -> ProcessResult:
+        request = attempt.request
+        for retry in range(MAX_CONFLICT_RETRIES + 1):
+            current = self._gateway.get_image_set(request.datastore_id, request.image_set_id)
+            if request.expected_version_id and current.version_id != request.expected_version_id:
+                return self._fail(
+                    attempt, FailureCode.VERSION_CONFLICT, "image set moved on from the pinned version"
+                )
+            if not current.settled:  # someone else's update is running: wait for it, then rebase
+                if self._settle_other(attempt, current) is None:
+                    return ProcessResult(retry_after_s=5.0, waiting_for="settle")
+                continue
+            attempt.from_version = current.version_id
+            plan = attempt.plan = self._plan(attempt, current)
+            if plan.failures:
+                failure = plan.failures[0]
+                return self._fail(attempt, failure.code, f"{failure.field}: {failure.message}")
+            if plan.noop or request.dry_run:
+                return self._succeed(attempt, current, noop=plan.noop)
+            if self._pacer is not None and (wait := self._pacer.acquire()) > 0:
+                self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
+                return ProcessResult(retry_after_s=wait, waiting_for="token")
+            self._ledger.mark_applying(request.request_id, current.version_id)
+            try:
+                self._metrics.count("UpdateCalls")
+                new = self._gateway.update(
+                    request.datastore_id,
+                    request.image_set_id,
+                    latest_version_id=current.version_id,
+                    updates=request.api_updates(),
+                    force=request.force,
+                    include_study_image_sets=request.include_study_image_sets,
+                )
+            except ConflictError:
+                self._metrics.count("ConflictRetried")
+                if request.expected_version_id:
+                    return self._fail(
+                        attempt, FailureCode.VERSION_CONFLICT, "image set changed while updating"
+                    )
+                self._clock.sleep(min(2.0, 0.2 * 2**retry))
+                continue
+            self._ledger.mark_applied(request.request_id, new.version_id, self._now_ms())
+            return self._settle(attempt, new.version_id, self._clock.now())
+        return ProcessResult(retry_after_s=5.0, waiting_for="transient")
+
+    def _plan(self, attempt: Attempt, current: ImageSetVersion) -> UpdatePlan:
+        request = attempt.request
+        document = self._gateway.get_metadata(request.datastore_id, request.image_set_id, current.version_id)
+        if request.revert_to_version_id is None:
+            return plan_update(request, document)
+        try:
+            target = self._gateway.get_metadata(
+                request.datastore_id, request.image_set_id, request.revert_to_version_id
+            )
+        except PermanentServiceError as err:
+            if err.failure_code != FailureCode.IMAGE_SET_NOT_FOUND:
+                raise
+            raise PermanentServiceError(
+                err.aws_code,
+                "revertToVersionId names no version of this image set",
+                FailureCode.REVERT_VERSION_NOT_FOUND,
+            ) from err
+        return plan_revert(document, target)
+
+    def _settle_other(self, attempt: Attempt, current: ImageSetVersion) -> ImageSetVersion | None:
+        request = attempt.request
+        poller = self._poller(request, current.version_id)
+        result = poller.wait(started_s=self._clock.now(), deadline_s=attempt.deadline_s)
+        attempt.polls += result.polls
+        return result.version
+
+    def _settle(
+        self,
+        attempt: Attempt,
+        version_id: str,
+        applied_s: float,
+    ) -> ProcessResult:
+        request = attempt.request
+        result = self._poller(request, version_id).wait(started_s=applied_s, deadline_s=attempt.deadline_s)
+        attempt.polls += result.polls
+        if result.version is None:
+            return ProcessResult(retry_after_s=1.0, waiting_for="settle")
+        attempt.notes["settle_ms"] = int((self._clock.now() - applied_s) * 1000)
+        if result.version.update_failed:
+            return self._fail(
+                attempt,
+                FailureCode.UPDATE_FAILED,
+                scrub_message(result.version.message or "update failed"),
+                to_version=version_id,
+            )
+        return self._succeed(attempt, result.version, noop=False)
+
+    def _poller(self, request: UpdateRequest, version_id: str) -> SettlePoller:
+        def read() -> ImageSetVersion:
+            return self._gateway.get_image_set(request.datastore_id, request.image_set_id, version_id)
+
+        return SettlePoller(read, now_s=self._clock.now, sleep=self._clock.sleep, estimator=self._estimator)
+
+    # -- outcomes ---------------------------------------------------------------------------------
+    def _succeed(self, attempt: Attempt, version: ImageSetVersion, *, noop: bool) -> ProcessResult:
+        return ProcessResult(self._recorder.finish(self._outcome(attempt, version, noop=noop), attempt.body))
+
+    def _fail(
+        self, attempt: Attempt, code: FailureCode, message: str, *, to_version: str | None = None
+    ) -> ProcessResult:
+        outcome = self._outcome(attempt, None, noop=False).model_copy(
+            update={
+                "status": OutcomeStatus.FAILED,
+                "error_code": code,
+                "error_message": message,
+                "to_version_id": to_version,
+            }
+        )
+        return ProcessResult(self._recorder.finish(outcome, attempt.body))
+
+    def _outcome(self, attempt: Attempt, version: ImageSetVersion | None, *, noop: bool) -> UpdateOutcome:
+        request, plan = attempt.request, attempt.plan
+        changed_to = None if version is None else version.version_id
+        return UpdateOutcome(
+            request_id=request.request_id,
+            datastore_id=request.datastore_id,
+            image_set_id=request.image_set_id,
+            status=OutcomeStatus.SUCCEEDED,
+            trigger=attempt.trigger,
+            from_version_id=attempt.from_version,
+            to_version_id=attempt.from_version if noop or request.dry_run else changed_to,
+            noop=noop,
+            dry_run=request.dry_run,
+            revert_to_version_id=request.revert_to_version_id,
+            forced=request.force,
+            attempts=attempt.entry.attempts,
+            polls=attempt.polls,
+            duration_ms=int((self._clock.now() - attempt.entry.received_at_ms / 1000) * 1000),
+            settle_ms=attempt.notes.get("settle_ms"),
+            changed=dict(plan.changed) if plan else {},
+            removed=dict(plan.removed) if plan else {},
+        )
+
+    def _now_ms(self) -> int:
+        return int(self._clock.now() * 1000)

@@ -1,0 +1,81 @@
+"""Builds the updater's collaborators once per cold start: boto3 clients, adapters, the service."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from updater.adapters.healthimaging import HealthImagingGateway
+from updater.adapters.ledger import Ledger
+from updater.adapters.outcomes import FailureQueue, OutcomePublisher, RequestRequeue
+from updater.outcome_recorder import MetricsSink, OutcomeRecorder
+from updater.service import UpdateService
+from updater.settings import UpdaterSettings
+
+# Adaptive retries absorb short throttling bursts client-side; whatever remains goes back to SQS.
+_CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+
+
+class SystemClock:
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+
+@dataclass(frozen=True)
+class AwsClients:
+    medical_imaging: Any
+    dynamodb: Any
+    events: Any
+    sqs: Any
+    s3: Any
+
+    @classmethod
+    def from_environment(cls, session: boto3.session.Session | None = None) -> AwsClients:
+        """Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables when set (local runs)."""
+        session = session or boto3.session.Session()
+        return cls(
+            medical_imaging=session.client("medical-imaging", config=_CLIENT_CONFIG),
+            dynamodb=session.client("dynamodb", config=_CLIENT_CONFIG),
+            events=session.client("events", config=_CLIENT_CONFIG),
+            sqs=session.client("sqs", config=_CLIENT_CONFIG),
+            s3=session.client("s3", config=_CLIENT_CONFIG),
+        )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    settings: UpdaterSettings
+    clients: AwsClients
+    service: UpdateService
+    requeue: RequestRequeue
+
+
+def build_runtime(
+    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, clock: Any = None
+) -> Runtime:
+    clock = clock or SystemClock()
+    ledger = Ledger(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
+    recorder = OutcomeRecorder(
+        ledger,
+        OutcomePublisher(clients.events, settings.outcome_bus_name),
+        FailureQueue(clients.sqs, settings.failure_dlq_url),
+        metrics,
+    )
+    service = UpdateService(
+        gateway=HealthImagingGateway(clients.medical_imaging),
+        ledger=ledger,
+        recorder=recorder,
+        metrics=metrics,
+        clock=clock,
+        payload_limit_bytes=settings.payload_limit_bytes,
+        allowed_datastores=settings.allowed_datastores,
+        time_reserve_s=settings.time_reserve_ms / 1000,
+    )
+    return Runtime(settings=settings, clients=clients, service=service, requeue=RequestRequeue(clients.sqs))
