@@ -12,6 +12,7 @@ from botocore.config import Config
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.ledger import Ledger
 from updater.adapters.outcomes import FailureQueue, OutcomePublisher, RequestRequeue
+from updater.adapters.pacer import UpdatePacer
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.service import UpdateService
 from updater.settings import UpdaterSettings
@@ -77,5 +78,12 @@ def build_runtime(
         payload_limit_bytes=settings.payload_limit_bytes,
         allowed_datastores=settings.allowed_datastores,
         time_reserve_s=settings.time_reserve_ms / 1000,
+        pacer=UpdatePacer(
+            clients.dynamodb,
+            settings.ledger_table_name,
+            rate_per_second=settings.update_rate_per_second,
+            burst=settings.update_burst,
+            now=clock.now,
+        ),
     )
     return Runtime(settings=settings, clients=clients, service=service, requeue=RequestRequeue(clients.sqs))

@@ -1,0 +1,65 @@
+"""UpdatePacer: one account-wide schedule for UpdateImageSetMetadata, shared by every invocation.
+
+HealthImaging allows 0.25 update calls per second per account (burst 1). Concurrent Lambdas that each
+call as fast as they can only collect ThrottlingExceptions, so every call first takes a token here.
+The bucket is kept as a single "theoretical arrival time" (GCRA): one DynamoDB item, updated with a
+conditional write, so racing invocations never both take the same token. A caller that finds no
+token is told how long to wait; it hands its request back to the queue for that long.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+PACER_KEY = {"pk": {"S": "pacer#UpdateImageSetMetadata"}}
+_MAX_RACES = 8
+
+
+class UpdatePacer:
+    def __init__(
+        self, client: Any, table_name: str, *, rate_per_second: float, burst: int, now: Callable[[], float]
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._interval = 1.0 / rate_per_second
+        self._tolerance = (burst - 1) * self._interval  # how far ahead of schedule a burst may run
+        self._now = now
+
+    def acquire(self) -> float:
+        """Take a token: 0.0 when taken, otherwise the seconds until one is due (nothing taken)."""
+        for _ in range(_MAX_RACES):
+            stored = self._read_tat()
+            now = self._now()
+            tat = max(stored or 0.0, now)
+            wait = tat - self._tolerance - now
+            if wait > 0:
+                return wait
+            if self._advance(stored, tat + self._interval):
+                return 0.0
+        return self._interval  # heavy contention: come back after one interval
+
+    def _read_tat(self) -> float | None:
+        item = self._client.get_item(TableName=self._table, Key=PACER_KEY, ConsistentRead=True).get("Item")
+        return float(item["tat"]["N"]) if item else None
+
+    def _advance(self, expected: float | None, new_tat: float) -> bool:
+        condition = "attribute_not_exists(tat)" if expected is None else "tat = :expected"
+        values: dict[str, Any] = {":new": {"N": repr(new_tat)}}
+        if expected is not None:
+            values[":expected"] = {"N": repr(expected)}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=PACER_KEY,
+                UpdateExpression="SET tat = :new",
+                ConditionExpression=condition,
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
