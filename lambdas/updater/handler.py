@@ -6,6 +6,7 @@ SQS needs (a partial batch response, or a hand-back to the queue for requests th
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -15,7 +16,16 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from updater.inbound import IgnoredMessage, ImportCompletedMessage, RejectedMessage, classify
+from updater.coalescing import coalesce
+from updater.inbound import (
+    IgnoredMessage,
+    ImportCompletedMessage,
+    InboundMessage,
+    RejectedMessage,
+    RequestMessage,
+    classify,
+)
+from updater.request import UpdateRequest
 from updater.service import ProcessResult
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
@@ -68,11 +78,18 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000
     owner = context.aws_request_id
     if "Records" not in event:  # a rule that targets the function directly
-        _handle_body(rt, _envelope_body(event), deadline, owner, record=None)
+        body = json.dumps(event)
+        _handle_message(rt, body, classify(body), deadline, owner, record=None)
         return {}
+    messages = {record["messageId"]: classify(record["body"]) for record in event["Records"]}
+    settled = _process_coalesced(rt, event["Records"], messages, deadline, owner)
 
     def record_handler(record: SQSRecord) -> None:
-        _handle_body(rt, record.body, deadline, f"{owner}/{record.message_id}", record=record)
+        message = messages[record.message_id]
+        if record.message_id in settled:
+            _after_process(rt, record.body, message, settled[record.message_id], owner, record)
+            return
+        _handle_message(rt, record.body, message, deadline, f"{owner}/{record.message_id}", record=record)
 
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=_processor, context=context
@@ -80,34 +97,77 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
     return dict(response)
 
 
-def _envelope_body(event: dict[str, Any]) -> str:
-    import json  # noqa: PLC0415  # only the rare direct-EventBridge path needs it
+def _process_coalesced(
+    rt: Runtime,
+    records: list[dict[str, Any]],
+    messages: dict[str, InboundMessage],
+    deadline: float,
+    owner: str,
+) -> dict[str, ProcessResult]:
+    """Runs the batch's coalescible requests as shared calls; returns results by message id."""
+    by_request: dict[str, list[str]] = {}
+    requests: list[UpdateRequest] = []
+    bodies: dict[str, str] = {}
+    for record in records:
+        message = messages[record["messageId"]]
+        if isinstance(message, RequestMessage):
+            request = message.request
+            if request.request_id not in by_request:  # a duplicate delivery rides on the first copy
+                requests.append(request)
+                bodies[request.request_id] = record["body"]
+            by_request.setdefault(request.request_id, []).append(record["messageId"])
+    fifo = bool(records) and str(records[0].get("eventSourceARN", "")).endswith(".fifo")
+    results: dict[str, ProcessResult] = {}
+    for group in coalesce(requests, ordered=fifo, payload_limit=rt.settings.payload_limit_bytes):
+        if not group.coalesced:
+            continue
+        trigger = "eventbridge" if '"detail-type"' in bodies[group.members[0].request_id] else "sqs"
+        group_results = rt.groups.process(
+            group, bodies=bodies, trigger=trigger, deadline_s=deadline, owner=f"{owner}/group"
+        )
+        for request_id, result in group_results.items():
+            for message_id in by_request[request_id]:
+                results[message_id] = result
+    return results
 
-    return json.dumps(event)
 
-
-def _handle_body(rt: Runtime, body: str, deadline: float, owner: str, record: SQSRecord | None) -> None:
-    message = classify(body)
+def _handle_message(
+    rt: Runtime, body: str, message: InboundMessage, deadline: float, owner: str, record: SQSRecord | None
+) -> None:
     if isinstance(message, IgnoredMessage):
         logger.info("ignored message", extra={"reason": message.reason})
         metrics.add_metric(name="Ignored", unit=MetricUnit.Count, value=1)
         return
     if isinstance(message, ImportCompletedMessage):
-        logger.info("import completed event received")  # wired by the import reaction
+        summary = rt.react_to_import(message.envelope)
+        logger.info("import completed event handled", extra={"summary": summary})
         return
     if isinstance(message, RejectedMessage):
-        _finish(
-            rt, body, rt.service.reject(body, message.failure, message.trigger, message.request_id), record
-        )
+        rejected = rt.service.reject(body, message.failure, message.trigger, message.request_id)
+        _finish(rt, body, rejected, record)
         return
     request = message.request
     logger.append_keys(request_id=request.request_id, image_set_id=request.image_set_id)
     result = rt.service.process(request, body=body, trigger=message.trigger, deadline_s=deadline, owner=owner)
-    if result.waiting_for == "transient" and record is not None:
-        if int(record.attributes.approximate_receive_count) < rt.settings.max_receive_count:
+    _after_process(rt, body, message, result, owner, record)
+
+
+def _after_process(
+    rt: Runtime,
+    body: str,
+    message: InboundMessage,
+    result: ProcessResult,
+    owner: str,
+    record: SQSRecord | None,
+) -> None:
+    if result.waiting_for == "transient" and isinstance(message, RequestMessage):
+        if (
+            record is not None
+            and int(record.attributes.approximate_receive_count) < rt.settings.max_receive_count
+        ):
             raise TransientFailure("transient failure; SQS will deliver the record again")
         logger.warning("transient failures used up the deliveries")
-        result = rt.service.give_up(request, body=body, trigger=message.trigger, owner=owner)
+        result = rt.service.give_up(message.request, body=body, trigger=message.trigger, owner=owner)
     _finish(rt, body, result, record)
 
 

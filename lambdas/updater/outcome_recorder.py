@@ -37,12 +37,15 @@ class OutcomeRecorder:
         self._metrics = metrics
         self._log = log_outcome
 
-    def finish(self, outcome: UpdateOutcome, body: str) -> UpdateOutcome:
+    def finish(self, outcome: UpdateOutcome, body: str, *, publish: bool = True) -> UpdateOutcome:
         status = LedgerStatus.SUCCEEDED if outcome.status == OutcomeStatus.SUCCEEDED else LedgerStatus.FAILED
         document = outcome.model_dump(mode="json")
         entry = self._ledger.record_outcome(outcome.request_id, status, document)
         if entry.outcome != document:  # another invocation got there first: its outcome is the one
             return self.replay(entry, body)
+        if not publish:  # a coalesced call's own record: its members carry the events
+            self._ledger.mark_published(outcome.request_id)
+            return outcome
         self._publish(outcome, body)
         self._count(outcome)
         return outcome

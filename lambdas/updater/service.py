@@ -53,6 +53,7 @@ class Attempt:
     polls: int = 0
     from_version: str | None = None
     plan: UpdatePlan | None = None
+    internal: bool = False  # a coalesced call: its members publish the outcomes, not it
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -122,7 +123,14 @@ class UpdateService:
             self._ledger.release(key, key)
 
     def process(
-        self, request: UpdateRequest, *, body: str, trigger: str, deadline_s: float, owner: str
+        self,
+        request: UpdateRequest,
+        *,
+        body: str,
+        trigger: str,
+        deadline_s: float,
+        owner: str,
+        internal: bool = False,
     ) -> ProcessResult:
         now = self._clock.now()
         try:
@@ -136,7 +144,8 @@ class UpdateService:
             )
         except LeaseHeld as held:
             return ProcessResult(retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease")
-        attempt = Attempt(request, body, trigger, now, deadline_s - self._reserve_s, entry, polls=entry.polls)
+        attempt = Attempt(request, body, trigger, now, deadline_s - self._reserve_s, entry, entry.polls)
+        attempt.internal = internal
         try:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
@@ -313,7 +322,8 @@ class UpdateService:
 
     # -- outcomes ---------------------------------------------------------------------------------
     def _succeed(self, attempt: Attempt, version: ImageSetVersion, *, noop: bool) -> ProcessResult:
-        return ProcessResult(self._recorder.finish(self._outcome(attempt, version, noop=noop), attempt.body))
+        outcome = self._outcome(attempt, version, noop=noop)
+        return ProcessResult(self._recorder.finish(outcome, attempt.body, publish=not attempt.internal))
 
     def _fail(
         self, attempt: Attempt, code: FailureCode, message: str, *, to_version: str | None = None
@@ -326,7 +336,7 @@ class UpdateService:
                 "to_version_id": to_version,
             }
         )
-        return ProcessResult(self._recorder.finish(outcome, attempt.body))
+        return ProcessResult(self._recorder.finish(outcome, attempt.body, publish=not attempt.internal))
 
     def _outcome(self, attempt: Attempt, version: ImageSetVersion | None, *, noop: bool) -> UpdateOutcome:
         request, plan = attempt.request, attempt.plan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +14,18 @@ from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.ledger import Ledger
 from updater.adapters.outcomes import FailureQueue, OutcomePublisher, RequestRequeue
 from updater.adapters.pacer import UpdatePacer
+from updater.group_processor import GroupProcessor
+from updater.imports.corrections import CorrectionsReader
+from updater.imports.fanout import RequestFanout
+from updater.imports.manifests import ImportManifestReader
+from updater.imports.reaction import react_to_import_completed
+from updater.imports.rules import RuleSet, load_rules
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.service import UpdateService
 from updater.settings import UpdaterSettings
 
 # Adaptive retries absorb short throttling bursts client-side; whatever remains goes back to SQS.
+IMPORT_SUMMARY_DETAIL_TYPE = "ImportJob.Reacted"
 _CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
 
 
@@ -55,7 +63,32 @@ class Runtime:
     settings: UpdaterSettings
     clients: AwsClients
     service: UpdateService
+    groups: GroupProcessor
     requeue: RequestRequeue
+    react_to_import: Callable[[Mapping[str, Any]], dict[str, object]]
+
+
+def _import_reaction(
+    settings: UpdaterSettings, clients: AwsClients, gateway: HealthImagingGateway, publisher: OutcomePublisher
+) -> Callable[[Mapping[str, Any]], dict[str, object]]:
+    rules = load_rules(settings.import_rules_path) if settings.import_rules_path else RuleSet(version=1)
+
+    def react(envelope: Mapping[str, Any]) -> dict[str, object]:
+        summary = react_to_import_completed(
+            envelope,
+            allowed_datastores=settings.allowed_datastores,
+            manifest_reader=ImportManifestReader(clients.s3),
+            fetch_metadata=gateway.get_metadata,
+            rules=rules,
+            corrections_reader=CorrectionsReader(clients.s3),
+            fanout=RequestFanout(clients.sqs, settings.ingest_queue_url),
+        )
+        detail = summary.wire_dict()
+        if not summary.ignored:
+            publisher.publish_detail(IMPORT_SUMMARY_DETAIL_TYPE, detail)
+        return detail
+
+    return react
 
 
 def build_runtime(
@@ -63,14 +96,13 @@ def build_runtime(
 ) -> Runtime:
     clock = clock or SystemClock()
     ledger = Ledger(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
+    publisher = OutcomePublisher(clients.events, settings.outcome_bus_name)
     recorder = OutcomeRecorder(
-        ledger,
-        OutcomePublisher(clients.events, settings.outcome_bus_name),
-        FailureQueue(clients.sqs, settings.failure_dlq_url),
-        metrics,
+        ledger, publisher, FailureQueue(clients.sqs, settings.failure_dlq_url), metrics
     )
+    gateway = HealthImagingGateway(clients.medical_imaging)
     service = UpdateService(
-        gateway=HealthImagingGateway(clients.medical_imaging),
+        gateway=gateway,
         ledger=ledger,
         recorder=recorder,
         metrics=metrics,
@@ -86,4 +118,20 @@ def build_runtime(
             now=clock.now,
         ),
     )
-    return Runtime(settings=settings, clients=clients, service=service, requeue=RequestRequeue(clients.sqs))
+    groups = GroupProcessor(
+        service,
+        ledger,
+        recorder,
+        metrics,
+        payload_limit_bytes=settings.payload_limit_bytes,
+        allowed_datastores=settings.allowed_datastores,
+        now=clock.now,
+    )
+    return Runtime(
+        settings=settings,
+        clients=clients,
+        service=service,
+        groups=groups,
+        requeue=RequestRequeue(clients.sqs),
+        react_to_import=_import_reaction(settings, clients, gateway, publisher),
+    )

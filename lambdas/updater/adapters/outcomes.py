@@ -15,12 +15,15 @@ class OutcomePublisher:
         self._bus = bus_name
 
     def publish(self, outcome: UpdateOutcome) -> None:
+        self.publish_detail(outcome.detail_type(), outcome.model_dump(mode="json", by_alias=True))
+
+    def publish_detail(self, detail_type: str, detail: dict[str, Any]) -> None:
         answer = self._client.put_events(
             Entries=[
                 {
                     "Source": SOURCE,
-                    "DetailType": outcome.detail_type(),
-                    "Detail": outcome.model_dump_json(by_alias=True),
+                    "DetailType": detail_type,
+                    "Detail": json.dumps(detail),
                     "EventBusName": self._bus,
                     "Resources": [],
                 }
