@@ -1,0 +1,76 @@
+"""Checks on the request envelope: identifiers, the data store allow-list and the kind of update."""
+
+from __future__ import annotations
+
+import re
+
+from updater.failures import FailureCode, ValidationFailure
+from updater.request import ID_PATTERN, REQUEST_ID_PATTERN, VERSION_PATTERN, UpdateRequest
+
+_ID = re.compile(ID_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
+_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+
+
+def _failure(code: FailureCode, field: str, rule: str) -> ValidationFailure:
+    return ValidationFailure(code, field, f"{field} {rule}")
+
+
+def check_identifiers(request: UpdateRequest, allowed_datastores: frozenset[str]) -> list[ValidationFailure]:
+    failures = []
+    if not _ID.fullmatch(request.datastore_id):
+        failures.append(_failure(FailureCode.INVALID_DATASTORE_ID, "datastoreId", "must match [0-9a-z]{32}"))
+    elif allowed_datastores and request.datastore_id not in allowed_datastores:
+        failures.append(
+            _failure(
+                FailureCode.DATASTORE_NOT_ALLOWED,
+                "datastoreId",
+                "is not a data store this deployment updates",
+            )
+        )
+    if not _ID.fullmatch(request.image_set_id):
+        failures.append(_failure(FailureCode.INVALID_IMAGE_SET_ID, "imageSetId", "must match [0-9a-z]{32}"))
+    if request.expected_version_id is not None and not _VERSION.fullmatch(request.expected_version_id):
+        failures.append(_failure(FailureCode.INVALID_VERSION_ID, "expectedVersionId", "must be digits only"))
+    if not _REQUEST_ID.fullmatch(request.request_id):
+        failures.append(
+            _failure(
+                FailureCode.INVALID_REQUEST_ID, "requestId", "must be 1 to 128 printable ASCII characters"
+            )
+        )
+    return failures
+
+
+def check_update_kind(request: UpdateRequest) -> list[ValidationFailure]:
+    has_documents = request.dicom_updates is not None and bool(request.dicom_updates.documents())
+    if request.is_revert and request.dicom_updates is not None:
+        return [
+            _failure(
+                FailureCode.UPDATE_KIND_AMBIGUOUS,
+                "DICOMUpdates",
+                "cannot be combined with revertToVersionId, give exactly one",
+            )
+        ]
+    if not request.is_revert and not has_documents:
+        return [
+            _failure(
+                FailureCode.UPDATE_KIND_MISSING,
+                "DICOMUpdates",
+                "needs updatableAttributes or removableAttributes, or give revertToVersionId",
+            )
+        ]
+    failures = []
+    if request.revert_to_version_id is not None:
+        if not _VERSION.fullmatch(request.revert_to_version_id):
+            failures.append(
+                _failure(FailureCode.INVALID_VERSION_ID, "revertToVersionId", "must be digits only")
+            )
+        if request.include_study_image_sets:
+            failures.append(
+                _failure(
+                    FailureCode.INCLUDE_STUDY_WITH_REVERT,
+                    "includeStudyImageSets",
+                    "is not supported together with revertToVersionId",
+                )
+            )
+    return failures
