@@ -1,0 +1,91 @@
+"""The terminal outcome of a request, published once on the outcome bus and stored in the ledger.
+
+An outcome carries ids, versions, counters and attribute *names*; never attribute values (PHI). Messages
+that come from HealthImaging (``UPDATE_FAILED`` reasons, exception texts) may quote values, so they pass
+through ``scrub_message`` before they are put in an outcome.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
+
+from updater.failures import FailureCode
+
+SOURCE = "healthimaging.metadata-updater"
+DETAIL_TYPE_SUCCEEDED = "ImageSetMetadataUpdate.Succeeded"
+DETAIL_TYPE_FAILED = "ImageSetMetadataUpdate.Failed"
+TRIGGERS = ("sqs", "eventbridge", "import", "local")
+MAX_MESSAGE_CHARS = 256
+
+# Anything after one of these may be a quoted or assigned value ("Invalid value for X: 'SMITH^JOHN'").
+_VALUE_MARKERS = re.compile(r"[:=\"'`\[{<]")
+_UNSAFE_CHARS = re.compile(r"[^\w .,()/-]")
+_WITHHELD = "(message withheld)"
+
+
+def scrub_message(text: str | None) -> str:
+    """Keep only the part of a service message before anything that could introduce a value.
+
+    Deliberately conservative: ``INVALID_REQUEST:  Series of ... don't match.`` becomes
+    ``INVALID_REQUEST [details withheld]``; reason codes and the error's leading words survive.
+    """
+    if not text:
+        return _WITHHELD
+    match = _VALUE_MARKERS.search(text)
+    head = text[: match.start()] if match else text
+        text.partition(_VALUE_MARKERS.search(text)[0]) if _VALUE_MARKERS.search(text) else (text, "", "")
+    )
+    kept = " ".join(_UNSAFE_CHARS.sub(" ", head).split())[:MAX_MESSAGE_CHARS]
+    if not kept:
+        return _WITHHELD
+    return f"{kept} [details withheld]" if match else kept
+
+
+class OutcomeStatus(StrEnum):
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class UpdateOutcome(BaseModel):
+    """The ``detail`` of ``ImageSetMetadataUpdate.Succeeded`` / ``.Failed`` events (camelCase on the wire).
+
+    ``changed``/``removed`` map a level path to attribute names (see ``updater.planning`` for the keys).
+    For a no-op or a dry run ``toVersionId`` equals ``fromVersionId``: no version was created.
+    """
+
+    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel, extra="ignore")
+
+    request_id: str
+    datastore_id: str
+    image_set_id: str
+    status: OutcomeStatus
+    trigger: str = Field(json_schema_extra={"enum": list(TRIGGERS)})
+    from_version_id: str | None = None
+    to_version_id: str | None = None
+    noop: bool = False
+    dry_run: bool = False
+    revert_to_version_id: str | None = None
+    forced: bool = False
+    attempts: int = Field(default=1, ge=0)
+    polls: int = Field(default=0, ge=0)
+    duration_ms: int = Field(default=0, ge=0)
+    settle_ms: int | None = Field(default=None, ge=0)
+    changed: dict[str, list[str]] = Field(default_factory=dict)
+    removed: dict[str, list[str]] = Field(default_factory=dict)
+    error_code: FailureCode | None = None
+    error_message: str | None = None
+    coalesced_request_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("trigger")
+    @classmethod
+    def _known_trigger(cls, value: str) -> str:
+        if value not in TRIGGERS:
+            raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}")
+        return value
+
+    def detail_type(self) -> str:
+        return DETAIL_TYPE_SUCCEEDED if self.status is OutcomeStatus.SUCCEEDED else DETAIL_TYPE_FAILED
