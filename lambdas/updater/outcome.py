@@ -37,8 +37,6 @@ def scrub_message(text: str | None) -> str:
         return _WITHHELD
     match = _VALUE_MARKERS.search(text)
     head = text[: match.start()] if match else text
-        text.partition(_VALUE_MARKERS.search(text)[0]) if _VALUE_MARKERS.search(text) else (text, "", "")
-    )
     kept = " ".join(_UNSAFE_CHARS.sub(" ", head).split())[:MAX_MESSAGE_CHARS]
     if not kept:
         return _WITHHELD
