@@ -1,0 +1,49 @@
+"""Builds the CDK app from cdk.json: one stack per selected stage, cdk-nag checks on everything.
+
+`python app.py`, `npx cdk synth` and the tests all go through `build_app`, so they synthesize the
+same templates: the cdk.json context (stages and feature flags) is loaded here even when the CDK
+CLI is not the caller, and CLI `-c key=value` values still override it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Aspects
+from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks
+
+from infra.config import CDK_JSON, REPO_ROOT, AppConfig, StageConfig, parse_app_config, read_cdk_context
+from infra.import_rules import check_import_rules_file
+from infra.stack import MetadataUpdaterStack
+
+STAGE_CONTEXT_KEY = "stage"
+
+
+def selected_stages(config: AppConfig, requested: str | None) -> list[StageConfig]:
+    """`-c stage=<name>` selects one stage; without it every stage in cdk.json is synthesized."""
+    if requested:
+        return [config.stage(requested)]
+    return list(config.stages.values())
+
+
+def build_app(
+    *,
+    context: Mapping[str, Any] | None = None,
+    outdir: str | None = None,
+    cdk_json: Path = CDK_JSON,
+    repo_root: Path = REPO_ROOT,
+) -> App:
+    app = App(context={**read_cdk_context(cdk_json), **(context or {})}, outdir=outdir)
+    config = parse_app_config(
+        {key: app.node.try_get_context(key) for key in ("service", "stages")},
+    )
+    for stage in selected_stages(config, app.node.try_get_context(STAGE_CONTEXT_KEY)):
+        rules_file = stage.import_rules_path(repo_root)
+        if rules_file is not None:
+            check_import_rules_file(stage.name, rules_file)
+        MetadataUpdaterStack(app, stage=stage, service=config.service, repo_root=repo_root)
+    Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    Aspects.of(app).add(HIPAASecurityChecks(verbose=True))
+    return app

@@ -1,0 +1,105 @@
+"""EventBridge: the outcome bus, the requests bus, and the rules that feed the standard ingest queue.
+
+Rules deliver to SQS rather than invoking the Lambda: the queue buffers bursts the account-wide
+update quota cannot absorb, and redelivery/DLQ behave the same for every trigger. Each rule target
+has its own DLQ for delivery failures, apart from the queue's redrive DLQ for processing failures.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.ingest import DLQ_RETENTION, encrypted_queue
+from infra.names import (
+    IMPORT_COMPLETED_DETAIL_TYPE,
+    IMPORT_COMPLETED_SOURCE,
+    REQUEST_DETAIL_TYPE,
+    ResourceNames,
+)
+
+# EventBridge retries a failed delivery with backoff for up to 24 h; keep that default but say it.
+TARGET_MAX_EVENT_AGE = Duration.hours(24)
+TARGET_RETRY_ATTEMPTS = 185
+
+
+def import_completed_pattern(datastore_ids: tuple[str, ...]) -> events.EventPattern:
+    """The real HealthImaging event, only for this stage's data stores."""
+    return events.EventPattern(
+        source=[IMPORT_COMPLETED_SOURCE],
+        detail_type=[IMPORT_COMPLETED_DETAIL_TYPE],
+        detail={"datastoreId": list(datastore_ids)},
+    )
+
+
+def update_requested_pattern() -> events.EventPattern:
+    # Any source: callers name themselves; the bus itself is the trust boundary (IAM on PutEvents).
+    return events.EventPattern(detail_type=[REQUEST_DETAIL_TYPE])
+
+
+class EventRouting(Construct):
+    """Outcome bus (we publish), requests bus (others publish), and the two rules into ingest."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        names: ResourceNames,
+        datastore_ids: tuple[str, ...],
+        ingest_queue: sqs.IQueue,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.outcome_bus = events.EventBus(self, "OutcomeBus", event_bus_name=names.outcome_bus)
+        self.requests_bus = events.EventBus(self, "RequestsBus", event_bus_name=names.requests_bus)
+        self.requests_rule_dlq = encrypted_queue(
+            self,
+            "RequestsRuleDlq",
+            queue_name=names.requests_rule_dlq,
+            key=key,
+            removal_policy=removal_policy,
+            retention_period=DLQ_RETENTION,
+        )
+        self.import_rule_dlq = encrypted_queue(
+            self,
+            "ImportRuleDlq",
+            queue_name=names.import_rule_dlq,
+            key=key,
+            removal_policy=removal_policy,
+            retention_period=DLQ_RETENTION,
+        )
+        self.requests_rule = events.Rule(
+            self,
+            "UpdateRequestedRule",
+            event_bus=self.requests_bus,
+            description="Update requests published by other services -> standard ingest queue",
+            event_pattern=update_requested_pattern(),
+            targets=[self._queue_target(ingest_queue, self.requests_rule_dlq)],
+        )
+        self.import_rule = events.Rule(
+            self,
+            "ImportCompletedRule",
+            description="HealthImaging Import Job Completed (this stage's data stores) -> ingest queue",
+            event_pattern=import_completed_pattern(datastore_ids),
+            targets=[self._queue_target(ingest_queue, self.import_rule_dlq)],
+        )
+
+    @staticmethod
+    def _queue_target(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> targets.SqsQueue:
+        # The whole EventBridge envelope is the message body: the handler tells records apart by shape.
+        return targets.SqsQueue(
+            queue,
+            dead_letter_queue=dead_letter_queue,
+            max_event_age=TARGET_MAX_EVENT_AGE,
+            retry_attempts=TARGET_RETRY_ATTEMPTS,
+        )
+
+    @property
+    def dead_letter_queues(self) -> tuple[sqs.Queue, sqs.Queue]:
+        return (self.requests_rule_dlq, self.import_rule_dlq)
