@@ -1,0 +1,102 @@
+"""Export the JSON Schemas of the request and of the outcome event, generated from the pydantic models.
+
+    PYTHONPATH=lambdas python -m updater.schemas           # (re)write events/schemas/*.json
+    PYTHONPATH=lambdas python -m updater.schemas --check   # exit 1 when the committed files drifted
+
+The committed files are what producers and consumers read; a unit test runs the check so a model change
+without regenerating them fails the build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from updater.outcome import DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, SOURCE, UpdateOutcome
+from updater.request import CliUpdateInput, UpdateRequest
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "events" / "schemas"
+
+
+def request_schema() -> dict[str, Any]:
+    """Either accepted shape: the native request or unchanged ``--cli-input-json`` input."""
+    _, definitions = models_json_schema(
+        [(UpdateRequest, "validation"), (CliUpdateInput, "validation")], by_alias=True
+    )
+    return {
+        "$schema": DRAFT,
+        "title": "ImageSetMetadataUpdateRequest",
+        "description": (
+            "An SQS message body or EventBridge detail asking the updater to change one image set. "
+            "Give either the native shape or the aws medical-imaging update-image-set-metadata "
+            "--cli-input-json shape, where latestVersionId acts as expectedVersionId."
+        ),
+        "anyOf": [{"$ref": "#/$defs/UpdateRequest"}, {"$ref": "#/$defs/CliUpdateInput"}],
+        "$defs": definitions["$defs"],
+    }
+
+
+def outcome_schema() -> dict[str, Any]:
+    schema = UpdateOutcome.model_json_schema(by_alias=True)
+    schema["$schema"] = DRAFT
+    schema["description"] = (
+        f"detail of the {DETAIL_TYPE_SUCCEEDED} and {DETAIL_TYPE_FAILED} events (source {SOURCE}). "
+        "Attribute names only, never attribute values."
+    )
+    return schema
+
+
+SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
+    "update-request.schema.json": request_schema,
+    "update-outcome.schema.json": outcome_schema,
+}
+
+
+def render(schema: dict[str, Any]) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def drifted(directory: Path) -> list[str]:
+    """Names of schema files that are missing or differ from what the models generate."""
+    stale = []
+    for name, build in SCHEMAS.items():
+        path = directory / name
+        if not path.exists() or path.read_text(encoding="utf-8") != render(build()):
+            stale.append(name)
+    return stale
+
+
+def write(directory: Path) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, build in SCHEMAS.items():
+        path = directory / name
+        path.write_text(render(build()), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m updater.schemas", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when the committed schemas drifted")
+    parser.add_argument("--directory", type=Path, default=DEFAULT_DIRECTORY)
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = drifted(args.directory)
+        for name in stale:
+            print(f"{name} is out of date: run python -m updater.schemas", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write(args.directory):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
