@@ -1,0 +1,77 @@
+"""One local Lambda invocation: the handler runs on its own thread and is stopped at its deadline.
+
+Lambda stops a function that overruns its timeout, wherever it is. Locally the handler thread gets
+an asynchronous `InvocationStopped` (a BaseException, so the handler's `except Exception` blocks
+cannot swallow it) the moment its time is up, or earlier when a fault plan cuts it off. The
+exception lands at the thread's next Python bytecode: a thread blocked inside a socket read stops
+when the read returns, which is as soon as the local servers answer.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from local.lambda_context import LocalLambdaContext
+
+Handler = Callable[[dict[str, Any], Any], Any]
+# After stopping the thread, how long to wait for it to unwind before abandoning it.
+STOP_GRACE_S = 5.0
+
+
+class InvocationStopped(BaseException):
+    """Raised inside the handler thread when its time is up or a fault plan cuts it off."""
+
+
+class InvocationStatus(StrEnum):
+    RETURNED = "returned"
+    RAISED = "raised"
+    TIMED_OUT = "timed_out"
+    CUT_OFF = "cut_off"
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    status: InvocationStatus
+    response: Any = None
+    # Exception type only: messages may quote request content, and request content may be PHI.
+    error_type: str | None = None
+
+
+def invoke_handler(
+    handler: Handler, event: dict[str, Any], context: LocalLambdaContext, cut_off_after_s: float | None = None
+) -> InvocationResult:
+    """Runs `handler(event, context)` until it returns, raises, times out or is cut off."""
+    # Lambda hands the function a freshly parsed event: nothing is shared with the poller.
+    event = json.loads(json.dumps(event))
+    outcome: list[InvocationResult] = []
+
+    def run() -> None:
+        try:
+            outcome.append(InvocationResult(InvocationStatus.RETURNED, response=handler(event, context)))
+        except InvocationStopped:
+            pass
+        except Exception as error:  # the handler's failure is the result being reported
+            outcome.append(InvocationResult(InvocationStatus.RAISED, error_type=type(error).__name__))
+
+    thread = threading.Thread(target=run, name=f"lambda-{context.aws_request_id[:8]}", daemon=True)
+    thread.start()
+    cut_off = cut_off_after_s is not None and cut_off_after_s < context.timeout_s
+    thread.join(cut_off_after_s if cut_off else context.timeout_s)
+    if thread.is_alive():
+        _stop(thread)
+        return InvocationResult(InvocationStatus.CUT_OFF if cut_off else InvocationStatus.TIMED_OUT)
+    return outcome[0]
+
+
+def _stop(thread: threading.Thread) -> None:
+    if thread.ident is not None:
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(thread.ident), ctypes.py_object(InvocationStopped)
+        )
+    thread.join(STOP_GRACE_S)
