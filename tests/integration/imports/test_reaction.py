@@ -1,0 +1,183 @@
+"""The import reaction end to end on moto's S3 and SQS; metadata documents stand in for the gateway."""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.imports.conftest import drain, failure, put_ndjson, success
+from tests.unit.imports.documents import DATASTORE_ID, JOB_ID, STUDY_UID, applied, metadata_document
+from updater.imports.corrections import CorrectionsReader
+from updater.imports.events import IgnoredReason
+from updater.imports.fanout import RequestFanout, react_to_import_completed
+from updater.imports.manifests import ImportManifestReader
+from updater.imports.rules import load_rules
+from updater.request import parse_update_request
+
+ROOT = Path(__file__).resolve().parents[3]
+CT_SET = "c7" * 16
+MR_SET = "e1" * 16
+PHI_VALUES = ("doe^ jane", "DOE^JANE", "CHEST CT FOLLOW-UP", "1970-05-01", "19700501")
+
+
+@pytest.fixture
+def documents() -> dict[str, dict[str, Any]]:
+    return {
+        CT_SET: metadata_document(image_set_id=CT_SET, series={"StationName": "CTAWP00001"}),
+        MR_SET: metadata_document(
+            image_set_id=MR_SET,
+            patient={"PatientName": "doe^ jane", "PatientBirthDate": "1970-05-01"},
+            series={
+                "Modality": "MR",
+                "StationName": "CTAWP00001",
+                "InstitutionName": "EXAMPLE GENERAL HOSPITAL",
+            },
+            series_uid="1.2.826.0.1.3680043.8.498.1",
+            sop_uid="1.2.826.0.1.3680043.8.498.2",
+        ),
+    }
+
+
+@pytest.fixture
+def event(s3: Any, bucket: str) -> dict[str, Any]:
+    envelope = json.loads((ROOT / "events" / "eventbridge" / "import-job-completed.json").read_text())
+    envelope["detail"].update(inputS3Uri=f"s3://{bucket}/input/", outputS3Uri=f"s3://{bucket}/output/")
+    job_folder = f"output/{DATASTORE_ID}-DicomImport-{JOB_ID}/"
+    put_ndjson(
+        s3,
+        bucket,
+        job_folder + "SUCCESS/success.ndjson",
+        [
+            success("input/ct/1.dcm", CT_SET),
+            success("input/ct/2.dcm", CT_SET),
+            success("input/mr/1.dcm", MR_SET),
+        ],
+    )
+    put_ndjson(
+        s3,
+        bucket,
+        job_folder + "FAILURE/failure.ndjson",
+        [failure("input/ct/truncated.dcm"), failure("input/corrections.json")],
+    )
+    corrections = {"version": 1, "studies": {STUDY_UID: {"set": {"StudyDescription": "CHEST CT FOLLOW-UP"}}}}
+    s3.put_object(Bucket=bucket, Key="input/corrections.json", Body=json.dumps(corrections).encode())
+    return envelope  # fmt: skip
+
+
+def react(
+    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any], **overrides: Any
+) -> Any:
+    arguments: dict[str, Any] = {
+        "allowed_datastores": {DATASTORE_ID},
+        "manifest_reader": ImportManifestReader(s3),
+        "fetch_metadata": lambda datastore_id, image_set_id: documents[image_set_id],
+        "rules": load_rules(ROOT / "config" / "import-rules" / "dev.json"),
+        "corrections_reader": CorrectionsReader(s3),
+        "fanout": RequestFanout(sqs, queue_url),
+    }
+    return react_to_import_completed(event, **{**arguments, **overrides})
+
+
+def test_an_import_turns_into_update_requests_on_the_ingest_queue(
+    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+) -> None:
+    summary = react(event, s3, sqs, queue_url, documents)
+    queued = drain(sqs, queue_url)
+
+    assert summary.job_id == JOB_ID and summary.datastore_id == DATASTORE_ID
+    assert summary.image_sets_seen == 2
+    assert summary.failed_files == 1
+    assert summary.failed_file_names == ["input/ct/truncated.dcm"]  # the sidecar is not DICOM: not a failure
+    assert summary.updates_requested == len(queued) == 7
+    by_source = {(body["imageSetId"], _source_keywords(body)) for body in queued}
+    assert by_source == {
+        (CT_SET, ("InstitutionName",)),  # institution-name
+        (CT_SET, ("PatientName",)),  # patient-name-format: CompressedSamples^CT1 upper-cased
+        (CT_SET, ("StationName",)),  # ct-station-names (CT only)
+        (CT_SET, ("StudyDescription",)),  # corrections.json
+        (MR_SET, ("PatientName",)),  # patient-name-format
+        (MR_SET, ("PatientBirthDate",)),  # iso-dates
+        (MR_SET, ("StudyDescription",)),  # corrections.json
+    }
+    assert (
+        summary.skipped == 2
+    )  # CT names and dates already normal (institution already set on MR: skipped too?)
+    for body in queued:
+        assert parse_update_request(body).request_id == body["requestId"]
+
+
+def test_replaying_the_event_after_the_updates_landed_requests_nothing(
+    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+) -> None:
+    first = react(event, s3, sqs, queue_url, documents)
+    updated = copy.deepcopy(documents)
+    for body in drain(sqs, queue_url):
+        updated[body["imageSetId"]] = applied(updated[body["imageSetId"]], body["DICOMUpdates"])
+
+    replay = react(event, s3, sqs, queue_url, updated)
+
+    assert replay.updates_requested == 0
+    assert drain(sqs, queue_url) == []
+    assert replay.skipped == first.skipped + first.updates_requested
+    assert replay.image_sets_seen == first.image_sets_seen
+
+
+def test_a_replay_before_the_updates_landed_repeats_the_same_request_ids(
+    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+) -> None:
+    react(event, s3, sqs, queue_url, documents)
+    first_ids = sorted(body["requestId"] for body in drain(sqs, queue_url))
+
+    react(event, s3, sqs, queue_url, documents)
+
+    assert sorted(body["requestId"] for body in drain(sqs, queue_url)) == first_ids
+
+
+def test_an_event_for_another_datastore_is_ignored_without_side_effects(
+    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+) -> None:
+    summary = react(event, s3, sqs, queue_url, documents, allowed_datastores={"0" * 32})
+
+    assert summary.ignored_reason is IgnoredReason.DATASTORE_NOT_ALLOWED
+    assert summary.wire_dict()["ignoredReason"] == "datastore-not-allowed"
+    assert (summary.image_sets_seen, summary.updates_requested) == (0, 0)
+    assert drain(sqs, queue_url) == []
+
+
+def test_no_attribute_value_reaches_the_summary_or_the_logs(
+    event: dict[str, Any],
+    s3: Any,
+    sqs: Any,
+    queue_url: str,
+    documents: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.INFO, logger="updater.imports"):
+        summary = react(event, s3, sqs, queue_url, documents)
+
+    logged = " ".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    published = json.dumps(summary.wire_dict())
+    assert "PatientName" in logged  # attribute names are fine
+    for value in PHI_VALUES:
+        assert value not in logged
+        assert value not in published
+
+
+def _source_keywords(body: dict[str, Any]) -> tuple[str, ...]:
+    keywords: set[str] = set()
+
+    def collect(node: Any) -> None:
+        if isinstance(node, dict):
+            keywords.update(node.get("DICOM", {}))
+            for key, value in node.items():
+                if key != "DICOM":
+                    collect(value)
+
+    for document in body["DICOMUpdates"].values():
+        collect(document)
+    return tuple(sorted(keywords))
