@@ -62,6 +62,10 @@ def plan_import_updates(
 ) -> ImportPlan:
     """Compare each image set's current metadata with what the rules and corrections want."""
     plan = ImportPlan()
+    if not rules.active_rules and not corrections:
+        # Nothing could apply: spare the GetImageSetMetadata calls (50/s account quota).
+        plan.image_sets_seen = sum(1 for _ in image_set_ids)
+        return plan
     for image_set_id in image_set_ids:
         plan.image_sets_seen += 1
         image_set = ImageSetDocument(fetch_metadata(job.datastore_id, image_set_id))

@@ -216,3 +216,17 @@ def test_replaying_after_the_updates_landed_plans_nothing() -> None:
     assert len(first.requests) == 4
     assert replay.requests == []
     assert replay.skipped == 4
+
+
+def test_without_rules_or_corrections_no_metadata_is_fetched() -> None:
+    def fetch(datastore_id: str, image_set_id: str) -> dict[str, Any]:
+        raise AssertionError("nothing can apply: no metadata needed")
+
+    result = plan_import_updates(
+        job(),
+        [IMAGE_SET_ID, OTHER_IMAGE_SET_ID],
+        fetch_metadata=fetch,
+        rules=rules({**INSTITUTION, "enabled": False}),
+    )
+
+    assert (result.image_sets_seen, result.requests) == (2, [])
