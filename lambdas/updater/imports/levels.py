@@ -65,6 +65,7 @@ _STUDY = frozenset(
         "PatientSexNeutered",
         # Clinical Trial Study Module
         "ClinicalTrialTimePointID", "ClinicalTrialTimePointDescription",
+        "LongitudinalTemporalOffsetFromEvent", "LongitudinalTemporalEventType",
         "ConsentForClinicalTrialUseSequence",
     }
 )  # fmt: skip

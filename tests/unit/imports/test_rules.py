@@ -6,9 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydicom.datadict import tag_for_keyword
 
-from updater.imports.levels import KEYWORDS_BY_LEVEL, AttributeLevel
+from updater.imports.levels import AttributeLevel
 from updater.imports.rules import (
     MapAction,
     NormalizeAction,
@@ -200,11 +199,3 @@ def test_the_check_command_passes_good_files_and_fails_bad_ones(
     output = capsys.readouterr().out
     assert f"{DEV_RULES}: OK (" in output
     assert f"{bad}: INVALID\n  rule 'site-fix' (rules[1]) actions[0].keyword: ImageType" in output
-
-
-def test_the_level_table_names_only_standard_keywords_each_at_one_level() -> None:
-    seen: set[str] = set()
-    for keywords in KEYWORDS_BY_LEVEL.values():
-        assert not keywords & seen
-        seen |= keywords
-    assert [keyword for keyword in seen if tag_for_keyword(keyword) is None] == []
