@@ -10,6 +10,7 @@ transformer on SQS rule targets that restores the `account` field moto's deliver
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,13 +113,15 @@ def create_topology(
     visibility_timeout_s: int | None = None,
     function_timeout_s: float | None = None,
     stack_name: str = "local",
+    datastore_ids: Sequence[str] | None = None,
 ) -> LocalTopology:
     """Creates every queue, table, bus and SQS-targeted rule of the stack in moto.
 
     `name_prefix` keeps topologies apart when they share one moto (its state is process-wide).
     `visibility_timeout_s` (polled queues only) and `function_timeout_s` shorten the stack's
     minutes-long timings so a failed message reappears within a test; redrive policies, batch
-    sizes and everything else stay as deployed.
+    sizes and everything else stay as deployed. `datastore_ids` replaces the stage's configured
+    data stores (in rule patterns and DATASTORE_IDS) with the emulator's, whose ids are random.
     """
     resources: dict[str, Any] = stack_resources["Resources"]
     values = TemplateValues(
@@ -127,16 +130,23 @@ def create_topology(
         stack_name=stack_name,
         parameters=stack_resources.get("Parameters", {}),
     )
+    function_id, function_properties = _the_function(resources)
+    stage_datastores = _stage_datastore_ids(function_properties)
+    local_datastores = tuple(datastore_ids) if datastore_ids is not None else None
     builder = MotoResourceBuilder(
         clients=clients,
         values=values,
         name_prefix=name_prefix,
         visibility_timeout_s=visibility_timeout_s,
         polled_queue_ids=frozenset(_polled_queues(resources)),
+        datastore_ids=dict.fromkeys(stage_datastores, local_datastores)
+        if local_datastores is not None
+        else {},
     )
     builder.create_all(resources)
-    function_id, function_properties = _the_function(resources)
     environment = _resolved_environment(values, function_properties)
+    if local_datastores is not None:
+        environment["DATASTORE_IDS"] = ",".join(local_datastores)
     roles = _RoleAssignment(resources, values, builder.queues, environment)
     queues = {
         roles.queue_role(lid): LocalQueue(roles.queue_role(lid), lid, **asdict(q))
@@ -188,6 +198,11 @@ def _the_function(resources: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if len(functions) != 1:
         raise ValueError(f"expected exactly one function polled by SQS, found {len(functions)}")
     return functions[0]
+
+
+def _stage_datastore_ids(function_properties: dict[str, Any]) -> tuple[str, ...]:
+    configured = function_properties.get("Environment", {}).get("Variables", {}).get("DATASTORE_IDS", "")
+    return tuple(part for part in configured.split(",") if part) if isinstance(configured, str) else ()
 
 
 def _resolved_environment(values: TemplateValues, function_properties: dict[str, Any]) -> dict[str, str]:

@@ -32,6 +32,15 @@ SQS_ATTRIBUTE_PROPERTIES = (
     "DeduplicationScope",
     "FifoThroughputLimit",
 )
+TABLE_PROPERTIES = (
+    "TableName",
+    "KeySchema",
+    "AttributeDefinitions",
+    "BillingMode",
+    "ProvisionedThroughput",
+    "GlobalSecondaryIndexes",
+    "TimeToLiveSpecification",
+)
 # moto's EventBridge -> SQS delivery drops the `account` field that real events carry (and that
 # Powertools' EventBridgeModel requires): this is moto's default target input plus `account`.
 EVENT_WITH_ACCOUNT_TEMPLATE = (
@@ -73,6 +82,8 @@ class MotoResourceBuilder:
     name_prefix: str = ""
     visibility_timeout_s: int | None = None
     polled_queue_ids: frozenset[str] = frozenset()
+    # Stage data store id -> local ones: the stage's ids name data stores the emulator does not have.
+    datastore_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)
     queues: dict[str, CreatedQueue] = field(default_factory=dict)
 
     def create_all(self, resources: dict[str, Any]) -> None:
@@ -88,6 +99,11 @@ class MotoResourceBuilder:
             if creator is not None:
                 creator(logical_id, resources[logical_id].get("Properties", {}))
 
+    def _resolve(self, properties: dict[str, Any], wanted: Iterable[str]) -> dict[str, Any]:
+        """Resolves only the properties moto is given: the rest (KMS keys, tags) may name resources
+        that exist in AWS alone."""
+        return {key: self.values.resolve(properties[key]) for key in wanted if key in properties}
+
     def _physical_name(self, logical_id: str, given: str | None, suffix: str = "") -> str:
         name = f"{self.name_prefix}{given or logical_id + suffix}"
         if len(name) > SQS_MAX_QUEUE_NAME:
@@ -95,7 +111,7 @@ class MotoResourceBuilder:
         return name
 
     def _create_queue(self, logical_id: str, properties: dict[str, Any]) -> None:
-        resolved = self.values.resolve({k: v for k, v in properties.items() if k != "KmsMasterKeyId"})
+        resolved = self._resolve(properties, ("QueueName", "RedrivePolicy", *SQS_ATTRIBUTE_PROPERTIES))
         fifo = bool(resolved.get("FifoQueue", False))
         name = self._physical_name(logical_id, resolved.get("QueueName"), ".fifo" if fifo else "")
         attributes = {
@@ -122,7 +138,7 @@ class MotoResourceBuilder:
         )
 
     def _create_table(self, logical_id: str, properties: dict[str, Any]) -> None:
-        resolved = self.values.resolve(properties)
+        resolved = self._resolve(properties, TABLE_PROPERTIES)
         name = self._physical_name(logical_id, resolved.get("TableName"))
         request: dict[str, Any] = {
             "TableName": name,
@@ -150,19 +166,28 @@ class MotoResourceBuilder:
         self.values.define(logical_id, name, Arn=arn, Name=name)
 
     def _create_rule(self, logical_id: str, properties: dict[str, Any]) -> None:
-        resolved = self.values.resolve({k: v for k, v in properties.items() if k != "Targets"})
+        resolved = self._resolve(properties, ("Name", "EventBusName", "EventPattern", "State"))
         name = self._physical_name(logical_id, resolved.get("Name"))
         bus = resolved.get("EventBusName", "default")
         arn = self.clients.events.put_rule(
             Name=name,
             EventBusName=bus,
-            EventPattern=json.dumps(resolved["EventPattern"]),
+            EventPattern=json.dumps(self._local_datastores(resolved["EventPattern"])),
             State=resolved.get("State", "ENABLED"),
         )["RuleArn"]
         targets = list(self._sqs_targets(properties.get("Targets", [])))
         if targets:
             self.clients.events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
         self.values.define(logical_id, name if bus == "default" else f"{bus}|{name}", Arn=arn)
+
+    def _local_datastores(self, pattern: Any) -> Any:
+        """Swaps the stage's data store ids for the local ones wherever a pattern lists them."""
+        if isinstance(pattern, dict):
+            return {key: self._local_datastores(value) for key, value in pattern.items()}
+        if isinstance(pattern, list) and any(item in self.datastore_ids for item in pattern):
+            local = [local_id for item in pattern for local_id in self.datastore_ids.get(item, (item,))]
+            return list(dict.fromkeys(local))
+        return pattern
 
     def _sqs_targets(self, targets: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
         for target in targets:

@@ -10,6 +10,7 @@ from typing import Any
 
 MAX_RECEIVE_COUNT = 3
 BATCH_SIZE = 5
+STAGE_DATASTORE_ID = "0123456789abcdef0123456789abcdef"
 
 
 def _arn(logical_id: str) -> dict[str, Any]:
@@ -81,7 +82,7 @@ def handwritten_stack_resources() -> dict[str, Any]:
                     "EventPattern": {
                         "source": ["aws.medical-imaging"],
                         "detail-type": ["Import Job Completed"],
-                        "detail": {"datastoreId": ["0123456789abcdef0123456789abcdef"]},
+                        "detail": {"datastoreId": [STAGE_DATASTORE_ID]},
                     },
                     "State": "ENABLED",
                     "Targets": [
@@ -117,7 +118,7 @@ def handwritten_stack_resources() -> dict[str, Any]:
                     "MemorySize": 512,
                     "Environment": {
                         "Variables": {
-                            "DATASTORE_IDS": "0123456789abcdef0123456789abcdef",
+                            "DATASTORE_IDS": STAGE_DATASTORE_ID,
                             "LEDGER_TABLE_NAME": {"Ref": "LedgerTable77777777"},
                             "OUTCOME_BUS_NAME": {"Ref": "OutcomeBus88888888"},
                             "FAILURE_DLQ_URL": {"Ref": "IngestDlq11111111"},

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 from local.moto_stack import AwsClients
-from local.topology import LocalTopology
+from local.topology import LocalTopology, create_topology
 from tests.local.stack.conftest import TEST_VISIBILITY_TIMEOUT_S
-from tests.local.stack.handwritten_stack import BATCH_SIZE, MAX_RECEIVE_COUNT
+from tests.local.stack.handwritten_stack import (
+    BATCH_SIZE,
+    MAX_RECEIVE_COUNT,
+    STAGE_DATASTORE_ID,
+    handwritten_stack_resources,
+)
 
 
 def queue_attributes(aws: AwsClients, url: str) -> dict[str, str]:
@@ -88,7 +94,7 @@ def test_event_source_mappings_and_function_limits_come_from_the_template(topolo
 def test_import_completed_event_on_default_bus_reaches_ingest_queue_with_account(
     aws: AwsClients, topology: LocalTopology
 ) -> None:
-    detail = {"datastoreId": "0123456789abcdef0123456789abcdef", "jobStatus": "COMPLETED"}
+    detail = {"datastoreId": STAGE_DATASTORE_ID, "jobStatus": "COMPLETED"}
     aws.events.put_events(
         Entries=[
             {
@@ -155,3 +161,26 @@ def test_outcome_capture_queue_receives_every_outcome_bus_event(
 
 def test_topology_round_trips_through_json(topology: LocalTopology) -> None:
     assert LocalTopology.from_json(json.loads(json.dumps(topology.to_json()))) == topology
+
+
+def test_local_datastore_ids_replace_the_stages_in_rules_and_environment(aws: AwsClients) -> None:
+    local_store = "f" * 32
+    topology = create_topology(
+        handwritten_stack_resources(),
+        aws,
+        name_prefix=f"t{uuid.uuid4().hex[:8]}-",
+        datastore_ids=[local_store],
+    )
+    assert topology.updater_environment["DATASTORE_IDS"] == local_store
+    for datastore_id in (STAGE_DATASTORE_ID, local_store):
+        aws.events.put_events(
+            Entries=[
+                {
+                    "Source": "aws.medical-imaging",
+                    "DetailType": "Import Job Completed",
+                    "Detail": json.dumps({"datastoreId": datastore_id}),
+                }
+            ]
+        )
+    bodies = receive_bodies(aws, topology.queue("ingest").url)
+    assert [body["detail"] for body in bodies] == [{"datastoreId": local_store}]

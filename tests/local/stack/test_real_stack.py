@@ -1,0 +1,77 @@
+"""The topology derived from the real CDK app matches the stage configuration in cdk.json."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+
+from infra.config import StageConfig, load_stage_config
+from local.moto_stack import AwsClients
+from local.stack_template import REPO_ROOT, load_stack_resources, source_fingerprint
+from local.topology import LocalTopology, create_topology
+from updater.settings import UpdaterSettings
+
+STAGE = "dev"
+
+
+@pytest.fixture(scope="module")
+def stage() -> StageConfig:
+    return load_stage_config(STAGE)
+
+
+@pytest.fixture(scope="module")
+def real_topology(aws: AwsClients) -> LocalTopology:
+    return create_topology(load_stack_resources(STAGE), aws, name_prefix=f"r{uuid.uuid4().hex[:8]}-")
+
+
+def test_every_role_of_the_stack_is_found(real_topology: LocalTopology) -> None:
+    assert {
+        "ingest",
+        "ingest_dlq",
+        "fifo_ingest",
+        "fifo_ingest_dlq",
+        "import_rule_dlq",
+        "requests_rule_dlq",
+    } <= set(real_topology.queues)
+    assert set(real_topology.buses) == {"outcome", "requests"}
+    assert {"import_completed", "requests"} <= set(real_topology.rules)
+    assert {m.queue_role for m in real_topology.event_source_mappings} == {"ingest", "fifo_ingest"}
+
+
+def test_queues_and_mappings_follow_the_stage_configuration(
+    real_topology: LocalTopology, stage: StageConfig
+) -> None:
+    for role in ("ingest", "fifo_ingest"):
+        queue = real_topology.queue(role)
+        assert queue.max_receive_count == stage.max_receive_count
+        assert queue.visibility_timeout_s == stage.visibility_timeout_seconds
+        assert queue.dead_letter_queue_arn == real_topology.queue(f"{role}_dlq").arn
+    for mapping in real_topology.event_source_mappings:
+        assert mapping.batch_size == stage.batch_size
+        assert mapping.maximum_concurrency == stage.max_concurrency
+        assert mapping.report_batch_item_failures
+    assert real_topology.function.timeout_s == stage.timeout_seconds
+    assert real_topology.function.memory_mb == stage.memory_size_mb
+
+
+def test_function_environment_satisfies_the_updater_settings(real_topology: LocalTopology) -> None:
+    settings = UpdaterSettings(**real_topology.updater_environment)
+    assert settings.ledger_table_name == real_topology.table_name
+    assert settings.outcome_bus_name == real_topology.buses["outcome"]
+    assert settings.failure_dlq_url == real_topology.queue("ingest_dlq").url
+    assert settings.ingest_queue_url == real_topology.queue("ingest").url
+
+
+def test_cache_key_changes_when_infra_sources_change(tmp_path: Path) -> None:
+    for name in ("cdk.json", "app.py"):
+        shutil.copy(REPO_ROOT / name, tmp_path / name)
+    shutil.copytree(REPO_ROOT / "infra", tmp_path / "infra", ignore=shutil.ignore_patterns("__pycache__"))
+    before = source_fingerprint(tmp_path, STAGE)
+    assert source_fingerprint(tmp_path, STAGE) == before
+    assert source_fingerprint(tmp_path, "prod") != before
+    with (tmp_path / "infra" / "config.py").open("a", encoding="utf-8") as config:
+        config.write("\n# changed\n")
+    assert source_fingerprint(tmp_path, STAGE) != before
