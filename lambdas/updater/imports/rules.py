@@ -2,8 +2,8 @@
 
 One JSON file per environment (`config/import-rules/<env>.json`), deployed with the stack, checked at
 synth time (`python -m updater.imports.rules --check FILE`) and again at load. Every problem names the
-rule (by `id`) and the field, so a bad file is fixed from the message alone. The format is documented
-in `/work/notes/readme-imports.md` (merged into the README).
+rule (by `id`) and the field, so a bad file is fixed from the message alone.
+The format is documented in the README, section "Import reactions".
 """
 
 from __future__ import annotations
