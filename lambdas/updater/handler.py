@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -31,6 +32,8 @@ from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
 
 logger = Logger()
+# The import reaction logs through stdlib logging ("updater.imports.*"): same JSON format and level.
+copy_config_to_registered_loggers(source_logger=logger, include={"updater"})
 metrics = Metrics()
 tracer = Tracer()
 _processor = BatchProcessor(event_type=EventType.SQS)
