@@ -19,7 +19,11 @@ def _failure(code: FailureCode, field: str, rule: str) -> ValidationFailure:
 def check_identifiers(request: UpdateRequest, allowed_datastores: frozenset[str]) -> list[ValidationFailure]:
     failures = []
     if not _ID.fullmatch(request.datastore_id):
-        failures.append(_failure(FailureCode.INVALID_DATASTORE_ID, "datastoreId", "must match [0-9a-z]{32}"))
+        failures.append(
+            _failure(
+                FailureCode.INVALID_DATASTORE_ID, "datastoreId", "must be 32 lowercase letters or digits"
+            )
+        )
     elif allowed_datastores and request.datastore_id not in allowed_datastores:
         failures.append(
             _failure(
@@ -29,7 +33,9 @@ def check_identifiers(request: UpdateRequest, allowed_datastores: frozenset[str]
             )
         )
     if not _ID.fullmatch(request.image_set_id):
-        failures.append(_failure(FailureCode.INVALID_IMAGE_SET_ID, "imageSetId", "must match [0-9a-z]{32}"))
+        failures.append(
+            _failure(FailureCode.INVALID_IMAGE_SET_ID, "imageSetId", "must be 32 lowercase letters or digits")
+        )
     if request.expected_version_id is not None and not _VERSION.fullmatch(request.expected_version_id):
         failures.append(_failure(FailureCode.INVALID_VERSION_ID, "expectedVersionId", "must be digits only"))
     if not _REQUEST_ID.fullmatch(request.request_id):

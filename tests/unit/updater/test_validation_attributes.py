@@ -46,8 +46,8 @@ def test_keywords_are_case_sensitive() -> None:
         (instance_doc({"DICOM": {"SeriesDescription": "AXIAL"}}), "SeriesDescription"),
         (instance_doc({"DICOM": {"PatientName": "MX^MX"}}), "PatientName"),
     ],
-    ids=["patient-at-study", "study-at-patient", "patient-age-is-study", "series-at-study", "instance-at-series",
-         "series-at-instance", "patient-at-instance"],
+    ids=["patient-at-study", "study-at-patient", "patient-age-is-study", "series-at-study",
+         "instance-at-series", "series-at-instance", "patient-at-instance"],
 )  # fmt: skip
 def test_attribute_at_the_wrong_level_is_refused_even_with_force(
     document: dict[str, Any], field: str

@@ -30,7 +30,8 @@ REJECTED = [
     ("UI", "1.02.3", "UI"), ("UI", "1..2", "UI"), ("UI", "1.2.a", "UI"), ("UI", "1." + "2" * 63, "64"),
     ("PN", "A^B^C^D^E^F", "5 components"), ("PN", "a=b=c=d", "3 component groups"), ("PN", "x" * 65, "64"),
     ("PN", "A\\B", "backslash"), ("CS", "lower", "CS"), ("CS", "X" * 17, "CS"), ("CS", "A-B", "CS"),
-    ("LO", "x" * 65, "64"), ("LO", "tab\nnewline", "control"), ("SH", "x" * 17, "16"), ("ST", "x" * 1025, "1024"),
+    ("LO", "x" * 65, "64"), ("LO", "tab\nnewline", "control"), ("SH", "x" * 17, "16"),
+    ("ST", "x" * 1025, "1024"),
     ("LT", "x" * 10241, "10240"), ("AS", "45Y", "AS"), ("AS", "045X", "AS"), ("IS", "1.5", "IS"),
     ("IS", "9999999999", "IS"), ("IS", 1.5, "IS"), ("DS", "abc", "DS"), ("DS", "1" * 17, "DS"),
     ("US", -1, "US"), ("US", 65536, "US"), ("US", "1", "US"), ("US", True, "US"), ("SS", 40000, "SS"),
@@ -76,7 +77,8 @@ def test_uids_built_from_components_without_leading_zeros_are_valid_when_short_e
     st.sampled_from(["AE", "AS", "AT", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC",
                      "UI", "UR", "UT", "US", "SS", "UL", "SL", "FL", "FD", "SQ", "OB", "US or SS"]),
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=80)
-    | st.lists(st.text(max_size=5), max_size=3) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    | st.lists(st.text(max_size=5), max_size=3)
+    | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )  # fmt: skip
 def test_vr_checks_are_total_and_never_echo_the_value(vr: str, value: Any) -> None:
     problem = vr_value_problem(vr, value)
