@@ -298,8 +298,8 @@ def _reject(code: FailureCode, message: str, field: str = "") -> RequestRejected
 
 
 def _load_envelope(raw: str | bytes | bytearray | Mapping[str, Any]) -> Mapping[str, Any]:
-    if isinstance(raw, Mapping):
-        payload: Any = raw
+    if not isinstance(raw, str | bytes | bytearray):
+        payload: Any = raw  # already parsed (an EventBridge detail), possibly not even an object
     else:
         size = len(raw) if isinstance(raw, bytes | bytearray) else len(raw.encode("utf-8", "surrogatepass"))
         if size > MAX_RAW_BYTES:
@@ -313,7 +313,7 @@ def _load_envelope(raw: str | bytes | bytearray | Mapping[str, Any]) -> Mapping[
     problem = json_shape_problem(payload)
     if problem:
         raise _reject(*problem)
-    if isinstance(raw, Mapping) and len(compact_json(payload)) > MAX_RAW_BYTES:
+    if not isinstance(raw, str | bytes | bytearray) and len(compact_json(payload)) > MAX_RAW_BYTES:
         raise _reject(FailureCode.PAYLOAD_TOO_LARGE, f"request exceeds {MAX_RAW_BYTES} bytes")
     return payload
 
