@@ -15,7 +15,9 @@ def shipped(name: str) -> Path:
     return Path(str(path))
 
 
-def write_series_copies(directory: Path, count: int, name: str = "CT_small.dcm") -> list[Path]:
+def write_series_copies(
+    directory: Path, count: int, name: str = "CT_small.dcm", study_description: str | None = None
+) -> list[Path]:
     """`count` single-instance series of one study: distinct Series/SOP Instance UIDs, same patient."""
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -24,6 +26,8 @@ def write_series_copies(directory: Path, count: int, name: str = "CT_small.dcm")
         dataset.SeriesInstanceUID = generate_uid()
         dataset.SOPInstanceUID = generate_uid()
         dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+        if study_description is not None:
+            dataset.StudyDescription = study_description
         path = directory / f"series-{index}.dcm"
         dataset.save_as(path)
         paths.append(path)
