@@ -19,6 +19,10 @@ from infra.import_rules import check_import_rules_file
 from infra.stack import MetadataUpdaterStack
 
 STAGE_CONTEXT_KEY = "stage"
+# `-c bundle=false` synthesizes without building the Lambda asset (no pip, no network): the asset is
+# then `lambdas/` as is. Deploying needs the bundled asset, so the default is to bundle.
+BUNDLE_CONTEXT_KEY = "bundle"
+BUNDLING_STACKS_CONTEXT_KEY = "aws:cdk:bundling-stacks"
 
 
 def selected_stages(config: AppConfig, requested: str | None) -> list[StageConfig]:
@@ -36,6 +40,8 @@ def build_app(
     repo_root: Path = REPO_ROOT,
 ) -> App:
     app = App(context={**read_cdk_context(cdk_json), **(context or {})}, outdir=outdir)
+    if str(app.node.try_get_context(BUNDLE_CONTEXT_KEY)).lower() == "false":
+        app.node.set_context(BUNDLING_STACKS_CONTEXT_KEY, [])
     config = parse_app_config(
         {key: app.node.try_get_context(key) for key in ("service", "stages")},
     )

@@ -71,6 +71,11 @@ class UpdaterFunction(Construct):
         )
         # Event source mappings check the role's SQS permissions when they are created.
         self.function.node.add_dependency(self.policy)
+        # CDK always adds an explicit DependsOn on the role next to the GetAtt; cfn-lint flags the
+        # redundancy (W3005), which is harmless and not ours to remove.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         for queue in ingest_queues:
             self.function.add_event_source(
                 event_sources.SqsEventSource(

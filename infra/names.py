@@ -121,6 +121,8 @@ def updater_environment(
         "UPDATE_BURST": str(stage.update_burst),
         "LEDGER_TTL_DAYS": str(stage.ledger_ttl_days),
         "TIME_RESERVE_MS": str(stage.time_reserve_ms),
+        # The handler ends a transient failure's last delivery itself instead of losing it to the DLQ.
+        "MAX_RECEIVE_COUNT": str(stage.max_receive_count),
         "IMPORT_RULES_PATH": import_rules_path,
         "POWERTOOLS_SERVICE_NAME": service.name,
         "POWERTOOLS_METRICS_NAMESPACE": service.metrics_namespace,
