@@ -116,7 +116,7 @@ class UpdateService:
                 polls=0,
                 duration_ms=0,
                 error_code=failure.code,
-                error_message=f"{failure.field}: {failure.message}",
+                error_message=failure.message,
             )
             return ProcessResult(self._recorder.finish(outcome, body))
         finally:
@@ -191,7 +191,7 @@ class UpdateService:
             request, max_payload_bytes=self._payload_limit, allowed_datastores=self._allowed
         )
         if failures:
-            return self._fail(attempt, failures[0].code, f"{failures[0].field}: {failures[0].message}")
+            return self._fail(attempt, failures[0].code, failures[0].message)
         if entry.status == LedgerStatus.APPLIED and entry.to_version_id:
             attempt.from_version = entry.base_version_id
             return self._settle(attempt, entry.to_version_id, (entry.applied_at_ms or 0) / 1000)
@@ -238,7 +238,7 @@ class UpdateService:
             plan = attempt.plan = self._plan(attempt, current)
             if plan.failures:
                 failure = plan.failures[0]
-                return self._fail(attempt, failure.code, f"{failure.field}: {failure.message}")
+                return self._fail(attempt, failure.code, failure.message)
             if plan.noop or request.dry_run:
                 return self._succeed(attempt, current, noop=plan.noop)
             if self._pacer is not None and (wait := self._pacer.acquire()) > 0:
