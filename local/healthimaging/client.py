@@ -21,7 +21,7 @@ def local_aws_client(service_name: str, endpoint_url: str, region: str = "us-eas
         aws_access_key_id=_DUMMY_KEY_ID, aws_secret_access_key=_DUMMY_SECRET, region_name=region
     )
     settings = Config(retries={"mode": "standard"}).merge(Config(**config))
-    return session.client(service_name, endpoint_url=endpoint_url, config=settings)
+    return session.client(service_name, endpoint_url=endpoint_url, config=settings)  # type: ignore[call-overload]
 
 
 def medical_imaging_client(endpoint_url: str, region: str = "us-east-1") -> Any:

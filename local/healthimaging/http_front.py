@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import botocore.session
-from botocore.model import OperationModel, ServiceModel, Shape
+from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 from botocore.validate import ParamValidator
 
 from local.healthimaging.errors import ServiceError, UnknownOperationException, ValidationException
@@ -156,14 +156,14 @@ def _scalar_from_text(text: str, shape: Shape, name: str) -> Any:
 def _decode_json(value: Any, shape: Shape, name: str) -> Any:
     """JSON value -> botocore input value: base64 blobs to bytes, epoch timestamps to datetimes."""
     kind = shape.type_name
-    if kind == "structure" and isinstance(value, dict):
+    if isinstance(shape, StructureShape) and isinstance(value, dict):
         members = shape.members
         return {
             k: _decode_json(v, members[k], f"{name}.{k}") if k in members else v for k, v in value.items()
         }
-    if kind == "list" and isinstance(value, list):
+    if isinstance(shape, ListShape) and isinstance(value, list):
         return [_decode_json(item, shape.member, name) for item in value]
-    if kind == "map" and isinstance(value, dict):
+    if isinstance(shape, MapShape) and isinstance(value, dict):
         return {k: _decode_json(v, shape.value, name) for k, v in value.items()}
     if kind == "blob" and isinstance(value, str):
         try:

@@ -11,7 +11,7 @@ import functools
 import re
 from typing import Any
 
-from botocore.model import Shape
+from botocore.model import ListShape, MapShape, Shape, StructureShape
 
 _JAVA_CLASSES = {r"\p{ASCII}": r"\x00-\x7F"}
 
@@ -31,19 +31,19 @@ def constraint_violations(value: Any, shape: Shape, name: str) -> list[str]:
     if value is None:
         return []
     kind = shape.type_name
-    if kind == "structure":
+    if isinstance(shape, StructureShape):
         return [
             v
             for member, member_shape in shape.members.items()
             for v in constraint_violations(value.get(member), member_shape, f"{name}.{member}")
         ]
-    if kind == "list":
+    if isinstance(shape, ListShape):
         return [
             v
             for i, item in enumerate(value)
             for v in constraint_violations(item, shape.member, f"{name}[{i}]")
         ]
-    if kind == "map":
+    if isinstance(shape, MapShape):
         return [
             v for k, item in value.items() for v in constraint_violations(item, shape.value, f"{name}.{k}")
         ]

@@ -31,7 +31,7 @@ def admin(emulator: EmulatorServer, method: str, path: str, document: Any = None
 
 def test_profile_changes_make_the_service_throttle(manual_emulator: EmulatorServer) -> None:
     client = local_aws_client(
-        "medical-imaging", manual_emulator.endpoint_url, retries={"mode": "standard", "max_attempts": 1}
+        "medical-imaging", manual_emulator.endpoint_url, retries={"mode": "standard", "total_max_attempts": 1}
     )
     changed = admin(manual_emulator, "POST", "profile", {"faults": {"throttle_probability": 1.0}})
 
