@@ -102,9 +102,13 @@ def test_example_1_updates_the_patient_name(stack: LocalStack, image_sets: dict[
 
 def test_example_2_removes_the_study_description(stack: LocalStack, image_sets: dict[str, str]) -> None:
     set_chest = {
-        "datastoreId": stack.datastore_id, "imageSetId": image_sets["mr"], "requestId": "seed-2-prepare",
-        "DICOMUpdates": {"updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "CHEST"}}}},
-    }  # fmt: skip
+        "datastoreId": stack.datastore_id,
+        "imageSetId": image_sets["mr"],
+        "requestId": "seed-2-prepare",
+        "DICOMUpdates": {
+            "updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "CHEST"}}}
+        },
+    }
     assert submit(stack, json.dumps(set_chest))["status"] == "SUCCEEDED"
     outcome = submit(
         stack, request_from_sample("02-remove-study-description.json", stack, image_sets["mr"], "seed-2")
@@ -160,10 +164,19 @@ def test_example_4_reverts_to_version_1_exactly(stack: LocalStack, image_sets: d
 def test_redelivered_request_returns_its_outcome_without_a_new_version(
     stack: LocalStack, image_sets: dict[str, str]
 ) -> None:
-    body = json.dumps({
-        "datastoreId": stack.datastore_id, "imageSetId": image_sets["mr"], "requestId": "redelivered",
-        "DICOMUpdates": {"updatableAttributes": {"SchemaVersion": 1.1, "Patient": {"DICOM": {"PatientName": "DOE^JANE"}}}},
-    })  # fmt: skip
+    body = json.dumps(
+        {
+            "datastoreId": stack.datastore_id,
+            "imageSetId": image_sets["mr"],
+            "requestId": "redelivered",
+            "DICOMUpdates": {
+                "updatableAttributes": {
+                    "SchemaVersion": 1.1,
+                    "Patient": {"DICOM": {"PatientName": "DOE^JANE"}},
+                }
+            },
+        }
+    )
     first = submit(stack, body)
     versions = len(stack.emulator.service.version_history(stack.datastore_id, image_sets["mr"]))
     assert stack.topology is not None
@@ -176,9 +189,13 @@ def test_redelivered_request_returns_its_outcome_without_a_new_version(
 
 def test_same_values_again_is_a_noop(stack: LocalStack, image_sets: dict[str, str]) -> None:
     body = {
-        "datastoreId": stack.datastore_id, "imageSetId": image_sets["mr"], "requestId": "noop-check",
-        "DICOMUpdates": {"updatableAttributes": {"SchemaVersion": 1.1, "Patient": {"DICOM": {"PatientName": "DOE^JANE"}}}},
-    }  # fmt: skip
+        "datastoreId": stack.datastore_id,
+        "imageSetId": image_sets["mr"],
+        "requestId": "noop-check",
+        "DICOMUpdates": {
+            "updatableAttributes": {"SchemaVersion": 1.1, "Patient": {"DICOM": {"PatientName": "DOE^JANE"}}}
+        },
+    }
     outcome = submit(stack, json.dumps(body))
     assert outcome["status"] == "SUCCEEDED" and outcome["noop"] is True
     assert outcome["fromVersionId"] == outcome["toVersionId"]
