@@ -20,7 +20,8 @@ from infra.stack import MetadataUpdaterStack
 
 STAGE_CONTEXT_KEY = "stage"
 # `-c bundle=false` synthesizes without building the Lambda asset (no pip, no network): the asset is
-# then `lambdas/` as is. Deploying needs the bundled asset, so the default is to bundle.
+# then `lambdas/` as is. The CDK CLI always says which stacks to bundle (all of them for synth and
+# deploy); a plain `python app.py` says nothing and is a check run, so it does not bundle either.
 BUNDLE_CONTEXT_KEY = "bundle"
 BUNDLING_STACKS_CONTEXT_KEY = "aws:cdk:bundling-stacks"
 
@@ -40,7 +41,8 @@ def build_app(
     repo_root: Path = REPO_ROOT,
 ) -> App:
     app = App(context={**read_cdk_context(cdk_json), **(context or {})}, outdir=outdir)
-    if str(app.node.try_get_context(BUNDLE_CONTEXT_KEY)).lower() == "false":
+    bundle_off = str(app.node.try_get_context(BUNDLE_CONTEXT_KEY)).lower() == "false"
+    if bundle_off or app.node.try_get_context(BUNDLING_STACKS_CONTEXT_KEY) is None:
         app.node.set_context(BUNDLING_STACKS_CONTEXT_KEY, [])
     config = parse_app_config(
         {key: app.node.try_get_context(key) for key in ("service", "stages")},

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.application import selected_stages
+from infra.application import build_app, selected_stages
 from infra.config import (
     CDK_JSON,
     ConfigError,
@@ -175,3 +175,19 @@ def test_updater_environment_is_exactly_what_the_lambda_settings_read() -> None:
     assert settings.update_rate_per_second == stage.update_rate_per_second
     assert settings.ledger_ttl_days == stage.ledger_ttl_days
     assert settings.max_receive_count == stage.max_receive_count
+
+
+@pytest.mark.parametrize(
+    ("context", "bundling_stacks"),
+    [
+        ({}, []),  # plain `python app.py`: a check run, no pip
+        ({"bundle": "false", "aws:cdk:bundling-stacks": ["**"]}, []),  # `cdk synth -c bundle=false`
+        ({"aws:cdk:bundling-stacks": ["**"]}, ["**"]),  # what the CDK CLI sets for synth and deploy
+    ],
+)
+def test_bundling_only_when_the_cdk_cli_asks_and_bundle_is_not_false(
+    context: dict[str, Any], bundling_stacks: list[str]
+) -> None:
+    app = build_app(context={**context, "stage": "staging"})
+
+    assert app.node.try_get_context("aws:cdk:bundling-stacks") == bundling_stacks
