@@ -34,7 +34,9 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
 DatastoreId = Annotated[str, Field(pattern=r"^[0-9a-z]{32}$")]
-S3Prefix = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/[^*?]*)?$")]
+# A bucket, optionally with a key prefix ending in "/": without the slash, `output*` in the IAM
+# policy would also open `output-of-another-team/`.
+S3Prefix = Annotated[str, Field(pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/([^*?]*/)?)?$")]
 
 
 class ConfigError(ValueError):

@@ -100,24 +100,24 @@ class Observability(Construct):
         periods = thresholds.evaluation_periods
         alarms = [
             self._alarm(
-                f"DlqNotEmpty{index}",
+                f"DlqNotEmpty{queue.node.id}",
                 queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=self.period),
                 threshold=0,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 description=f"Dead-letter queue {queue.node.id} holds messages: requests or events were lost",
                 evaluation_periods=1,
             )
-            for index, queue in enumerate(resources.dead_letter_queues)
+            for queue in resources.dead_letter_queues
         ]
         alarms += [
             self._alarm(
-                f"IngestBacklogAge{index}",
+                f"BacklogAge{queue.node.id}",
                 queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=self.period),
                 threshold=thresholds.oldest_message_age_seconds,
                 description=f"Oldest message on {queue.node.id} is older than the configured age",
                 evaluation_periods=periods,
             )
-            for index, queue in enumerate(resources.ingest_queues)
+            for queue in resources.ingest_queues
         ]
         function = resources.function
         alarms += [

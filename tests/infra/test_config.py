@@ -73,7 +73,8 @@ def test_import_prefixes_split_into_bucket_and_prefix(context: dict[str, Any]) -
         ({"batchSize": 11}, "stages.dev.batchSize"),
         ({"logRetentionDays": 10}, "stages.dev.logRetentionDays"),
         ({"payloadLimitBytes": 30_001}, "stages.dev.payloadLimitBytes"),
-        ({"importOutputS3Uris": ["https://bucket/prefix"]}, "stages.dev.importOutputS3Uris.0"),
+        ({"importOutputS3Uris": ["https://bucket/prefix/"]}, "stages.dev.importOutputS3Uris.0"),
+        ({"importInputS3Uris": ["s3://bucket/prefix-without-slash"]}, "stages.dev.importInputS3Uris.0"),
         ({"memorySize": 512}, "stages.dev.memorySize"),
     ],
 )
