@@ -15,8 +15,6 @@ from infra.config import ServiceConfig, StageConfig
 BUNDLED_IMPORT_RULES_FILE = "import-rules.json"
 LAMBDA_TASK_ROOT = "/var/task"
 HANDLER = "updater.handler.lambda_handler"
-OUTCOME_EVENT_SOURCE = "healthimaging.metadata-updater"
-OUTCOME_DETAIL_TYPES = ("ImageSetMetadataUpdate.Succeeded", "ImageSetMetadataUpdate.Failed")
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED_SOURCE = "aws.medical-imaging"
 IMPORT_COMPLETED_DETAIL_TYPE = "Import Job Completed"
@@ -32,10 +30,6 @@ class ResourceNames:
     @property
     def prefix(self) -> str:
         return f"{self.service}-{self.stage}"
-
-    @property
-    def stack(self) -> str:
-        return "".join(part.capitalize() for part in self.prefix.split("-"))
 
     @property
     def ingest_queue(self) -> str:
