@@ -107,7 +107,7 @@ class Ledger:
     ) -> LedgerEntry:
         """Create or reopen the entry and take its lease; raise LeaseHeld if another owner holds it.
 
-        A terminal entry is returned as is (no lease taken): the caller only replays its outcome.
+        A terminal, published entry is returned without taking the lease: the caller only replays it.
         """
         try:
             answer = self._client.update_item(
@@ -119,14 +119,11 @@ class Ledger:
                     "leaseOwner = :owner, leaseUntil = :until ADD attempts :one"
                 ),
                 ConditionExpression=(
-                    "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner "
-                    "OR #s IN (:succeeded, :failed)"
+                    "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner"
                 ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":received": {"S": LedgerStatus.RECEIVED},
-                    ":succeeded": {"S": LedgerStatus.SUCCEEDED},
-                    ":failed": {"S": LedgerStatus.FAILED},
                     ":now": {"N": str(now_ms)},
                     ":ds": {"S": datastore_id},
                     ":is": {"S": image_set_id},
@@ -141,6 +138,10 @@ class Ledger:
             if not _conditional_failed(err):
                 raise RetryableServiceError("DynamoDB", "ledger claim failed") from err
             held = self.get(request_id)
+            if held is not None and held.terminal and held.published:
+                return held  # finished and announced: the caller only replays it, no lease needed
+            # Even a terminal entry waits while its owner is still publishing the outcome,
+            # or the outcome would be published twice.
             raise LeaseHeld(held.lease_until_ms if held else now_ms) from err
         return _entry(request_id, answer["Attributes"])
 

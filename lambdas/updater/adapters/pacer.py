@@ -5,6 +5,10 @@ call as fast as they can only collect ThrottlingExceptions, so every call first 
 The bucket is kept as a single "theoretical arrival time" (GCRA): one DynamoDB item, updated with a
 conditional write, so racing invocations never both take the same token. A caller that finds no
 token is told how long to wait; it hands its request back to the queue for that long.
+
+Tokens are spaced slightly wider than the quota (`headroom`, 5 % by default): the service measures
+when a call arrives, not when we took the token, and two calls a few milliseconds closer together
+than the quota would earn a ThrottlingException.
 """
 
 from __future__ import annotations
@@ -20,11 +24,18 @@ _MAX_RACES = 8
 
 class UpdatePacer:
     def __init__(
-        self, client: Any, table_name: str, *, rate_per_second: float, burst: int, now: Callable[[], float]
+        self,
+        client: Any,
+        table_name: str,
+        *,
+        rate_per_second: float,
+        burst: int,
+        now: Callable[[], float],
+        headroom: float = 0.05,
     ) -> None:
         self._client = client
         self._table = table_name
-        self._interval = 1.0 / rate_per_second
+        self._interval = (1.0 + headroom) / rate_per_second
         self._tolerance = (burst - 1) * self._interval  # how far ahead of schedule a burst may run
         self._now = now
 
