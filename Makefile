@@ -39,7 +39,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 synth: install
-	PATH=$(abspath $(VENV))/bin:$$PATH npx cdk synth --all -q
+	PATH=$(abspath $(VENV))/bin:$$PATH npx cdk synth --all -q -c bundle=false
 
 bench: install
 	$(PY) -m bench
