@@ -10,6 +10,7 @@ the whole batch. Several workers poll concurrently, like the mapping's concurren
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from local.lambda_invocation import Handler, InvocationResult, InvocationStatus,
 from local.sqs_lambda_event import BatchVerdict, batch_verdict, lambda_sqs_event
 from local.topology import LocalTopology
 
+logger = logging.getLogger(__name__)
 SQS_MAX_MESSAGES_PER_RECEIVE = 10
 IDLE_CHECK_INTERVAL_S = 0.05
 QUEUE_DEPTH_ATTRIBUTES = (
@@ -179,6 +181,10 @@ class SqsEventSourcePoller:
                 self._busy_workers += 1
             try:
                 self._process(messages)
+            except Exception:
+                # The batch stays in flight and comes back after the visibility timeout, as after
+                # a poller crash in AWS; the worker itself must survive to poll again.
+                logger.exception("local event source failed to process a batch of %d", len(messages))
             finally:
                 with self._lock:
                     self._busy_workers -= 1

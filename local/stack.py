@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,8 +39,16 @@ LAMBDA_TASK_ROOT = "/var/task/"
 LOCAL_DATASTORE_NAME = "local-demo"
 
 
+def _lambda_code_importable() -> None:
+    # Lambda's task root is the asset, whose root is lambdas/ (package `updater`).
+    task_root = str(REPO_ROOT / "lambdas")
+    if task_root not in sys.path:
+        sys.path.insert(0, task_root)
+
+
 def updater_handler() -> Handler:
     """The real Lambda entry point, imported only when a stack runs it."""
+    _lambda_code_importable()
     from updater.handler import lambda_handler  # noqa: PLC0415  (lazy: tests may run other handlers)
 
     return lambda_handler  # type: ignore[no-any-return]
