@@ -148,7 +148,7 @@ def main() -> int:
         status = "NOOP" if outcome["noop"] else outcome["status"]
         print(
             f"{outcome['requestId'][:34]:34} {expected:30} {status:10} {versions:9} {outcome['polls']:5} "
-            f"{outcome.get('settleMs') or '-'!s:9} {outcome.get('errorCode') or ''} {'' if good else '<- UNEXPECTED'}"
+            f"{outcome.get('settleMs') or '-'!s:9} {outcome.get('errorCode') or ''} {'' if good else '<- UNEXPECTED'}"  # noqa: E501
         )
     print(f"\nDLQ holds {len(dlq)} failed requests, reasons: {sorted(dlq)}")
     print("outcome events went to the outcome bus; structured JSON logs went to stdout above.")
