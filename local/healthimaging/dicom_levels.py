@@ -37,8 +37,10 @@ PATIENT_KEYWORDS = frozenset(
         "SourcePatientGroupIdentificationSequence", "GroupOfPatientsIdentificationSequence",
         # Clinical Trial Subject Module
         "ClinicalTrialSponsorName", "ClinicalTrialProtocolID", "ClinicalTrialProtocolName",
-        "ClinicalTrialSiteID", "ClinicalTrialSiteName", "ClinicalTrialSubjectID",
-        "ClinicalTrialSubjectReadingID", "ClinicalTrialProtocolEthicsCommitteeName",
+        "IssuerOfClinicalTrialProtocolID", "OtherClinicalTrialProtocolIDsSequence",
+        "ClinicalTrialSiteID", "ClinicalTrialSiteName", "IssuerOfClinicalTrialSiteID",
+        "ClinicalTrialSubjectID", "IssuerOfClinicalTrialSubjectID", "ClinicalTrialSubjectReadingID",
+        "IssuerOfClinicalTrialSubjectReadingID", "ClinicalTrialProtocolEthicsCommitteeName",
         "ClinicalTrialProtocolEthicsCommitteeApprovalNumber",
     }
 )  # fmt: skip
@@ -63,6 +65,7 @@ STUDY_KEYWORDS = frozenset(
         # Clinical Trial Study Module
         "ClinicalTrialTimePointID", "ClinicalTrialTimePointDescription",
         "LongitudinalTemporalOffsetFromEvent", "LongitudinalTemporalEventType",
+        "ClinicalTrialTimePointTypeCodeSequence", "IssuerOfClinicalTrialTimePointID",
         "ConsentForClinicalTrialUseSequence",
     }
 )  # fmt: skip
@@ -79,6 +82,7 @@ SERIES_KEYWORDS = frozenset(
         "TreatmentSessionUID",
         # Clinical Trial Series Module
         "ClinicalTrialCoordinatingCenterName", "ClinicalTrialSeriesID", "ClinicalTrialSeriesDescription",
+        "IssuerOfClinicalTrialSeriesID",
         # General Equipment Module
         "Manufacturer", "InstitutionName", "InstitutionAddress", "StationName",
         "InstitutionalDepartmentName", "InstitutionalDepartmentTypeCodeSequence", "ManufacturerModelName",
