@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from updater.adapters.ledger import LeaseHeld, Ledger
+from updater.adapters.ledger import Ledger
 from updater.coalescing import CoalescedGroup, coalesce
 from updater.outcome import UpdateOutcome
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
@@ -90,21 +90,10 @@ class GroupProcessor:
     ) -> tuple[list[UpdateRequest], list[UpdateRequest]]:
         live: list[UpdateRequest] = []
         alone: list[UpdateRequest] = []
-        now = self._now()
         for request in group.members:
-            try:
-                entry = self._ledger.claim(
-                    request.request_id,
-                    datastore_id=request.datastore_id,
-                    image_set_id=request.image_set_id,
-                    owner=owner,
-                    now_ms=int(now * 1000),
-                    lease_ms=int(max(1.0, deadline_s - now) * 1000) + 1000,
-                )
-            except LeaseHeld as held:
-                results[request.request_id] = ProcessResult(
-                    retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease"
-                )
+            entry = self._service.claim_request(request, owner=owner, lease_s=deadline_s - self._now() + 1.0)
+            if isinstance(entry, ProcessResult):
+                results[request.request_id] = entry
                 continue
             claimed.append(request)
             if entry.terminal:

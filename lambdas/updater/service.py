@@ -100,9 +100,9 @@ class UpdateService:
     ) -> ProcessResult:
         """A message that is not even a well-formed request: one terminal failure, keyed by content."""
         key = request_id or body_request_id(body)
-        entry = self._ledger.claim(
-            key, datastore_id="", image_set_id="", owner=key, now_ms=self._now_ms(), lease_ms=1000
-        )
+        entry = self.claim(key, owner=key, lease_s=1.0)
+        if isinstance(entry, ProcessResult):
+            return entry
         try:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
@@ -133,17 +133,9 @@ class UpdateService:
         internal: bool = False,
     ) -> ProcessResult:
         now = self._clock.now()
-        try:
-            entry = self._ledger.claim(
-                request.request_id,
-                datastore_id=request.datastore_id,
-                image_set_id=request.image_set_id,
-                owner=owner,
-                now_ms=int(now * 1000),
-                lease_ms=int(max(1.0, deadline_s - now) * 1000) + 1000,
-            )
-        except LeaseHeld as held:
-            return ProcessResult(retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease")
+        entry = self.claim_request(request, owner=owner, lease_s=deadline_s - now + 1.0)
+        if isinstance(entry, ProcessResult):
+            return entry
         attempt = Attempt(request, body, trigger, now, deadline_s - self._reserve_s, entry, entry.polls)
         attempt.internal = internal
         try:
@@ -162,17 +154,9 @@ class UpdateService:
     def give_up(self, request: UpdateRequest, *, body: str, trigger: str, owner: str) -> ProcessResult:
         """The last delivery failed transiently too: end the request rather than let it slip into the DLQ."""
         now = self._clock.now()
-        try:
-            entry = self._ledger.claim(
-                request.request_id,
-                datastore_id=request.datastore_id,
-                image_set_id=request.image_set_id,
-                owner=owner,
-                now_ms=int(now * 1000),
-                lease_ms=5000,
-            )
-        except LeaseHeld as held:
-            return ProcessResult(retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease")
+        entry = self.claim_request(request, owner=owner, lease_s=5.0)
+        if isinstance(entry, ProcessResult):
+            return entry
         try:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
@@ -183,6 +167,34 @@ class UpdateService:
             )
         finally:
             self._ledger.release(request.request_id, owner)
+
+    def claim_request(
+        self, request: UpdateRequest, *, owner: str, lease_s: float
+    ) -> LedgerEntry | ProcessResult:
+        return self.claim(
+            request.request_id,
+            datastore_id=request.datastore_id,
+            image_set_id=request.image_set_id,
+            owner=owner,
+            lease_s=lease_s,
+        )
+
+    def claim(
+        self, key: str, *, owner: str, lease_s: float, datastore_id: str = "", image_set_id: str = ""
+    ) -> LedgerEntry | ProcessResult:
+        """The ledger entry with its lease taken, or a hand-back while another invocation holds it."""
+        now = self._clock.now()
+        try:
+            return self._ledger.claim(
+                key,
+                datastore_id=datastore_id,
+                image_set_id=image_set_id,
+                owner=owner,
+                now_ms=int(now * 1000),
+                lease_ms=int(max(1.0, lease_s) * 1000),
+            )
+        except LeaseHeld as held:
+            return ProcessResult(retry_after_s=max(1.0, held.until_ms / 1000 - now), waiting_for="lease")
 
     # -- the state machine ----------------------------------------------------------------------
     def _advance(self, attempt: Attempt) -> ProcessResult:
