@@ -33,16 +33,11 @@ RULE_DLQ_ROLES = {"import_completed": "import_rule_dlq", "requests": "requests_r
 
 
 @dataclass(frozen=True)
-class LocalQueue:
+class LocalQueue(CreatedQueue):
+    """A queue created in moto, with the role it plays in the stack."""
+
     role: str
     logical_id: str
-    name: str
-    url: str
-    arn: str
-    fifo: bool
-    visibility_timeout_s: int
-    max_receive_count: int | None
-    dead_letter_queue_arn: str | None
 
 
 @dataclass(frozen=True)
@@ -149,7 +144,7 @@ def create_topology(
         environment["DATASTORE_IDS"] = ",".join(local_datastores)
     roles = _RoleAssignment(resources, values, builder.queues, environment)
     queues = {
-        roles.queue_role(lid): LocalQueue(roles.queue_role(lid), lid, **asdict(q))
+        roles.queue_role(lid): LocalQueue(role=roles.queue_role(lid), logical_id=lid, **asdict(q))
         for lid, q in builder.queues.items()
     }
     buses = {roles.bus_role(lid): str(values.resolve({"Ref": lid})) for lid in roles.ids(BUS_TYPE)}
