@@ -253,10 +253,11 @@ class UpdateService:
                 return self._fail(attempt, failure.code, failure.message)
             if plan.noop or request.dry_run:
                 return self._succeed(attempt, current, noop=plan.noop)
+            # Recorded before the token is taken: the call follows its token with no ledger write between.
+            self._ledger.mark_applying(request.request_id, current.version_id)
             if self._pacer is not None and (wait := self._pacer.acquire()) > 0:
                 self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
                 return ProcessResult(retry_after_s=wait, waiting_for="token")
-            self._ledger.mark_applying(request.request_id, current.version_id)
             try:
                 self._metrics.count("UpdateCalls")
                 new = self._gateway.update(

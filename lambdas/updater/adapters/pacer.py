@@ -6,9 +6,9 @@ The bucket is kept as a single "theoretical arrival time" (GCRA): one DynamoDB i
 conditional write, so racing invocations never both take the same token. A caller that finds no
 token is told how long to wait; it hands its request back to the queue for that long.
 
-Tokens are spaced slightly wider than the quota (`headroom`, 5 % by default): the service measures
-when a call arrives, not when we took the token, and two calls a few milliseconds closer together
-than the quota would earn a ThrottlingException.
+Tokens are spaced slightly wider than the quota (`margin_s`, 0.2 s by default, about 5 % of the real
+4-second interval): the service measures when a call arrives, not when we took the token, and the
+delay between the two (network, a busy host) is absolute, not a share of the interval.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ class UpdatePacer:
         rate_per_second: float,
         burst: int,
         now: Callable[[], float],
-        headroom: float = 0.05,
+        margin_s: float = 0.2,
     ) -> None:
         self._client = client
         self._table = table_name
-        self._interval = (1.0 + headroom) / rate_per_second
+        self._interval = 1.0 / rate_per_second + margin_s
         self._tolerance = (burst - 1) * self._interval  # how far ahead of schedule a burst may run
         self._now = now
 

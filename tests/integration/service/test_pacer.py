@@ -36,7 +36,7 @@ def table(moto_server: MotoServer) -> tuple[Any, str]:
 def test_quota_rate_gives_one_token_every_four_seconds(table: tuple[Any, str]) -> None:
     client, name = table
     clock = SharedVirtualClock()
-    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, headroom=0.0)
+    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.0)
     assert pacer.acquire() == 0.0
     assert pacer.acquire() == pytest.approx(4.0)
     clock.t += 3.0
@@ -45,7 +45,7 @@ def test_quota_rate_gives_one_token_every_four_seconds(table: tuple[Any, str]) -
     assert pacer.acquire() == 0.0
 
 
-def test_headroom_spaces_tokens_slightly_wider_than_the_quota(table: tuple[Any, str]) -> None:
+def test_margin_spaces_tokens_slightly_wider_than_the_quota(table: tuple[Any, str]) -> None:
     client, name = table
     clock = SharedVirtualClock()
     pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now)
@@ -56,7 +56,7 @@ def test_headroom_spaces_tokens_slightly_wider_than_the_quota(table: tuple[Any, 
 def test_burst_allows_that_many_back_to_back(table: tuple[Any, str]) -> None:
     client, name = table
     clock = SharedVirtualClock()
-    pacer = UpdatePacer(client, name, rate_per_second=0.5, burst=3, now=clock.now, headroom=0.0)
+    pacer = UpdatePacer(client, name, rate_per_second=0.5, burst=3, now=clock.now, margin_s=0.0)
     assert [pacer.acquire() for _ in range(3)] == [0.0, 0.0, 0.0]
     assert pacer.acquire() == pytest.approx(2.0)
 
@@ -69,7 +69,7 @@ def test_concurrent_invocations_never_share_a_token(table: tuple[Any, str]) -> N
     lock = threading.Lock()
 
     def worker() -> None:
-        pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, headroom=0.0)
+        pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.0)
         if pacer.acquire() == 0.0:
             with lock:
                 granted.append(clock.t)
