@@ -8,23 +8,17 @@ rules file (config/import-rules/dev.json) and fans the requests out through the 
 
 from __future__ import annotations
 
-import gzip
 import json
-import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from pydicom.data import get_testdata_file
 
-from local.healthimaging.client import medical_imaging_client
 from local.healthimaging.profile import BehaviourProfile, SettleTime
-from local.invoke import drain
+from local.scenario import import_job_from_s3, outcome_events, read_metadata
 from local.stack import LocalStack, LocalStackOptions
 
 pytestmark = pytest.mark.integration
-BUCKET = "healthimaging-test-bucket"  # the dev stage's import prefixes (cdk.json)
 SAMPLES = ("CT_small.dcm", "MR_small.dcm")
 
 
@@ -41,59 +35,28 @@ def stack() -> Iterator[LocalStack]:
         yield running
 
 
-def import_samples(stack: LocalStack, prefix: str) -> dict[str, Any]:
-    s3 = stack.moto.client("s3")
-    if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=BUCKET)
-    for name in SAMPLES:
-        with open(str(get_testdata_file(name)), "rb") as handle:
-            s3.put_object(Bucket=BUCKET, Key=f"input/{prefix}/{name}", Body=handle.read())
-    s3.put_object(Bucket=BUCKET, Key=f"input/{prefix}/broken.dcm", Body=b"not dicom")
-    client = medical_imaging_client(stack.emulator.endpoint_url)
-    job = client.start_dicom_import_job(
-        datastoreId=stack.datastore_id,
-        jobName=f"import-{prefix}",
-        dataAccessRoleArn="arn:aws:iam::123456789012:role/ImportRole",
-        inputS3Uri=f"s3://{BUCKET}/input/{prefix}/",
-        outputS3Uri=f"s3://{BUCKET}/output/{prefix}/",
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = client.get_dicom_import_job(datastoreId=stack.datastore_id, jobId=job["jobId"])
-        if status["jobProperties"]["jobStatus"] in ("COMPLETED", "FAILED"):
-            return dict(status["jobProperties"])
-        time.sleep(0.1)
-    raise AssertionError("import job did not complete")
-
-
-def metadata(stack: LocalStack, image_set_id: str) -> dict[str, Any]:
-    client = medical_imaging_client(stack.emulator.endpoint_url)
-    blob = client.get_image_set_metadata(datastoreId=stack.datastore_id, imageSetId=image_set_id)
-    return json.loads(gzip.decompress(blob["imageSetMetadataBlob"].read()))  # type: ignore[no-any-return]
-
-
 def versions(stack: LocalStack, image_set_id: str) -> int:
     return len(stack.emulator.service.version_history(stack.datastore_id, image_set_id))
 
 
 def test_import_completed_applies_the_stage_rules_once(stack: LocalStack) -> None:
     assert stack.topology is not None
-    job = import_samples(stack, "run1")
+    job = import_job_from_s3(stack, "run1", SAMPLES, broken=1)
     assert job["jobStatus"] == "COMPLETED"
     stack.run_until_idle(90)
     image_sets = stack.emulator.service.image_set_ids(stack.datastore_id)
     assert len(image_sets) == len(SAMPLES)
     for image_set in image_sets:
-        document = metadata(stack, image_set)
+        document = read_metadata(stack, image_set)
         ((_, series),) = document["Study"]["Series"].items()
         assert series["DICOM"]["InstitutionName"] == "EXAMPLE GENERAL HOSPITAL"
         name = document["Patient"]["DICOM"]["PatientName"]
         assert name == name.upper() and name == name.strip()
-    events = drain(stack.aws, stack.topology.queue("outcome_capture").url)
+    events = outcome_events(stack)
     summaries = [e["detail"] for e in events if e["detail-type"] == "ImportJob.Reacted"]
     assert len(summaries) == 1
     assert summaries[0]["imageSetsSeen"] == len(SAMPLES)
-    assert summaries[0]["failedFiles"] == 1 and summaries[0]["failedFileNames"] == ["input/run1/broken.dcm"]
+    assert summaries[0]["failedFiles"] == 1 and summaries[0]["failedFileNames"] == ["input/run1/broken-0.dcm"]
     updates = [e["detail"] for e in events if e["detail-type"].startswith("ImageSetMetadataUpdate.")]
     assert updates and {u["status"] for u in updates} == {"SUCCEEDED"}
     assert all(u["requestId"].startswith("import-") for u in updates)
