@@ -1,76 +1,158 @@
 """`make demo`: the whole system on this machine, driven with real traffic, summarised as a table.
 
-moto's server and the HealthImaging emulator start in-process; the stack's queues, buses, rules
-and table are created from the synthesized CDK template; pydicom's sample studies are imported; the
-real handler runs under local SQS event source mappings. Exit code 0 only if every outcome is the
-expected one.
+moto's server and the HealthImaging emulator start in-process; the stack's queues, buses, rules and
+table are created from the synthesized CDK template; pydicom's sample studies are imported through a
+real import job (so HealthImaging's `Import Job Completed` event triggers the stage's import rules);
+then update requests, a forced UID change, bad inputs, a no-op and a revert go through the ingest
+queue to the real handler. Exit code 0 only if every outcome is the expected one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
+import threading
 import uuid
+from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from pydicom.data import get_testdata_file
-
+from local.demo_report import print_report
 from local.healthimaging.profile import BehaviourProfile, SettleTime
-from local.invoke import drain
+from local.scenario import import_job_from_s3, outcome_events, sample_request, send_requests
 from local.stack import LocalStack, LocalStackOptions
+from local.stack_template import REPO_ROOT
 
-BAD_REQUESTS = Path(__file__).resolve().parent.parent / "events" / "requests" / "bad"
+LOG_FILE = REPO_ROOT / "build" / "demo" / "updater-logs.jsonl"
+BAD_REQUESTS = REPO_ROOT / "events" / "requests" / "bad"
+Step = tuple[dict[str, Any] | str, str]  # (request or raw body, expected: SUCCEEDED | NOOP | a failure code)
 
 
 def _update(
     stack: LocalStack, image_set: str, request_id: str, level: str, attributes: dict[str, Any]
 ) -> dict[str, Any]:
+    document = {"SchemaVersion": 1.1, level: {"DICOM": attributes}}
     return {
         "datastoreId": stack.datastore_id,
         "imageSetId": image_set,
         "requestId": request_id,
-        "DICOMUpdates": {"updatableAttributes": {"SchemaVersion": 1.1, level: {"DICOM": attributes}}},
+        "DICOMUpdates": {"updatableAttributes": document},
     }
 
 
-def _scenario(stack: LocalStack, ct: str, mr: str) -> list[tuple[dict[str, Any] | str, str, str]]:
-    """(request, requestId, expected) in submission order; expected is SUCCEEDED, NOOP or a failure code."""
+def _requests_phase(stack: LocalStack, ct: str, mr: str) -> list[Step]:
     expected = json.loads((BAD_REQUESTS / "expected.json").read_text())
-    steps: list[tuple[dict[str, Any] | str, str, str]] = [
-        (
-            _update(stack, ct, "demo-patient-name", "Patient", {"PatientName": "DOE^JANE"}),
-            "demo-patient-name",
-            "SUCCEEDED",
-        ),
-        (
-            _update(stack, mr, "demo-study-desc", "Study", {"StudyDescription": "CHEST"}),
-            "demo-study-desc",
-            "SUCCEEDED",
-        ),
+    steps: list[Step] = [
+        (_update(stack, ct, "demo-patient-name", "Patient", {"PatientName": "DOE^JANE"}), "SUCCEEDED"),
+        (_update(stack, mr, "demo-study-description", "Study", {"StudyDescription": "CHEST"}), "SUCCEEDED"),
+        (sample_request(stack, "07-update-sop-instance-uid.json", mr, "demo-forced-sop-uid"), "SUCCEEDED"),
     ]
     for name in ("unknown-keyword.json", "invalid-birth-date.json", "sop-instance-uid-without-force.json"):
         document = json.loads((BAD_REQUESTS / name).read_text())
         document.update(
             {"datastoreId": stack.datastore_id, "imageSetId": ct, "requestId": f"demo-bad-{name[:-5]}"}
         )
-        steps.append((document, document["requestId"], expected[name]))
-    steps.append(("{not json", "", "INVALID_JSON"))
+        steps.append((document, expected[name]))
+    steps.append(("{not json", "INVALID_JSON"))
     return steps
 
 
-def _run_phase(stack: LocalStack, steps: list[tuple[dict[str, Any] | str, str, str]]) -> list[dict[str, Any]]:
-    assert stack.topology is not None
-    for request, _, _ in steps:
-        body = request if isinstance(request, str) else json.dumps(request)
-        stack.aws.sqs.send_message(QueueUrl=stack.topology.queue("ingest").url, MessageBody=body)
+def _follow_up_phase(stack: LocalStack, ct: str) -> list[Step]:
+    revert = {
+        "datastoreId": stack.datastore_id,
+        "imageSetId": ct,
+        "requestId": "demo-revert",
+        "revertToVersionId": "1",
+    }
+    return [
+        (_update(stack, ct, "demo-same-again", "Patient", {"PatientName": "DOE^JANE"}), "NOOP"),
+        (revert, "SUCCEEDED"),
+    ]
+
+
+class Progress:
+    """A one-line progress bar on the terminal while the pollers run: terminal ledger entries so far."""
+
+    def __init__(self, stack: LocalStack, out: TextIO) -> None:
+        self._stack, self._out = stack, out
+        self._stop = threading.Event()
+
+    def _finished(self) -> int:
+        assert self._stack.topology is not None
+        answer = self._stack.aws.dynamodb.scan(
+            TableName=self._stack.topology.table_name,
+            FilterExpression=(
+                "attribute_exists(outcome) AND begins_with(pk, :req) AND NOT begins_with(pk, :merged)"
+            ),
+            ExpressionAttributeValues={":req": {"S": "req#"}, ":merged": {"S": "req#coalesced-"}},
+            Select="COUNT",
+        )
+        return int(answer["Count"])
+
+    def run(self, label: str, expected: int | None, phase: Any) -> None:
+        thread = threading.Thread(target=self._draw, args=(label, expected), daemon=True)
+        thread.start()
+        try:
+            phase()
+        finally:
+            self._stop.set()
+            thread.join()
+            self._stop.clear()
+            self._out.write("\n")
+
+    def _draw(self, label: str, expected: int | None) -> None:
+        while True:
+            done = self._finished()
+            if expected is None:  # the import rules decide how many requests there will be
+                line = f"{label:28} {done} requests ended"
+            else:
+                done = min(done, expected)
+                bar = "#" * (30 * done // max(expected, 1))
+                line = f"{label:28} [{bar:30}] {done}/{expected} requests ended"
+            self._out.write("\r" + line)
+            self._out.flush()
+            if self._stop.wait(0.3):
+                return
+
+
+def _run(stack: LocalStack, out: TextIO) -> tuple[list[Step], list[dict[str, Any]], list[str]]:
+    progress = Progress(stack, out)
+    progress.run("import job + import rules", None, lambda: _import(stack))
+    events = outcome_events(stack)
+    image_sets = sorted(stack.emulator.service.image_set_ids(stack.datastore_id))
+    by_modality = {_modality(stack, image_set): image_set for image_set in image_sets}
+    ct, mr = by_modality["CT"], by_modality["MR"]
+    steps = _requests_phase(stack, ct, mr)
+    baseline = len([e for e in events if e["detail-type"].startswith("ImageSetMetadataUpdate")])
+    progress.run("update requests", baseline + len(steps), lambda: _send(stack, steps))
+    events += outcome_events(stack)
+    follow_up = _follow_up_phase(stack, ct)
+    progress.run("no-op and revert", baseline + len(steps) + len(follow_up), lambda: _send(stack, follow_up))
+    events += outcome_events(stack)
+    return steps + follow_up, events, _dlq_reasons(stack)
+
+
+def _import(stack: LocalStack) -> None:
+    import_job_from_s3(stack, "demo", ("CT_small.dcm", "MR_small.dcm"), broken=1)
     stack.run_until_idle(120)
-    return [event["detail"] for event in drain(stack.aws, stack.topology.queue("outcome_capture").url)]
 
 
-def _dlq_reasons(stack: LocalStack, url: str) -> list[str]:
+def _send(stack: LocalStack, steps: list[Step]) -> None:
+    send_requests(stack, [request for request, _ in steps])
+    stack.run_until_idle(120)
+
+
+def _modality(stack: LocalStack, image_set: str) -> str:
+    document = stack.emulator.service.current_metadata(stack.datastore_id, image_set)
+    ((_, series),) = document["Study"]["Series"].items()
+    return str(series["DICOM"]["Modality"])
+
+
+def _dlq_reasons(stack: LocalStack) -> list[str]:
     """failureCode of each DLQ record (bodies may be anything, even broken JSON)."""
-    reasons = []
+    assert stack.topology is not None
+    url, reasons = stack.topology.queue("ingest_dlq").url, []
     while messages := stack.aws.sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
     ).get("Messages", []):
@@ -82,77 +164,34 @@ def _dlq_reasons(stack: LocalStack, url: str) -> list[str]:
     return reasons
 
 
-def _matches(outcome: dict[str, Any], expected: str) -> bool:
-    if expected == "NOOP":
-        return outcome["status"] == "SUCCEEDED" and outcome["noop"]
-    if expected == "SUCCEEDED":
-        return outcome["status"] == "SUCCEEDED" and not outcome["noop"]
-    return outcome["status"] == "FAILED" and outcome["errorCode"] == expected
+def _metrics_emitted(log_file: Path) -> Counter[str]:
+    """Sum of each EMF metric the handler printed (the CloudWatch metrics it would emit)."""
+    totals: Counter[str] = Counter()
+    for line in log_file.read_text().splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive["Metrics"]:
+                    values = record[metric["Name"]]
+                    totals[metric["Name"]] += sum(values) if isinstance(values, list) else values
+    return totals
 
 
 def main() -> int:
+    out = sys.stdout
     options = LocalStackOptions(
         name_prefix=f"demo{uuid.uuid4().hex[:6]}-",
         visibility_timeout_s=10,
         function_timeout_s=60,
         emulator_profile=BehaviourProfile(settle=SettleTime(median_seconds=0.3, p99_seconds=1.0)),
+        # The real quota is 0.25 updates/s; the demo paces at 2/s so it ends in seconds.
         extra_environment={"UPDATE_RATE_PER_SECOND": "2", "UPDATE_BURST": "2"},
     )
-    print("starting moto, the HealthImaging emulator and the stack's topology ...", flush=True)
-    with LocalStack(options) as stack:
-        assert stack.topology is not None
-        (ct,) = stack.emulator.service.import_dicom_files(
-            stack.datastore_id, [str(get_testdata_file("CT_small.dcm"))]
-        )
-        (mr,) = stack.emulator.service.import_dicom_files(
-            stack.datastore_id, [str(get_testdata_file("MR_small.dcm"))]
-        )
-        plan = _scenario(stack, ct, mr)
-        outcomes = _run_phase(stack, plan)
-        follow_up = [
-            (
-                _update(stack, ct, "demo-same-again", "Patient", {"PatientName": "DOE^JANE"}),
-                "demo-same-again",
-                "NOOP",
-            ),
-            (
-                {
-                    "datastoreId": stack.datastore_id,
-                    "imageSetId": ct,
-                    "requestId": "demo-revert",
-                    "revertToVersionId": "1",
-                },
-                "demo-revert",
-                "SUCCEEDED",
-            ),
-        ]
-        outcomes += _run_phase(stack, follow_up)
-        dlq = _dlq_reasons(stack, stack.topology.queue("ingest_dlq").url)
-    by_id = {o["requestId"]: o for o in outcomes}
-    ok = True
-    print(
-        f"\n{'request':34} {'expected':30} {'outcome':10} {'versions':9} {'polls':5} {'settle ms':9} reason"
-    )
-    for _, request_id, expected in plan + follow_up:
-        outcome = (
-            by_id.get(request_id)
-            if request_id
-            else next((o for o in outcomes if o["requestId"].startswith("body-")), None)
-        )
-        good = outcome is not None and _matches(outcome, expected)
-        ok &= good
-        if outcome is None:
-            print(f"{request_id:34} {expected:30} MISSING")
-            continue
-        versions = f"{outcome.get('fromVersionId') or '-'}->{outcome.get('toVersionId') or '-'}"
-        status = "NOOP" if outcome["noop"] else outcome["status"]
-        print(
-            f"{outcome['requestId'][:34]:34} {expected:30} {status:10} {versions:9} {outcome['polls']:5} "
-            f"{outcome.get('settleMs') or '-'!s:9} {outcome.get('errorCode') or ''} {'' if good else '<- UNEXPECTED'}"  # noqa: E501
-        )
-    print(f"\nDLQ holds {len(dlq)} failed requests, reasons: {sorted(dlq)}")
-    print("outcome events went to the outcome bus; structured JSON logs went to stdout above.")
-    print("demo " + ("passed" if ok else "FAILED"))
+    out.write("starting moto, the HealthImaging emulator and the CDK stack's topology ...\n")
+    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
+    with LOG_FILE.open("w") as logs, contextlib.redirect_stdout(logs), LocalStack(options) as stack:
+        steps, events, dlq = _run(stack, out)
+    ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE)
     return 0 if ok else 1
 
 
