@@ -1,0 +1,233 @@
+"""The promises of issue 8, checked against what the soak read back (`chaos_evidence.Evidence`).
+
+Each check returns an `InvariantResult`: whether it holds, a one-line account, and the first few
+offending request or image set ids (never values) to start debugging from.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from local.chaos_evidence import Evidence
+from local.chaos_workload import ATTRIBUTES, Kind, Workload
+from local.lambda_invocation import InvocationStatus
+
+TERMINAL = {"SUCCEEDED", "FAILED"}
+INTERNAL_PREFIX = "req#coalesced-"
+SHOWN_PROBLEMS = 5
+
+
+@dataclass(frozen=True)
+class InvariantResult:
+    name: str
+    holds: bool
+    detail: str
+    problems: list[str] = field(default_factory=list)
+
+
+def _result(name: str, problems: list[str], detail: str) -> InvariantResult:
+    return InvariantResult(name, not problems, detail, problems[:SHOWN_PROBLEMS])
+
+
+def one_terminal_outcome_per_request(workload: Workload, evidence: Evidence) -> InvariantResult:
+    published = Counter(outcome["requestId"] for outcome in evidence.outcomes())
+    expected = workload.by_key()
+    lost = [key for key in expected if published[key] == 0]
+    doubled = [f"{key} x{published[key]}" for key in expected if published[key] > 1]
+    strangers = [key for key in published if key not in expected]
+    detail = (
+        f"{len(expected)} distinct requestIds, {sum(published.values())} outcome events; "
+        f"lost {len(lost)}, doubled {len(doubled)}, unexpected {len(strangers)}"
+    )
+    return _result("one terminal outcome per requestId", lost + doubled + strangers, detail)
+
+
+def bad_inputs_get_their_reason(workload: Workload, evidence: Evidence) -> InvariantResult:
+    codes = {o["requestId"]: o.get("errorCode") for o in evidence.outcomes()}
+    bad = [r for r in workload.requests if r.kind is Kind.BAD]
+    wrong = [
+        f"{r.key}: {codes.get(r.key)} != {r.expected_code}"
+        for r in bad
+        if codes.get(r.key) != r.expected_code
+    ]
+    return _result("every bad input fails with its specific code", wrong, f"{len(bad)} bad inputs")
+
+
+def ledger_agrees(workload: Workload, evidence: Evidence) -> InvariantResult:
+    events = {o["requestId"]: o for o in evidence.outcomes()}
+    problems = []
+    for key in workload.by_key():
+        item = evidence.ledger.get(f"req#{key}")
+        if item is None or item.get("status") not in TERMINAL or not item.get("published"):
+            problems.append(f"{key}: ledger {None if item is None else item.get('status')}")
+            continue
+        stored = json.loads(item["outcome"])
+        event = events.get(key)
+        if event is not None and (stored["status"], stored.get("to_version_id")) != (
+            event["status"],
+            event.get("toVersionId"),
+        ):
+            problems.append(f"{key}: ledger and event disagree")
+    return _result("ledger holds the published outcome", problems, f"{len(evidence.ledger)} ledger items")
+
+
+def _claimed_versions(evidence: Evidence) -> dict[str, dict[str, str]]:
+    """Per image set, the versions outcomes say an update created, with the status they report."""
+    claimed: dict[str, dict[str, str]] = defaultdict(dict)
+    for outcome in evidence.outcomes():
+        created = outcome["status"] == "SUCCEEDED" and not outcome.get("noop") and not outcome.get("dryRun")
+        failed_version = outcome.get("errorCode") == "UPDATE_FAILED" and outcome.get("toVersionId")
+        if created or failed_version:
+            claimed[outcome["imageSetId"]][outcome["toVersionId"]] = outcome["status"]
+    return claimed
+
+
+def versions_match_applied_updates(workload: Workload, evidence: Evidence) -> InvariantResult:
+    claimed = _claimed_versions(evidence)
+    problems, created_total = [], 0
+    for image_set_id, history in evidence.histories.items():
+        created = {v.version_id: v.workflow_status for v in history[1:]}
+        created_total += len(created)
+        mine = claimed.get(image_set_id, {})
+        if set(created) != set(mine):
+            problems.append(
+                f"{image_set_id}: {len(created)} versions created, outcomes name {len(mine)} "
+                f"(unclaimed {sorted(set(created) - set(mine))}, missing {sorted(set(mine) - set(created))})"
+            )
+            continue
+        wrong = [v for v, status in mine.items() if (status == "SUCCEEDED") != (created[v] == "UPDATED")]
+        if wrong:
+            problems.append(f"{image_set_id}: versions {wrong} settled otherwise than reported")
+    detail = f"{created_total} versions created, {sum(len(v) for v in claimed.values())} claimed by outcomes"
+    return _result("versions created == applied non-no-op updates", problems, detail)
+
+
+def failures_in_dlq_with_reason(workload: Workload, evidence: Evidence) -> InvariantResult:
+    failed = {o["requestId"]: o["errorCode"] for o in evidence.outcomes() if o["status"] == "FAILED"}
+    letters = Counter(
+        (d.attributes.get("requestId"), d.attributes.get("failureCode"))
+        for d in evidence.dead_letters
+        if d.queue_role == "ingest_dlq"
+    )
+    missing = [key for key, code in failed.items() if letters[(key, code)] == 0]
+    doubled = [f"{key} x{letters[(key, code)]}" for key, code in failed.items() if letters[(key, code)] > 1]
+    without_reason = [
+        f"{d.queue_role}: no failureCode" for d in evidence.dead_letters if "failureCode" not in d.attributes
+    ]
+    other = [
+        f"{d.queue_role}: {d.attributes.get('requestId')}"
+        for d in evidence.dead_letters
+        if d.queue_role != "ingest_dlq"
+    ]
+    detail = f"{len(failed)} failed requests, {len(evidence.dead_letters)} dead letters"
+    return _result(
+        "every failure in the DLQ with its reason", missing + doubled + without_reason + other, detail
+    )
+
+
+def nothing_in_flight(workload: Workload, evidence: Evidence) -> InvariantResult:
+    problems = [] if evidence.drained_in_time else ["queues not drained within the time budget"]
+    problems += [f"{role}: {depth} messages" for role, depth in evidence.queue_depths.items() if depth]
+    unfinished = {pk: item for pk, item in evidence.ledger.items() if item.get("status") not in TERMINAL}
+    # A coalesced call's own entry is bookkeeping no message refers to once its members carry the
+    # state (regrouped or resumed alone); left behind, it expires by TTL.
+    internal = [pk for pk in unfinished if pk.startswith(INTERNAL_PREFIX)]
+    problems += [
+        f"{pk}: {item.get('status')}"
+        for pk, item in unfinished.items()
+        if pk.startswith("req#") and pk not in internal
+    ]
+    detail = (
+        f"queue depths {evidence.queue_depths}; {len(internal)} internal coalesced entries left unfinished"
+    )
+    return _result("nothing left in flight", problems, detail)
+
+
+def no_values_leaked(workload: Workload, evidence: Evidence) -> InvariantResult:
+    """Sentinel values must not appear in logs, metrics (both in the handler's stdout), outcome
+    events, DLQ message attributes or stored outcomes. DLQ bodies are the requests themselves, kept
+    for redrive on purpose, and are not searched."""
+    places = {
+        "handler stdout (logs, EMF metrics)": evidence.handler_output,
+        "outcome events": json.dumps(evidence.outcome_events),
+        "DLQ message attributes": json.dumps([d.attributes for d in evidence.dead_letters]),
+        "ledger outcomes": json.dumps([item.get("outcome", "") for item in evidence.ledger.values()]),
+    }
+    sentinels = workload.sentinels()
+    problems = [
+        f"{place}: {sum(s in text for s in sentinels)} values"
+        for place, text in places.items()
+        if any(s in text for s in sentinels)
+    ]
+    sizes = ", ".join(f"{place} {len(text)} chars" for place, text in places.items())
+    return _result(
+        "no attribute value in logs, metrics or events", problems, f"{len(sentinels)} sentinels; {sizes}"
+    )
+
+
+def handler_never_crashed(workload: Workload, evidence: Evidence) -> InvariantResult:
+    statuses = Counter(record.status for record in evidence.invocations)
+    problems = [
+        f"{status}: {statuses[status]}"
+        for status in (InvocationStatus.RAISED, InvocationStatus.TIMED_OUT)
+        if statuses[status]
+    ]
+    return _result(
+        "handler never raised or overran its timeout", problems, f"{len(evidence.invocations)} invocations"
+    )
+
+
+def final_values_come_from_succeeded_requests(workload: Workload, evidence: Evidence) -> InvariantResult:
+    """An attribute's final value is the imported one or a value of a request that succeeded there."""
+    succeeded = {
+        o["requestId"] for o in evidence.outcomes() if o["status"] == "SUCCEEDED" and not o.get("dryRun")
+    }
+    allowed: dict[str, set[str]] = defaultdict(set)
+    for request in workload.requests:
+        if request.key in succeeded and request.image_set_id and request.kind is not Kind.BAD:
+            allowed[request.image_set_id].update(request.sentinels)
+    problems = []
+    for image_set_id, history in evidence.histories.items():
+        original, latest = history[0].document, history[-1].document
+        for level, keyword in ATTRIBUTES:
+            value = latest.get(level, {}).get("DICOM", {}).get(keyword)
+            if (
+                value != original.get(level, {}).get("DICOM", {}).get(keyword)
+                and value not in allowed[image_set_id]
+            ):
+                problems.append(f"{image_set_id}: {level}.{keyword} holds a value no succeeded request wrote")
+    return _result(
+        "final values come from succeeded requests", problems, f"{len(evidence.histories)} image sets"
+    )
+
+
+CHECKS: tuple[Callable[[Workload, Evidence], InvariantResult], ...] = (
+    one_terminal_outcome_per_request,
+    bad_inputs_get_their_reason,
+    ledger_agrees,
+    versions_match_applied_updates,
+    failures_in_dlq_with_reason,
+    nothing_in_flight,
+    no_values_leaked,
+    handler_never_crashed,
+    final_values_come_from_succeeded_requests,
+)
+
+
+def check_all(workload: Workload, evidence: Evidence) -> list[InvariantResult]:
+    return [check(workload, evidence) for check in CHECKS]
+
+
+def outcome_counts(evidence: Evidence) -> dict[str, int]:
+    def label(outcome: dict[str, Any]) -> str:
+        if outcome["status"] == "FAILED":
+            return f"FAILED/{outcome.get('errorCode')}"
+        return "SUCCEEDED/" + (
+            "dry_run" if outcome.get("dryRun") else "noop" if outcome.get("noop") else "applied"
+        )
+
+    return dict(sorted(Counter(label(o) for o in evidence.outcomes()).items()))
