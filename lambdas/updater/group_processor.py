@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from updater.adapters.ledger import Ledger
+from updater.adapters.ledger import Ledger, LedgerStatus
 from updater.coalescing import CoalescedGroup, coalesce
 from updater.outcome import UpdateOutcome
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
@@ -61,7 +61,7 @@ class GroupProcessor:
             live, alone = self._admit(
                 group, bodies=bodies, owner=owner, deadline_s=deadline_s, results=results, claimed=claimed
             )
-            for request in alone:  # fails on its own, with its own reason
+            for request in alone:  # fails or resumes on its own, with its own reason or version
                 results[request.request_id] = self._service.process(
                     request,
                     body=bodies[request.request_id],
@@ -100,6 +100,10 @@ class GroupProcessor:
                 results[request.request_id] = ProcessResult(
                     self._recorder.replay(entry, bodies[request.request_id])
                 )
+            elif entry.status is LedgerStatus.APPLIED:
+                # Already applied by an earlier call (its own or a group's): it resumes that call's
+                # version; folded into a new call it would report a version it did not create.
+                alone.append(request)
             elif validate_request(request, max_payload_bytes=self._limit, allowed_datastores=self._allowed):
                 alone.append(request)
             else:
@@ -132,6 +136,7 @@ class GroupProcessor:
             deadline_s=deadline_s,
             owner=owner,
             internal=True,
+            members=tuple(r.request_id for r in live),
         )
         if result.outcome is None:
             return {r.request_id: result for r in live}

@@ -54,6 +54,10 @@ class Attempt:
     from_version: str | None = None
     plan: UpdatePlan | None = None
     internal: bool = False  # a coalesced call: its members publish the outcomes, not it
+    # A coalesced call's members: their entries are marked APPLIED with the call, so a member that
+    # comes back on its own (handed back mid-settle, regrouped) settles the shared version instead
+    # of planning from scratch against metadata that already holds its change (a false no-op).
+    members: tuple[str, ...] = ()
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -131,13 +135,14 @@ class UpdateService:
         deadline_s: float,
         owner: str,
         internal: bool = False,
+        members: tuple[str, ...] = (),
     ) -> ProcessResult:
         now = self._clock.now()
         entry = self.claim_request(request, owner=owner, lease_s=deadline_s - now + 1.0)
         if isinstance(entry, ProcessResult):
             return entry
         attempt = Attempt(request, body, trigger, now, deadline_s - self._reserve_s, entry, entry.polls)
-        attempt.internal = internal
+        attempt.internal, attempt.members = internal, members
         try:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
@@ -217,21 +222,26 @@ class UpdateService:
         """A previous invocation stopped between 'about to call update' and 'recorded the new version'.
 
         If the image set did not move on, the call never took effect: apply normally. If it moved on,
-        let it settle and check whether it already holds the requested change; only if not, apply.
+        the version right after the base is the only one a call with `latestVersion=base` can have
+        created (later versions are other requests'): let it settle and check whether it holds the
+        requested change; only if not, apply.
         """
         request = attempt.request
         latest = self._gateway.get_image_set(request.datastore_id, request.image_set_id)
         if latest.version_id == base_version:
             return None
-        if not latest.settled:
-            settled = self._settle_other(attempt, latest)
+        created = self._gateway.get_image_set(
+            request.datastore_id, request.image_set_id, str(int(base_version) + 1)
+        )
+        if not created.settled:
+            settled = self._settle_other(attempt, created)
             if settled is None:
                 return ProcessResult(retry_after_s=1.0, waiting_for="settle")
-            latest = settled
-        plan = self._plan(attempt, latest)
-        if plan.noop and not latest.update_failed:
+            created = settled
+        plan = self._plan(attempt, created)
+        if plan.noop and not created.update_failed:
             attempt.from_version, attempt.plan = base_version, plan
-            return self._succeed(attempt, latest, noop=False)
+            return self._succeed(attempt, created, noop=False)
         return None
 
     def _apply_with_conflict_retries(self, attempt: Attempt) -> ProcessResult:
@@ -277,6 +287,10 @@ class UpdateService:
                 self._clock.sleep(min(2.0, 0.2 * 2**retry))
                 continue
             self._ledger.mark_applied(request.request_id, new.version_id, self._now_ms())
+            for member in attempt.members:
+                self._ledger.mark_applied(
+                    member, new.version_id, self._now_ms(), base_version_id=current.version_id
+                )
             return self._settle(attempt, new.version_id, self._clock.now())
         return ProcessResult(retry_after_s=5.0, waiting_for="transient")
 

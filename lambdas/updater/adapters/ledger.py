@@ -164,15 +164,18 @@ class Ledger:
             request_id, {"status": {"S": LedgerStatus.APPLYING}, "baseVersionId": {"S": base_version_id}}
         )
 
-    def mark_applied(self, request_id: str, to_version_id: str, now_ms: int) -> None:
-        self._set(
-            request_id,
-            {
-                "status": {"S": LedgerStatus.APPLIED},
-                "toVersionId": {"S": to_version_id},
-                "appliedAt": {"N": str(now_ms)},
-            },
-        )
+    def mark_applied(
+        self, request_id: str, to_version_id: str, now_ms: int, *, base_version_id: str | None = None
+    ) -> None:
+        """`base_version_id` for entries not marked APPLYING first (members of a coalesced call)."""
+        values: dict[str, dict[str, Any]] = {
+            "status": {"S": LedgerStatus.APPLIED},
+            "toVersionId": {"S": to_version_id},
+            "appliedAt": {"N": str(now_ms)},
+        }
+        if base_version_id is not None:
+            values["baseVersionId"] = {"S": base_version_id}
+        self._set(request_id, values)
 
     def add_polls(self, request_id: str, polls: int) -> None:
         if polls:

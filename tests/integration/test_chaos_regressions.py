@@ -1,0 +1,176 @@
+"""Defects the chaos soak found, pinned down one by one on the real service, ledger and emulator.
+
+Each scenario replays the interleaving the soak produced: an update that was applied but whose
+invocation ended before the outcome (handed back mid-settle, or stopped between the call and the
+ledger write), then the request coming back alone or in a different group. In every case the
+request's outcome must name the version its own call created, so versions created == versions
+reported.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from local.healthimaging.client import medical_imaging_client
+from local.healthimaging.profile import BehaviourProfile, SettleTime
+from local.stack import LocalStack, LocalStackOptions
+
+pytestmark = pytest.mark.integration
+SETTLE_S = 0.6  # long enough that a 0.3 s budget hands the request back mid-settle
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    options = LocalStackOptions(
+        name_prefix=f"regr{uuid.uuid4().hex[:6]}-",
+        function_timeout_s=30,
+        emulator_profile=BehaviourProfile(settle=SettleTime(median_seconds=SETTLE_S, p99_seconds=SETTLE_S)),
+        extra_environment={"UPDATE_RATE_PER_SECOND": "50", "UPDATE_BURST": "10", "TIME_RESERVE_MS": "0"},
+    )
+    running = LocalStack(options).start(start_pollers=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def runtime(stack: LocalStack) -> Any:
+    from aws_lambda_powertools import Metrics  # noqa: PLC0415
+
+    from updater.handler import PowertoolsMetricsSink  # noqa: PLC0415
+    from updater.settings import load_settings  # noqa: PLC0415
+    from updater.wiring import AwsClients, build_runtime  # noqa: PLC0415
+
+    load_settings.cache_clear()
+    return build_runtime(load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(Metrics()))
+
+
+@pytest.fixture
+def image_set(stack: LocalStack) -> str:
+    path = str(get_testdata_file("CT_small.dcm"))
+    (image_set_id,) = stack.emulator.service.import_dicom_files(stack.datastore_id, [path])
+    return str(image_set_id)
+
+
+def update(stack: LocalStack, image_set_id: str, keyword: str, value: str) -> Any:
+    from updater.request import parse_update_request  # noqa: PLC0415
+
+    document = {"SchemaVersion": 1.1, "Study": {"DICOM": {keyword: value}}}
+    return parse_update_request(
+        {
+            "datastoreId": stack.datastore_id,
+            "imageSetId": image_set_id,
+            "requestId": f"regr-{uuid.uuid4().hex[:8]}",
+            "DICOMUpdates": {"updatableAttributes": document},
+        }
+    )
+
+
+def body(request: Any) -> str:
+    return json.dumps(request.wire_dict())
+
+
+def process(runtime: Any, request: Any, budget_s: float = 20.0) -> Any:
+    return runtime.service.process(
+        request,
+        body=body(request),
+        trigger="sqs",
+        deadline_s=time.time() + budget_s,
+        owner=f"inv-{uuid.uuid4().hex[:6]}",
+    )
+
+
+def process_group(runtime: Any, requests: list[Any], budget_s: float) -> dict[str, Any]:
+    from updater.coalescing import coalesce  # noqa: PLC0415
+
+    [group] = coalesce(requests, ordered=True, payload_limit=10_240)
+    assert group.coalesced
+    return dict(
+        runtime.groups.process(
+            group,
+            bodies={r.request_id: body(r) for r in requests},
+            trigger="sqs",
+            deadline_s=time.time() + budget_s,
+            owner=f"inv-{uuid.uuid4().hex[:6]}/group",
+        )
+    )
+
+
+def versions(stack: LocalStack, image_set_id: str) -> list[str]:
+    return [v.version_id for v in stack.emulator.service.version_history(stack.datastore_id, image_set_id)]
+
+
+def test_members_of_a_call_handed_back_mid_settle_report_its_version_when_they_return_alone(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    b = update(stack, image_set, "Occupation", "BETA")
+    first = process_group(runtime, [a, b], budget_s=0.3)
+    assert {result.waiting_for for result in first.values()} == {"settle"}
+    time.sleep(SETTLE_S + 0.3)
+
+    # Redelivered in different batches, each member comes back on its own.
+    outcomes = [process(runtime, a).outcome, process(runtime, b).outcome]
+
+    assert versions(stack, image_set) == ["1", "2"]
+    for outcome in outcomes:
+        assert (outcome.status, outcome.noop, outcome.from_version_id, outcome.to_version_id) == (
+            "SUCCEEDED",
+            False,
+            "1",
+            "2",
+        )
+
+
+def test_a_request_applied_alone_then_grouped_reports_its_own_version(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    b = update(stack, image_set, "Occupation", "BETA")
+    assert process(runtime, a, budget_s=0.3).waiting_for == "settle"
+    time.sleep(SETTLE_S + 0.3)
+
+    results = process_group(runtime, [a, b], budget_s=20)
+
+    assert versions(stack, image_set) == ["1", "2", "3"]
+    assert results[a.request_id].outcome.to_version_id == "2"
+    assert results[b.request_id].outcome.to_version_id == "3"
+
+
+def test_a_call_cut_off_before_its_ledger_write_reports_the_version_it_created(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
+    from updater.adapters.ledger import Ledger  # noqa: PLC0415
+
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    b = update(stack, image_set, "Occupation", "BETA")
+    assert stack.topology is not None
+    ledger = Ledger(stack.moto.client("dynamodb"), stack.topology.table_name)
+    now_ms = int(time.time() * 1000)
+    ledger.claim(a.request_id, datastore_id="", image_set_id="", owner="crashed", now_ms=now_ms, lease_ms=1)
+    ledger.mark_applying(a.request_id, "1")
+    gateway = HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url))
+    gateway.update(
+        stack.datastore_id,
+        image_set,
+        latest_version_id="1",
+        updates=a.api_updates(),
+        force=False,
+        include_study_image_sets=False,
+    )
+    # ...the invocation stops here, before mark_applied; meanwhile another request moves the image set on.
+    assert process(runtime, b).outcome.to_version_id == "3"
+
+    outcome = process(runtime, a).outcome
+
+    assert versions(stack, image_set) == ["1", "2", "3"]
+    assert (outcome.status, outcome.from_version_id, outcome.to_version_id) == ("SUCCEEDED", "1", "2")
