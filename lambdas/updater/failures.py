@@ -66,6 +66,8 @@ class FailureCode(StrEnum):
     UPDATE_FAILED = "UPDATE_FAILED"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    IMPORT_EVENT_INVALID = "IMPORT_EVENT_INVALID"
+    IMPORT_OUTPUT_UNREADABLE = "IMPORT_OUTPUT_UNREADABLE"
 
 
 _DESCRIPTIONS: dict[FailureCode, str] = {
@@ -141,6 +143,10 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.UPDATE_FAILED: "The new version settled as UPDATE_FAILED.",
     FailureCode.RETRIES_EXHAUSTED: "Throttling or server errors persisted through every retry.",
     FailureCode.INTERNAL_ERROR: "An unexpected error in the updater itself.",
+    FailureCode.IMPORT_EVENT_INVALID: "An Import Job Completed event whose detail lacks documented fields.",
+    FailureCode.IMPORT_OUTPUT_UNREADABLE: (
+        "The import job's manifests, image sets or fan-out stayed unreadable or failing on every delivery."
+    ),
 }
 
 

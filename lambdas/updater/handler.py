@@ -28,6 +28,7 @@ from updater.inbound import (
 )
 from updater.request import UpdateRequest
 from updater.service import ProcessResult
+from updater.service_errors import RetryableServiceError
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
 
@@ -36,7 +37,9 @@ logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"updater"})
 metrics = Metrics()
 tracer = Tracer()
-_processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is still a partial batch response, not an exception: the same
+# records come back either way, and the invocation does not count as a Lambda error.
+_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _runtime: Runtime | None = None
 
 
@@ -144,7 +147,11 @@ def _handle_message(
         metrics.add_metric(name="Ignored", unit=MetricUnit.Count, value=1)
         return
     if isinstance(message, ImportCompletedMessage):
-        summary = rt.react_to_import(message.envelope)
+        last = record is None or _receive_count(record) >= rt.settings.max_receive_count
+        try:
+            summary = rt.react_to_import(message.envelope, last_delivery=last)
+        except RetryableServiceError as err:
+            raise TransientFailure("import reaction failed; SQS will deliver the event again") from err
         logger.info("import completed event handled", extra={"summary": summary})
         return
     if isinstance(message, RejectedMessage):
@@ -166,14 +173,15 @@ def _after_process(
     record: SQSRecord | None,
 ) -> None:
     if result.waiting_for == "transient" and isinstance(message, RequestMessage):
-        if (
-            record is not None
-            and int(record.attributes.approximate_receive_count) < rt.settings.max_receive_count
-        ):
+        if record is not None and _receive_count(record) < rt.settings.max_receive_count:
             raise TransientFailure("transient failure; SQS will deliver the record again")
         logger.warning("transient failures used up the deliveries")
         result = rt.service.give_up(message.request, body=body, trigger=message.trigger, owner=owner)
     _finish(rt, body, result, record)
+
+
+def _receive_count(record: SQSRecord) -> int:
+    return int(record.attributes.approximate_receive_count)
 
 
 def _finish(rt: Runtime, body: str, result: ProcessResult, record: SQSRecord | None) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,17 +14,12 @@ from updater.adapters.ledger import Ledger
 from updater.adapters.outcomes import FailureQueue, OutcomePublisher, RequestRequeue
 from updater.adapters.pacer import UpdatePacer
 from updater.group_processor import GroupProcessor
-from updater.imports.corrections import CorrectionsReader
-from updater.imports.fanout import RequestFanout
-from updater.imports.manifests import ImportManifestReader
-from updater.imports.reaction import react_to_import_completed
-from updater.imports.rules import RuleSet, load_rules
+from updater.import_runner import ImportReactionRunner
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.service import UpdateService
 from updater.settings import UpdaterSettings
 
 # Adaptive retries absorb short throttling bursts client-side; whatever remains goes back to SQS.
-IMPORT_SUMMARY_DETAIL_TYPE = "ImportJob.Reacted"
 _CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
 
 
@@ -65,30 +59,7 @@ class Runtime:
     service: UpdateService
     groups: GroupProcessor
     requeue: RequestRequeue
-    react_to_import: Callable[[Mapping[str, Any]], dict[str, object]]
-
-
-def _import_reaction(
-    settings: UpdaterSettings, clients: AwsClients, gateway: HealthImagingGateway, publisher: OutcomePublisher
-) -> Callable[[Mapping[str, Any]], dict[str, object]]:
-    rules = load_rules(settings.import_rules_path) if settings.import_rules_path else RuleSet(version=1)
-
-    def react(envelope: Mapping[str, Any]) -> dict[str, object]:
-        summary = react_to_import_completed(
-            envelope,
-            allowed_datastores=settings.allowed_datastores,
-            manifest_reader=ImportManifestReader(clients.s3),
-            fetch_metadata=gateway.get_metadata,
-            rules=rules,
-            corrections_reader=CorrectionsReader(clients.s3),
-            fanout=RequestFanout(clients.sqs, settings.ingest_queue_url),
-        )
-        detail = summary.wire_dict()
-        if not summary.ignored:
-            publisher.publish_detail(IMPORT_SUMMARY_DETAIL_TYPE, detail)
-        return detail
-
-    return react
+    react_to_import: ImportReactionRunner
 
 
 def build_runtime(
@@ -97,9 +68,8 @@ def build_runtime(
     clock = clock or SystemClock()
     ledger = Ledger(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
     publisher = OutcomePublisher(clients.events, settings.outcome_bus_name)
-    recorder = OutcomeRecorder(
-        ledger, publisher, FailureQueue(clients.sqs, settings.failure_dlq_url), metrics
-    )
+    failure_queue = FailureQueue(clients.sqs, settings.failure_dlq_url)
+    recorder = OutcomeRecorder(ledger, publisher, failure_queue, metrics)
     gateway = HealthImagingGateway(clients.medical_imaging)
     service = UpdateService(
         gateway=gateway,
@@ -133,5 +103,12 @@ def build_runtime(
         service=service,
         groups=groups,
         requeue=RequestRequeue(clients.sqs),
-        react_to_import=_import_reaction(settings, clients, gateway, publisher),
+        react_to_import=ImportReactionRunner(
+            settings,
+            s3=clients.s3,
+            sqs=clients.sqs,
+            gateway=gateway,
+            publisher=publisher,
+            failure_queue=failure_queue,
+        ),
     )
