@@ -171,7 +171,11 @@ def replay(paths: Sequence[Path], arguments: argparse.Namespace) -> int:
         running = RunningStack.read(Path(arguments.state_file))
         return _replay(paths, arguments, running.aws, running.topology, running.datastore_id, None, None)
     options = LocalStackOptions(
-        stage=arguments.stage, emulator_profile=_fast_profile(), name_prefix="invoke-"
+        stage=arguments.stage,
+        emulator_profile=_fast_profile(),
+        name_prefix="invoke-",
+        # A record the handler gives back comes round again in seconds, not the stage's minutes.
+        visibility_timeout_s=REPLAY_VISIBILITY_TIMEOUT_S,
     )
     with LocalStack(options) as stack:
         assert stack.topology is not None
