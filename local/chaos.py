@@ -49,9 +49,11 @@ class ChaosOptions:
     image_sets: int = 30
     workers: int = 2  # concurrent pollers per ingest queue (the dev stage's maxConcurrency)
     update_rate_per_second: float = 25.0  # the real quota is 0.25/s: scaled, pacer and emulator alike
-    function_timeout_s: float = 6.0
-    visibility_timeout_s: int = 6
-    time_reserve_ms: int = 1500
+    function_timeout_s: float = 8.0
+    # AWS wants visibility >= timeout (+ batching window); shorter lets a batch still being worked
+    # on be received again, which burns receive counts until the redrive policy moves it to the DLQ.
+    visibility_timeout_s: int = 20
+    time_reserve_ms: int = 2500
     max_receive_count: int = 5
     send_over_s: float = 30.0  # traffic arrives over this long, not all at once
     rates: FaultRates = field(default_factory=FaultRates)

@@ -37,7 +37,7 @@ class Pacer(Protocol):
 class ProcessResult:
     outcome: UpdateOutcome | None = None
     retry_after_s: float | None = None  # hand the request back; it is not finished
-    waiting_for: str = ""  # "token", "lease", "settle", "transient": why it was handed back
+    waiting_for: str = ""  # "token", "lease", "settle", "transient", "time": why it was handed back
 
 
 @dataclass
@@ -138,6 +138,10 @@ class UpdateService:
         members: tuple[str, ...] = (),
     ) -> ProcessResult:
         now = self._clock.now()
+        if now >= deadline_s - self._reserve_s:
+            # Later records of a batch may find the invocation's time used up by earlier ones: starting
+            # anyway would overrun the timeout, and Lambda would fail (and redeliver) the whole batch.
+            return ProcessResult(retry_after_s=0.0, waiting_for="time")
         entry = self.claim_request(request, owner=owner, lease_s=deadline_s - now + 1.0)
         if isinstance(entry, ProcessResult):
             return entry
@@ -247,6 +251,8 @@ class UpdateService:
     def _apply_with_conflict_retries(self, attempt: Attempt) -> ProcessResult:
         request = attempt.request
         for retry in range(MAX_CONFLICT_RETRIES + 1):
+            if self._clock.now() >= attempt.deadline_s:  # conflict back-offs and waits used the budget
+                return ProcessResult(retry_after_s=0.0, waiting_for="time")
             current = self._gateway.get_image_set(request.datastore_id, request.image_set_id)
             if request.expected_version_id and current.version_id != request.expected_version_id:
                 return self._fail(

@@ -174,3 +174,18 @@ def test_a_call_cut_off_before_its_ledger_write_reports_the_version_it_created(
 
     assert versions(stack, image_set) == ["1", "2", "3"]
     assert (outcome.status, outcome.from_version_id, outcome.to_version_id) == ("SUCCEEDED", "1", "2")
+
+
+def test_a_record_reached_after_the_time_reserve_is_handed_back_untouched(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    request = update(stack, image_set, "StudyDescription", "ALPHA")
+
+    # Earlier records of the batch used the invocation's time: less than the reserve (0 here) is left.
+    result = runtime.service.process(
+        request, body=body(request), trigger="sqs", deadline_s=time.time() - 0.1, owner="late"
+    )
+
+    assert (result.outcome, result.waiting_for) == (None, "time")
+    assert versions(stack, image_set) == ["1"]
+    assert runtime.service.claim_request(request, owner="next", lease_s=1).attempts == 1  # never claimed
