@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,9 @@ def simulate_cold_start() -> None:
 
     load_settings.cache_clear()
     updater.handler._runtime = None
+    # Lambda runs one invocation per process; the local pollers run several in threads that share
+    # Powertools' Metrics singleton, so one invocation's flush can leave another's empty.
+    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 @dataclass
