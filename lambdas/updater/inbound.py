@@ -57,7 +57,7 @@ def classify(body: str) -> InboundMessage:
         )
     try:
         document = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a few KB of brackets nest past the interpreter's stack
         document = None
     if not _is_envelope(document):
         return _request(body, "sqs", document)
