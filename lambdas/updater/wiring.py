@@ -70,7 +70,9 @@ def build_runtime(
     publisher = OutcomePublisher(clients.events, settings.outcome_bus_name)
     failure_queue = FailureQueue(clients.sqs, settings.failure_dlq_url)
     recorder = OutcomeRecorder(ledger, publisher, failure_queue, metrics)
-    gateway = HealthImagingGateway(clients.medical_imaging)
+    gateway = HealthImagingGateway(
+        clients.medical_imaging, on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries)
+    )
     service = UpdateService(
         gateway=gateway,
         ledger=ledger,

@@ -26,9 +26,18 @@ def _mapped_errors() -> Iterator[None]:
 
 
 class HealthImagingGateway:
-    def __init__(self, client: Any, on_call: Callable[[str], None] | None = None) -> None:
+    def __init__(self, client: Any, on_retries: Callable[[str, int], None] | None = None) -> None:
+        """`on_retries(operation, n)` hears of the SDK's own retries (throttles absorbed client-side)."""
         self._client = client
-        self._on_call = on_call or (lambda _operation: None)
+        self._on_retries = on_retries or (lambda _operation, _retries: None)
+
+    def _call(self, operation: str, method: Callable[..., Any], params: dict[str, Any]) -> Any:
+        with _mapped_errors():
+            answer = method(**params)
+        retries = int(answer.get("ResponseMetadata", {}).get("RetryAttempts", 0))
+        if retries:
+            self._on_retries(operation, retries)
+        return answer
 
     def get_image_set(
         self, datastore_id: str, image_set_id: str, version_id: str | None = None
@@ -36,9 +45,7 @@ class HealthImagingGateway:
         params: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": image_set_id}
         if version_id is not None:
             params["versionId"] = version_id
-        self._on_call("GetImageSet")
-        with _mapped_errors():
-            answer = self._client.get_image_set(**params)
+        answer = self._call("GetImageSet", self._client.get_image_set, params)
         return ImageSetVersion(
             version_id=answer["versionId"],
             state=answer["imageSetState"],
@@ -53,9 +60,8 @@ class HealthImagingGateway:
         params: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": image_set_id}
         if version_id is not None:
             params["versionId"] = version_id
-        self._on_call("GetImageSetMetadata")
-        with _mapped_errors():
-            answer = self._client.get_image_set_metadata(**params)
+        answer = self._call("GetImageSetMetadata", self._client.get_image_set_metadata, params)
+        with _mapped_errors():  # the body streams after the call returned
             blob = answer["imageSetMetadataBlob"].read()
         # botocore does not undo the service's gzip content encoding.
         if answer.get("contentEncoding") == "gzip" or blob[:2] == b"\x1f\x8b":
@@ -83,9 +89,7 @@ class HealthImagingGateway:
             params["force"] = True
         if include_study_image_sets:
             params["includeStudyImageSets"] = True
-        self._on_call("UpdateImageSetMetadata")
-        with _mapped_errors():
-            answer = self._client.update_image_set_metadata(**params)
+        answer = self._call("UpdateImageSetMetadata", self._client.update_image_set_metadata, params)
         return ImageSetVersion(
             version_id=answer["latestVersionId"],
             state=answer["imageSetState"],

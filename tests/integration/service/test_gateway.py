@@ -1,0 +1,66 @@
+"""HealthImagingGateway against the emulator: error mapping and the SDK retries it reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from local.healthimaging import EmulatorServer
+from local.healthimaging.client import medical_imaging_client
+from local.healthimaging.profile import BehaviourProfile, RateLimit
+from updater.adapters.healthimaging import HealthImagingGateway
+from updater.failures import FailureCode
+from updater.service_errors import ConflictError, PermanentServiceError
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorServer]:
+    profile = BehaviourProfile.fast().model_copy(
+        update={"rate_limits": {"GetImageSet": RateLimit(rate_per_second=5, burst=1)}}
+    )
+    with EmulatorServer(profile=profile) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def image_set(emulator: EmulatorServer) -> tuple[str, str]:
+    datastore = emulator.service.create_datastore("gateway")
+    (image_set_id,) = emulator.service.import_dicom_files(datastore, [str(get_testdata_file("CT_small.dcm"))])
+    return datastore, image_set_id
+
+
+def test_throttles_absorbed_by_the_sdk_are_reported(
+    emulator: EmulatorServer, image_set: tuple[str, str]
+) -> None:
+    retries: list[tuple[str, int]] = []
+    gateway = HealthImagingGateway(
+        medical_imaging_client(emulator.endpoint_url), on_retries=lambda o, n: retries.append((o, n))
+    )
+    for _ in range(4):  # 5/s with burst 1: back-to-back calls are throttled and retried by botocore
+        assert gateway.get_image_set(*image_set).version_id == "1"
+    assert retries and {operation for operation, _ in retries} == {"GetImageSet"}
+    throttled = emulator.service.call_log.call_counts(error_code="ThrottlingException").get("GetImageSet", 0)
+    assert sum(n for _, n in retries) == throttled
+
+
+def test_service_errors_map_to_domain_errors(emulator: EmulatorServer, image_set: tuple[str, str]) -> None:
+    datastore, image_set_id = image_set
+    gateway = HealthImagingGateway(medical_imaging_client(emulator.endpoint_url))
+    with pytest.raises(PermanentServiceError) as missing:
+        gateway.get_image_set(datastore, "0" * 32)
+    assert missing.value.failure_code is FailureCode.IMAGE_SET_NOT_FOUND
+    with pytest.raises(ConflictError):  # latestVersion "7" is stale: the image set is at version 1
+        gateway.update(
+            datastore,
+            image_set_id,
+            latest_version_id="7",
+            force=False,
+            include_study_image_sets=False,
+            updates={
+                "DICOMUpdates": {
+                    "updatableAttributes": b'{"SchemaVersion":1.1,"Patient":{"DICOM":{"PatientName":"A^B"}}}'
+                }
+            },
+        )
