@@ -1,0 +1,72 @@
+"""Lost and doubled updates, read from the emulator's version history (not from what updaters claim).
+
+Each request sets values no other request uses, so a version "applies" a request when one of the
+request's values appears in it and was not in the version before. A request applied in no version
+is lost; one applied in two versions (re-applied after someone else overwrote it) is doubled. A
+version that changed nothing at all is an empty re-application: counted as doubled work too.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from bench.workloads import PlannedRequest
+from local.healthimaging.records import ImageSetVersion
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    applied: int
+    lost: int  # reported succeeded, yet no version holds the change
+    not_applied: int  # no version holds the change (includes requests unfinished at the cap)
+    doubled: int
+    empty_versions: int
+    failed_versions: int
+
+    def as_json(self) -> dict[str, int]:
+        return {
+            "applied": self.applied,
+            "lost": self.lost,
+            "notApplied": self.not_applied,
+            "doubled": self.doubled,
+            "emptyVersions": self.empty_versions,
+            "failedVersions": self.failed_versions,
+        }
+
+
+def _value(document: dict[str, Any], level: str, keyword: str) -> Any:
+    return document.get(level, {}).get("DICOM", {}).get(keyword)
+
+
+def check_integrity(
+    planned: list[PlannedRequest], histories: dict[str, list[ImageSetVersion]], succeeded: set[str]
+) -> IntegrityReport:
+    applications: Counter[str] = Counter()
+    empty = failed = 0
+    by_image_set: dict[str, list[PlannedRequest]] = {}
+    for request in planned:
+        by_image_set.setdefault(request.image_set_id, []).append(request)
+    for image_set_id, versions in histories.items():
+        requests = by_image_set.get(image_set_id, [])
+        for previous, version in itertools.pairwise(versions):
+            if version.workflow_status == "UPDATE_FAILED":
+                failed += 1
+                continue
+            if version.document == previous.document:
+                empty += 1
+                continue
+            for request in requests:
+                level, keyword, value = request.changes[0]
+                if (
+                    _value(version.document, level, keyword)
+                    == value
+                    != _value(previous.document, level, keyword)
+                ):
+                    applications[request.request_id] += 1
+    not_applied = [request.request_id for request in planned if applications[request.request_id] == 0]
+    lost = sum(1 for request_id in not_applied if request_id in succeeded)
+    doubled = sum(1 for count in applications.values() if count > 1) + empty
+    return IntegrityReport(len(applications), lost, len(not_applied), doubled, empty, failed)
