@@ -3,8 +3,14 @@
 HealthImaging has no waiter and does not document its settle time. Polling every second (what the
 public examples do) notices a settle up to a second late and spends GetImageSet calls while nothing
 can have happened yet. The poller learns the settle times it sees in this warm process: it sleeps
-until shortly before the typical settle, then polls with short, growing, jittered steps, and hands
-the request back instead of overrunning the Lambda's remaining time.
+until shortly before the typical settle, then polls with jittered steps that grow with the time
+already waited, and hands the request back instead of overrunning the Lambda's remaining time.
+
+Once settle times are known, each step is a fixed share (`learned_growth`) of the time since the
+update call: a version that settles after the first poll is noticed at most that share (plus
+jitter) of its settle time late, however long it takes. Steps sized from the typical settle, as
+before, noticed late settles up to a whole `max_delay_s` late (bench/RESULTS.md: median lag 13-30 %
+of the settle time with log-normal settles); the cost is about one more poll per update.
 """
 
 from __future__ import annotations
@@ -22,8 +28,8 @@ from updater.image_set import ImageSetVersion
 class SettlePolicy:
     first_delay_s: float = 0.15  # before anything has been observed
     min_step_s: float = 0.02
-    step_fraction: float = 0.08  # steps near the expected settle are this share of it
-    multiplier: float = 1.6
+    multiplier: float = 1.6  # before enough samples: growth of each step over the previous one
+    learned_growth: float = 0.10  # with samples: each step is this share of the time since the update
     max_delay_s: float = 5.0
     jitter: float = 0.15  # ± share of each delay, so concurrent pollers spread out
 
@@ -76,15 +82,23 @@ class SettlePoller:
         """The waits before each poll, given the time already spent since the update call."""
         policy = self._policy
         early, typical = self._estimator.early(), self._estimator.typical()
-        first = policy.first_delay_s if early is None else max(policy.min_step_s, early - elapsed_s)
-        step = (
-            policy.min_step_s if typical is None else max(policy.min_step_s, typical * policy.step_fraction)
-        )
+        if early is None or typical is None:  # both need the same number of samples
+            return self._growing_steps(policy.first_delay_s, policy.min_step_s)
+        first = max(policy.min_step_s, early - elapsed_s)
+        waits, since_update = [first], elapsed_s + first
+        while since_update < 900:  # far beyond any Lambda budget; the deadline stops the loop first
+            step = min(policy.max_delay_s, max(policy.min_step_s, since_update * policy.learned_growth))
+            waits.append(step)
+            since_update += step
+        return waits
+
+    def _growing_steps(self, first: float, step: float) -> list[float]:
+        """Nothing learned yet: short steps that grow geometrically from the first poll."""
         waits, total, current = [first], first, step
-        while total < 900:  # far beyond any Lambda budget; the deadline stops the loop first
+        while total < 900:
             waits.append(current)
             total += current
-            current = min(policy.max_delay_s, current * policy.multiplier)
+            current = min(self._policy.max_delay_s, current * self._policy.multiplier)
         return waits
 
     def wait(self, *, started_s: float, deadline_s: float) -> SettleResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -85,6 +86,20 @@ def test_learned_settle_time_cuts_polls_and_notice_lag() -> None:
         lags.append(clock.now() - (start + 2.0))
     assert cold_polls[-1] < cold_polls[0]
     assert lags[-1] <= 0.1 * 2.0  # noticed within 10 % of the settle time once learned
+
+
+@pytest.mark.parametrize("settle", [1.5, 2.5, 4.0, 6.0, 9.0])
+def test_once_learned_a_late_settle_is_noticed_within_a_tenth_of_its_settle_time(settle: float) -> None:
+    """Settle times spread widely (log-normal): a slow one must not meet a step as long as max_delay_s."""
+    estimator = SettleEstimator()
+    for sample in (0.8, 1.0, 1.0, 1.2, 1.4):
+        estimator.observe(sample)
+    clock = VirtualTime()
+    start = clock.t
+    read, _ = version_settling_at(clock, start + settle)
+    result = poller(clock, read, estimator).wait(started_s=start, deadline_s=start + 60)
+    assert result.version is not None
+    assert clock.now() - (start + settle) <= 0.1 * settle * 1.15  # the step's share, plus its jitter
 
 
 @given(settle=st.floats(min_value=0.01, max_value=20), budget=st.floats(min_value=0.5, max_value=30))
