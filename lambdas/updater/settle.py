@@ -11,6 +11,11 @@ update call: a version that settles after the first poll is noticed at most that
 jitter) of its settle time late, however long it takes. Steps sized from the typical settle, as
 before, noticed late settles up to a whole `max_delay_s` late (bench/RESULTS.md: median lag 13-30 %
 of the settle time with log-normal settles); the cost is about one more poll per update.
+
+The estimator learns when versions settled, not when we noticed: the middle of the interval between
+the last poll that saw the version locked and the one that saw it settled. Learning the notice time
+ratchets upwards (each first poll, placed at the learned time, becomes the next sample), which the
+benchmark showed drifting to one poll about a whole settle time late.
 """
 
 from __future__ import annotations
@@ -104,6 +109,10 @@ class SettlePoller:
     def wait(self, *, started_s: float, deadline_s: float) -> SettleResult:
         """Poll until the version settles or the next poll would pass the deadline."""
         polls = 0
+        # When the version was last known to be unsettled: the update call itself for a fresh wait;
+        # unknown for a wait resumed after a hand-back (it may have settled long before).
+        fresh = self._now() - started_s < self._policy.first_delay_s
+        unsettled_at: float | None = started_s if fresh else None
         for delay in self.delays(self._now() - started_s):
             jittered = delay * (1 + self._rng.uniform(-self._policy.jitter, self._policy.jitter))
             if self._now() + jittered >= deadline_s:
@@ -112,6 +121,8 @@ class SettlePoller:
             polls += 1
             version = self._read()
             if version.settled:
-                self._estimator.observe(self._now() - started_s)
+                if unsettled_at is not None:
+                    self._estimator.observe((unsettled_at + self._now()) / 2 - started_s)
                 return SettleResult(version, polls)
+            unsettled_at = self._now()
         return SettleResult(None, polls)

@@ -102,6 +102,28 @@ def test_once_learned_a_late_settle_is_noticed_within_a_tenth_of_its_settle_time
     assert clock.now() - (start + settle) <= 0.1 * settle * 1.15  # the step's share, plus its jitter
 
 
+def test_learns_when_versions_settled_not_when_they_were_noticed() -> None:
+    """A first poll placed at the learned time must not become the next, later, sample (a ratchet)."""
+    estimator = SettleEstimator()
+    for _ in range(60):
+        clock = VirtualTime()
+        start = clock.t
+        read, _ = version_settling_at(clock, start + 1.0)
+        poller(clock, read, estimator).wait(started_s=start, deadline_s=start + 30)
+    typical = estimator.typical()
+    assert typical is not None and 0.9 <= typical <= 1.05
+
+
+def test_a_resumed_wait_teaches_nothing() -> None:
+    """After a hand-back the version may have settled long ago: the first poll says nothing about when."""
+    estimator = SettleEstimator()
+    clock = VirtualTime()
+    applied = clock.t - 30.0
+    read, _ = version_settling_at(clock, applied + 1.0)
+    result = poller(clock, read, estimator).wait(started_s=applied, deadline_s=clock.t + 10)
+    assert result.version is not None and list(estimator.samples) == []
+
+
 @given(settle=st.floats(min_value=0.01, max_value=20), budget=st.floats(min_value=0.5, max_value=30))
 def test_never_polls_after_the_deadline(settle: float, budget: float) -> None:
     clock = VirtualTime()
