@@ -37,9 +37,6 @@ logger = Logger()
 copy_config_to_registered_loggers(source_logger=logger, include={"updater"})
 metrics = Metrics()
 tracer = Tracer()
-# A batch whose every record failed is still a partial batch response, not an exception: the same
-# records come back either way, and the invocation does not count as a Lambda error.
-_processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _runtime: Runtime | None = None
 
 
@@ -99,8 +96,13 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
             return
         _handle_message(rt, record.body, message, deadline, f"{owner}/{record.message_id}", record=record)
 
+    # A batch whose every record failed is still a partial batch response, not an exception: the same
+    # records come back either way, and the invocation does not count as a Lambda error. One processor
+    # per invocation: it keeps the batch's records and failures, and a shared one mixes up concurrent
+    # invocations of one process (the local stack's workers) into failures naming other batches' ids.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     response = process_partial_response(
-        event=event, record_handler=record_handler, processor=_processor, context=context
+        event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)
 
