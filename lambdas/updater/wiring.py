@@ -19,8 +19,11 @@ from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.service import UpdateService
 from updater.settings import UpdaterSettings
 
-# Adaptive retries absorb short throttling bursts client-side; whatever remains goes back to SQS.
-_CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 4}, connect_timeout=5, read_timeout=20)
+# Standard retries (3 attempts, at most ~3 s of back-off) absorb short throttling bursts; whatever
+# remains goes back to SQS. Not adaptive: its client-side rate limiter blocks calls for seconds after
+# throttling, regardless of the invocation's time reserve (the chaos soak saw invocations overrun
+# their timeout inside it); the account-wide pacer already spaces the update calls.
+_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20)
 
 
 class SystemClock:
