@@ -22,6 +22,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from local.chaos_capture import HandlerOutputCapture
 from local.chaos_evidence import Evidence, collect
 from local.chaos_faults import FaultRates, InvocationFaults, ThrottleBursts, emulator_profile
 from local.chaos_invariants import InvariantResult, check_all, outcome_counts
+from local.chaos_moto import one_receiver_per_queue
 from local.chaos_sender import send_workload
 from local.chaos_workload import ImageSetTarget, Workload, WorkloadBuilder
 from local.event_source import InvocationRecord, wait_until_idle
@@ -44,16 +46,19 @@ OUTPUT_DIR = REPO_ROOT / "build" / "chaos"
 @dataclass(frozen=True)
 class ChaosOptions:
     seed: int = 8
-    requests: int = 1000
-    minutes: float = 6.0
+    # ~1.5 requests/s on a shared 2-core machine: everything (moto, emulator, handler) is one process.
+    requests: int = 600
+    minutes: float = 10.0
     image_sets: int = 30
-    workers: int = 2  # concurrent pollers per ingest queue (the dev stage's maxConcurrency)
+    workers: int = 4  # concurrent pollers per ingest queue: records of a batch settle one after another
     update_rate_per_second: float = 25.0  # the real quota is 0.25/s: scaled, pacer and emulator alike
-    function_timeout_s: float = 8.0
+    function_timeout_s: float = 10.0
     # AWS wants visibility >= timeout (+ batching window); shorter lets a batch still being worked
     # on be received again, which burns receive counts until the redrive policy moves it to the DLQ.
-    visibility_timeout_s: int = 20
-    time_reserve_ms: int = 2500
+    visibility_timeout_s: int = 15
+    # The stack's default reserve: it must outlast one AWS call with its SDK retries (up to ~4 s of
+    # back-off during a throttling burst), or the invocation overruns its timeout mid-call.
+    time_reserve_ms: int = 5000
     max_receive_count: int = 5
     send_over_s: float = 30.0  # traffic arrives over this long, not all at once
     rates: FaultRates = field(default_factory=FaultRates)
@@ -109,7 +114,7 @@ def _import_image_sets(stack: LocalStack, count: int) -> list[ImageSetTarget]:
     return targets
 
 
-def _body_key() -> object:
+def _body_key() -> Callable[[str], str]:
     updater_handler()  # puts the Lambda code on sys.path
     from updater.service import body_request_id  # noqa: PLC0415
 
@@ -126,7 +131,7 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
         timeout_s=options.function_timeout_s,
     )
     stack_options = _stack_options(options, faults)
-    with LocalStack(stack_options) as stack, HandlerOutputCapture() as capture:
+    with one_receiver_per_queue(), LocalStack(stack_options) as stack, HandlerOutputCapture() as capture:
         assert stack.topology is not None
         targets = _import_image_sets(stack, options.image_sets)
         builder = WorkloadBuilder(
@@ -134,7 +139,7 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
             stack.datastore_id,
             targets,
             run=f"s{options.seed}",
-            body_key=_body_key(),  # type: ignore[arg-type]
+            body_key=_body_key(),
         )
         workload = builder.build(options.requests)
         bursts = ThrottleBursts(stack.emulator.service, stack_options.emulator_profile, options.rates).start()
@@ -144,6 +149,8 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
             drained = _wait_until_drained(stack, deadline)
         finally:
             bursts.stop()
+            for poller in stack.pollers:  # the evidence is read from a system at rest
+                poller.stop()
         capture.stop()
         evidence = collect(
             stack.aws,

@@ -43,7 +43,7 @@ class HandlerOutputCapture:
             if handler.stream is sys.stdout or handler.stream is sys.__stdout__:
                 self._redirected.append((handler, handler.stream))
                 handler.setStream(self._buffer)  # type: ignore[arg-type]
-        sys.stdout = self._buffer  # type: ignore[assignment]
+        sys.stdout = self._buffer
         return self
 
     def stop(self) -> None:

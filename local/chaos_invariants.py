@@ -176,12 +176,15 @@ def handler_never_crashed(workload: Workload, evidence: Evidence) -> InvariantRe
         record.status for record in evidence.invocations if record.error_type != "BatchProcessingError"
     )
     problems = [f"raised: {statuses[InvocationStatus.RAISED]}"] if statuses[InvocationStatus.RAISED] else []
+    # A response naming records outside the batch makes Lambda fail the whole batch.
+    invalid = sum(record.verdict.error == "InvalidBatchResponse" for record in evidence.invocations)
+    problems += [f"invalid batch responses: {invalid}"] if invalid else []
     # Overrunning the timeout is reported, not failed: one SDK call retrying through a throttling
     # burst can outlast the time reserve, and the ledger makes the redelivered batch harmless.
     detail = (
         f"{len(evidence.invocations)} invocations, {statuses[InvocationStatus.TIMED_OUT]} overran the timeout"
     )
-    return _result("handler never raised out of a batch", problems, detail)
+    return _result("handler never raised, every batch response valid", problems, detail)
 
 
 def final_values_come_from_succeeded_requests(workload: Workload, evidence: Evidence) -> InvariantResult:
