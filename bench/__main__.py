@@ -44,8 +44,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         workers=args.workers,
         quick=args.quick,
         issue_sizes=args.issue_sizes,
-        cold_start_repeats=3 if args.quick else 7,
-        workload_cap_s=args.cap or (20.0 if args.quick else 150.0),
+        cold_start_repeats=2 if args.quick else 7,
+        workload_cap_s=args.cap or (15.0 if args.quick else 120.0),
         out_dir=args.out or OUT_DIR,
     )
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])

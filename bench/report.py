@@ -75,9 +75,10 @@ def _workload_rows(name: str, runs: dict[str, Any]) -> list[str]:
         run = runs[kind]
         tp, lat, notice, calls, lam = (run[k] for k in ("throughput", "latency", "notice", "calls", "lambda"))
         integrity = run["integrity"]
+        unfinished = run["finished"] < run["requests"]
         per_request = ", ".join(f"{op.replace('ImageSet', '')} {n}" for op, n in calls["perRequest"].items())
         rows.append(
-            f"| {name} | {kind} | {run['finished']}/{run['requests']}{' (capped)' if run['capped'] else ''} "
+            f"| {name} | {kind} | {run['finished']}/{run['requests']}{' (cut off)' if unfinished else ''} "
             f"| {_cell(tp['updateCallsShareOfQuota'])} | {_cell(tp['requestsPerMinute'])} "
             f"| {_cell(lat['endToEndS']['p50'])} / {_cell(lat['endToEndS']['p99'])} "
             f"| {_cell(lat['minusSettleS']['p50'])} / {_cell(lat['minusSettleS']['p99'])} "
@@ -108,7 +109,8 @@ same minus the service's own settle time of the version that applied the request
 queueing for the quota included); settle-to-notice lag p50 (s, and as a share of that version's
 settle time); GetImageSet polls per update call; API calls per finished request by operation;
 throttles/conflicts the service returned; lost/doubled/not applied (from the emulator's version
-history); Lambda seconds per request; USD per million updates (arm64, see below).
+history); Lambda seconds per request; USD per million updates (arm64, see below). "cut off": the
+workload had not finished when the run's time cap (`--cap`) stopped it.
 """
 TABLE_HEADER = (
     "| workload | updater | done | calls/quota | req/min | e2e p50/p99 | minus settle p50/p99 "
@@ -162,6 +164,8 @@ def render_markdown(results: dict[str, Any], command: str) -> str:
         "| target | measured | verdict |",
         "|---|---|---|",
         *[f"| {v['target']} | {v['measured']} | {v['verdict']} |" for v in results["targets"]],
+        "",
+        "Why each missed target is missed, and by how much: `bench/ANALYSIS.md`.",
         "",
         "## Per workload: updater vs naive vs quota",
         "",

@@ -136,12 +136,13 @@ def _drive(
     outcomes = OutcomeCollector(stack.aws, stack.topology.queue("outcome_capture").url, naive)
     for poller in stack.pollers:
         poller.start()
-    capped = not outcomes.wait_for(len(planned), deadline=started + settings.workload_cap_s)
+    outcomes.wait_for(len(planned), deadline=started + settings.workload_cap_s)
     wall = time.time() - started
     cpu = time.process_time() - cpu_started
     for poller in stack.pollers:
         poller.stop()
     outcomes.collect()
+    capped = len(outcomes.finished_at) < len(planned)
     log = service.call_log
     errors: dict[str, dict[str, int]] = {
         code: log.call_counts(error_code=code)

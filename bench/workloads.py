@@ -44,7 +44,7 @@ class Workload:
 
 def workloads(*, quick: bool, issue_sizes: bool = False) -> list[Workload]:
     """`issue_sizes`: the issue's 1,000-request workloads (about 30 minutes on a 2-core machine); the
-    default full run sends 300 so that `make bench` stays near 10 minutes."""
+    default full run sends 250 so that `make bench` stays near 10 minutes."""
     if quick:
         return [
             Workload("single", requests=1, image_sets=1),
@@ -53,7 +53,7 @@ def workloads(*, quick: bool, issue_sizes: bool = False) -> list[Workload]:
             Workload("large-document", requests=4, image_sets=2, large_documents=True),
             Workload("large-image-set", requests=2, image_sets=1, instances_per_image_set=5000),
         ]
-    bulk = 1000 if issue_sizes else 300
+    bulk = 1000 if issue_sizes else 250
     return [
         Workload("single", requests=1, image_sets=1),
         Workload("spread", requests=bulk, image_sets=bulk // 5),
