@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom.datadict import dictionary_VR
-
+from updater.dicom_dictionary import entry_for_keyword
 from updater.imports.changes import ImageSetDocument, MetadataChanges, NodePath
 from updater.imports.corrections import Correction, CorrectionsFile
 from updater.imports.events import ImportJobCompleted
@@ -121,7 +120,7 @@ def _apply(action: Action, path: NodePath, image_set: ImageSetDocument, changes:
     if not present or current is None:
         return  # normalizing or mapping nothing: leave absent and empty values alone
     if isinstance(action, NormalizeAction):
-        person_name = dictionary_VR(action.keyword) == "PN"
+        person_name = _vr(action.keyword) == "PN"
         normalized = apply_transforms(current, action.transforms, person_name=person_name)
         changes.set(path, action.keyword, normalized)
     elif isinstance(action, MapAction) and isinstance(current, str | int | float):
@@ -171,3 +170,8 @@ def _apply_correction(
     for keyword in correction.remove:
         for path in paths(keyword):
             changes.remove(path, keyword)
+
+
+def _vr(keyword: str) -> str | None:
+    entry = entry_for_keyword(keyword)
+    return None if entry is None else entry.vr

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from updater.validation.keywords import KeywordInfo
+from updater.dicom_dictionary import DictionaryEntry as KeywordInfo
 from updater.validation.levels import Level
 
 GENERATED_ATTRIBUTES = frozenset(

@@ -8,9 +8,9 @@ cannot carry private data, so tags there are malformed too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from pydicom.datadict import dictionary_is_retired, dictionary_VM, dictionary_VR, keyword_dict
+from updater.dicom_dictionary import DictionaryEntry as KeywordInfo
+from updater.dicom_dictionary import entry_for_keyword
 
 TAG_SHAPE = re.compile(r"^[0-9A-Fa-f]{8}$")
 _RESERVED_ODD_GROUPS = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})
@@ -23,23 +23,9 @@ VALUE_REPRESENTATIONS = frozenset(
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class KeywordInfo:
-    """What the data dictionary says about a standard keyword."""
-
-    keyword: str
-    tag: int
-    vr: str  # may be a choice such as "US or SS"
-    vm: str
-    retired: bool
-
-
 def lookup_keyword(key: str) -> KeywordInfo | None:
     """Dictionary entry for a standard keyword, or None when the key is not a DICOM keyword."""
-    tag = keyword_dict.get(key)
-    if tag is None:
-        return None
-    return KeywordInfo(key, tag, dictionary_VR(tag), dictionary_VM(tag), bool(dictionary_is_retired(tag)))
+    return entry_for_keyword(key)
 
 
 def is_tag_shaped(key: str) -> bool:
