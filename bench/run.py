@@ -20,7 +20,6 @@ from typing import Any
 
 import boto3
 
-from bench.lambda_isolation import isolate_updater_invocations
 from bench.naive_updater import NaiveUpdater
 from bench.observation import EmulatorObserver
 from bench.settings import UPDATE_OPERATION, BenchSettings
@@ -63,7 +62,7 @@ def handler_output_to(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     saved = os.dup(1)
-    with path.open("ab") as log:
+    with path.open("wb") as log:
         os.dup2(log.fileno(), 1)
         try:
             yield
@@ -106,8 +105,6 @@ def run_workload(
     with handler_output_to(settings.out_dir / "handler-logs" / f"{workload.name}-{updater}.log"):
         stack.start(start_pollers=False)
         try:
-            if updater == OURS:
-                isolate_updater_invocations()
             if updater == NAIVE:
                 # As a Lambda module would: one default client, built from the environment at cold start.
                 naive = NaiveUpdater(boto3.client("medical-imaging"))
