@@ -1,0 +1,156 @@
+"""Fuzzed SQS batches through the real handler, with moto and the HealthImaging emulator behind it.
+
+Whatever the other records hold, the handler returns (it never raises out of a batch), reports no
+record for redelivery, the good request in the batch succeeds, and every bad record reaches the DLQ
+with a specific failure code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import string
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydicom.data import get_testdata_file
+
+from local.chaos_evidence import receive_all
+from local.healthimaging.profile import BehaviourProfile
+from local.lambda_context import LocalLambdaContext
+from local.lambda_invocation import InvocationStatus, invoke_handler
+from local.sqs_lambda_event import lambda_sqs_event
+from local.stack import LocalStack, LocalStackOptions, updater_handler
+
+pytestmark = pytest.mark.integration
+# Bad bodies earlier examples sent: sent again they replay their outcome instead of failing anew.
+SEEN_BODIES: set[str] = set()
+PROFILE = settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+# What SQS accepts in a message body (anything else never reaches the function).
+sqs_text = st.text(
+    alphabet=st.characters(
+        blacklist_categories=("Cs",), blacklist_characters=[chr(c) for c in range(32) if c not in (9, 10, 13)]
+    ),
+    max_size=200,
+)
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    options = LocalStackOptions(
+        name_prefix=f"fuzz{uuid.uuid4().hex[:6]}-",
+        function_timeout_s=30,
+        emulator_profile=BehaviourProfile.fast(),
+        extra_environment={"UPDATE_RATE_PER_SECOND": "100", "UPDATE_BURST": "20"},
+    )
+    running = LocalStack(options).start(start_pollers=False)
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="module")
+def image_set(stack: LocalStack) -> str:
+    (image_set_id,) = stack.emulator.service.import_dicom_files(
+        stack.datastore_id, [str(get_testdata_file("CT_small.dcm"))]
+    )
+    return str(image_set_id)
+
+
+def request(stack: LocalStack, image_set: str, **fields: Any) -> dict[str, Any]:
+    document = {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "FUZZ"}}}
+    return {
+        "datastoreId": stack.datastore_id,
+        "imageSetId": image_set,
+        "requestId": f"fuzz-{uuid.uuid4().hex[:12]}",
+        "DICOMUpdates": {"updatableAttributes": document},
+    } | fields
+
+
+def bad_bodies(stack: LocalStack, image_set: str) -> st.SearchStrategy[str]:
+    def with_document(document: Any) -> str:
+        return json.dumps(request(stack, image_set, DICOMUpdates={"updatableAttributes": document}))
+
+    nesting = st.integers(70, 3000).map(lambda depth: "[" * depth + "]" * depth)
+    uid_keys = st.text(alphabet=string.ascii_letters + ".-", min_size=1, max_size=12).map(
+        lambda uid: with_document({"SchemaVersion": 1.1, "Study": {"Series": {uid: {"DICOM": {}}}}})
+    )
+    vrs = st.sampled_from(["XX", "ZZ", "", "pn", "SQQ"]).map(
+        lambda vr: with_document(
+            {"SchemaVersion": 1.1, "Patient": {"DICOM": {"00111001": "X"}, "DICOMVRs": {"00111001": vr}}}
+        )
+    )
+    wrong_types = st.sampled_from(["datastoreId", "imageSetId", "force", "DICOMUpdates"]).flatmap(
+        lambda field: st.sampled_from([None, 7, [], {"a": 1}, "x"]).map(
+            lambda value: json.dumps(request(stack, image_set, **{field: value}))
+        )
+    )
+    awkward_values = sqs_text.map(
+        lambda text: with_document({"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDate": text + "?"}}})
+    )
+    return st.one_of(
+        sqs_text.filter(lambda t: not t.strip().startswith("{")),
+        nesting,
+        uid_keys,
+        vrs,
+        wrong_types,
+        awkward_values,
+    )
+
+
+def as_received(bodies: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "MessageId": str(uuid.uuid4()),
+            "ReceiptHandle": uuid.uuid4().hex,
+            "Body": body,
+            "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
+            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "fuzz"},
+        }
+        for body in bodies
+    ]
+
+
+@PROFILE
+@given(data=st.data())
+def test_a_batch_of_fuzzed_records_never_fails_the_good_one(
+    stack: LocalStack, image_set: str, data: Any
+) -> None:
+    assert stack.topology is not None
+    bad = data.draw(st.lists(bad_bodies(stack, image_set), min_size=1, max_size=6, unique=True))
+    good = request(stack, image_set)
+    bodies = [*bad, json.dumps(good)]
+    data.draw(st.randoms()).shuffle(bodies)
+    event = lambda_sqs_event(as_received(bodies), stack.topology.queue("ingest").arn)
+    context = LocalLambdaContext(function_name="fuzz", memory_limit_in_mb="512", timeout_s=30)
+
+    result = invoke_handler(updater_handler(), event, context)
+
+    assert result.status is InvocationStatus.RETURNED, result.error_type
+    assert result.response == {"batchItemFailures": []}
+    outcomes = {
+        e["detail"]["requestId"]: e["detail"]
+        for e in map(
+            json.loads,
+            (m["Body"] for m in receive_all(stack.aws, stack.topology.queue("outcome_capture").url)),
+        )
+    }
+    assert outcomes[good["requestId"]]["status"] == "SUCCEEDED"
+    letters = {
+        m["Body"]: m.get("MessageAttributes", {})
+        for m in receive_all(stack.aws, stack.topology.queue("ingest_dlq").url)
+    }
+    for body in bad:
+        code = letters[body]["failureCode"]["StringValue"] if body in letters else None
+        assert code != "INTERNAL_ERROR"
+        assert code is not None or body in SEEN_BODIES
+    SEEN_BODIES.update(bad)

@@ -1,0 +1,34 @@
+"""A short, seeded chaos soak (`python -m local.chaos` scaled down): every invariant must hold."""
+
+from __future__ import annotations
+
+import pytest
+
+from local.chaos import ChaosOptions, format_report, run_chaos
+from local.chaos_faults import FaultRates
+
+pytestmark = pytest.mark.integration
+
+
+def test_a_short_soak_with_faults_keeps_every_invariant() -> None:
+    options = ChaosOptions(
+        seed=3,
+        requests=40,
+        image_sets=5,
+        minutes=2.0,
+        send_over_s=4.0,
+        function_timeout_s=10.0,
+        visibility_timeout_s=12,
+        time_reserve_ms=5000,  # the stack's default: it must cover one call with its SDK retries
+        # Dense faults so a short run still meets every kind; bursts come often.
+        rates=FaultRates(cut_off=0.12, lose_response=0.06, update_failure=0.08, burst_every_s=8.0),
+        output_dir=None,
+    )
+
+    report = run_chaos(options)
+
+    assert report.holds, format_report(report)
+    assert report.faults["invocation_cut_off"] + report.faults["invocation_response_lost"] > 0
+    assert report.faults["emulator_throttled_calls"] > 0
+    assert any(code.startswith("FAILED/") for code in report.outcomes)
+    assert report.workload.counts()["route:both_triggers"] > 0
