@@ -41,7 +41,14 @@ class GroupProcessor:
         self._now = now
 
     def process(
-        self, group: CoalescedGroup, *, bodies: Mapping[str, str], trigger: str, deadline_s: float, owner: str
+        self,
+        group: CoalescedGroup,
+        *,
+        bodies: Mapping[str, str],
+        trigger: str,
+        deadline_s: float,
+        owner: str,
+        inline_wait_s: float = 1.5,
     ) -> dict[str, ProcessResult]:
         """Results keyed by member requestId."""
         if not group.coalesced:
@@ -53,6 +60,7 @@ class GroupProcessor:
                     trigger=trigger,
                     deadline_s=deadline_s,
                     owner=owner,
+                    inline_wait_s=inline_wait_s,
                 )
             }
         results: dict[str, ProcessResult] = {}
@@ -68,10 +76,18 @@ class GroupProcessor:
                     trigger=trigger,
                     deadline_s=deadline_s,
                     owner=owner,
+                    inline_wait_s=inline_wait_s,
                 )
             if live:
                 results.update(
-                    self._run(live, bodies=bodies, trigger=trigger, deadline_s=deadline_s, owner=owner)
+                    self._run(
+                        live,
+                        bodies=bodies,
+                        trigger=trigger,
+                        deadline_s=deadline_s,
+                        owner=owner,
+                        inline_wait_s=inline_wait_s,
+                    )
                 )
         finally:
             for request in claimed:
@@ -118,13 +134,19 @@ class GroupProcessor:
         trigger: str,
         deadline_s: float,
         owner: str,
+        inline_wait_s: float,
     ) -> dict[str, ProcessResult]:
         groups = coalesce(live, ordered=True, payload_limit=self._limit) if len(live) > 1 else []
         if len(live) == 1 or len(groups) != 1:
             # Fewer members than planned: run each alone (still exactly once each, just no saving).
             return {
                 r.request_id: self._service.process(
-                    r, body=bodies[r.request_id], trigger=trigger, deadline_s=deadline_s, owner=owner
+                    r,
+                    body=bodies[r.request_id],
+                    trigger=trigger,
+                    deadline_s=deadline_s,
+                    owner=owner,
+                    inline_wait_s=inline_wait_s,
                 )
                 for r in live
             }
@@ -137,6 +159,7 @@ class GroupProcessor:
             owner=owner,
             internal=True,
             members=tuple(r.request_id for r in live),
+            inline_wait_s=inline_wait_s,
         )
         if result.outcome is None:
             return {r.request_id: result for r in live}

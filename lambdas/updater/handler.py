@@ -7,6 +7,7 @@ SQS needs (a partial batch response, or a hand-back to the queue for requests th
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any
 
@@ -32,6 +33,8 @@ from updater.service_errors import RetryableServiceError
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
 
+STANDARD_INLINE_WAIT_S = 1.5  # a standard queue's hand-back comes back on time (whole-second delays)
+FIFO_INLINE_WAIT_S = 30.0
 logger = Logger()
 # The import reaction logs through stdlib logging ("updater.imports.*"): same JSON format and level.
 copy_config_to_registered_loggers(source_logger=logger, include={"updater"})
@@ -133,7 +136,12 @@ def _process_coalesced(
             continue
         trigger = "eventbridge" if '"detail-type"' in bodies[group.members[0].request_id] else "sqs"
         group_results = rt.groups.process(
-            group, bodies=bodies, trigger=trigger, deadline_s=deadline, owner=f"{owner}/group"
+            group,
+            bodies=bodies,
+            trigger=trigger,
+            deadline_s=deadline,
+            owner=f"{owner}/group",
+            inline_wait_s=FIFO_INLINE_WAIT_S if fifo else STANDARD_INLINE_WAIT_S,
         )
         for request_id, result in group_results.items():
             for message_id in by_request[request_id]:
@@ -162,7 +170,16 @@ def _handle_message(
         return
     request = message.request
     logger.append_keys(request_id=request.request_id, image_set_id=request.image_set_id)
-    result = rt.service.process(request, body=body, trigger=message.trigger, deadline_s=deadline, owner=owner)
+    # A FIFO hand-back cannot be delayed (SQS has no per-message delay there): wait for the slot here.
+    fifo = record is not None and record.attributes.message_group_id is not None
+    result = rt.service.process(
+        request,
+        body=body,
+        trigger=message.trigger,
+        deadline_s=deadline,
+        owner=owner,
+        inline_wait_s=FIFO_INLINE_WAIT_S if fifo else STANDARD_INLINE_WAIT_S,
+    )
     _after_process(rt, body, message, result, owner, record)
 
 
@@ -192,7 +209,10 @@ def _finish(rt: Runtime, body: str, result: ProcessResult, record: SQSRecord | N
             "request finished", extra={"outcome": result.outcome.model_dump(mode="json", by_alias=True)}
         )
         return
-    delay = int(result.retry_after_s or 0) + 1
+    wait = result.retry_after_s or 0.0
+    # Back just before a reserved pacing slot (the last moments are waited in the invocation);
+    # any other wait is rounded up, past the lease or settle it waits for.
+    delay = math.floor(wait) if result.waiting_for == "token" else math.ceil(wait) + 1
     logger.info("request handed back", extra={"waiting_for": result.waiting_for, "delay_s": delay})
     group = record.attributes.message_group_id if record else None
     queue_url = rt.requeue.queue_url(record.event_source_arn) if record else rt.settings.ingest_queue_url

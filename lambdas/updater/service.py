@@ -22,15 +22,10 @@ from updater.planning import UpdatePlan, plan_revert, plan_update
 from updater.request import UpdateRequest
 from updater.service_errors import ConflictError, PermanentServiceError, RetryableServiceError
 from updater.settle import SettleEstimator, SettlePoller
+from updater.turns import UpdateTurns
 from updater.validation import validate_request
 
 MAX_CONFLICT_RETRIES = 4
-
-
-class Pacer(Protocol):
-    def acquire(self) -> float:
-        """Take a token for one UpdateImageSetMetadata call: 0 when taken, else seconds until one is due."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -58,6 +53,8 @@ class Attempt:
     # comes back on its own (handed back mid-settle, regrouped) settles the shared version instead
     # of planning from scratch against metadata that already holds its change (a false no-op).
     members: tuple[str, ...] = ()
+    turn_at_s: float | None = None  # pacing slot reserved by an earlier delivery
+    inline_wait_s: float = 1.5  # how long this invocation may wait for its slot before handing back
     notes: dict[str, Any] = field(default_factory=dict)
 
 
@@ -84,7 +81,7 @@ class UpdateService:
         payload_limit_bytes: int,
         allowed_datastores: frozenset[str],
         time_reserve_s: float = 5.0,
-        pacer: Pacer | None = None,
+        turns: UpdateTurns | None = None,
         estimator: SettleEstimator | None = None,
     ) -> None:
         self._gateway = gateway
@@ -95,7 +92,7 @@ class UpdateService:
         self._payload_limit = payload_limit_bytes
         self._allowed = allowed_datastores
         self._reserve_s = time_reserve_s
-        self._pacer = pacer
+        self._turns = turns
         self._estimator = estimator or SettleEstimator()
 
     # -- entry points -------------------------------------------------------------------------
@@ -136,7 +133,9 @@ class UpdateService:
         owner: str,
         internal: bool = False,
         members: tuple[str, ...] = (),
+        inline_wait_s: float = 1.5,
     ) -> ProcessResult:
+        """`inline_wait_s`: how long to wait here for a pacing slot; FIFO queues cannot delay a hand-back."""
         now = self._clock.now()
         if now >= deadline_s - self._reserve_s:
             # Later records of a batch may find the invocation's time used up by earlier ones: starting
@@ -147,6 +146,8 @@ class UpdateService:
             return entry
         attempt = Attempt(request, body, trigger, now, deadline_s - self._reserve_s, entry, entry.polls)
         attempt.internal, attempt.members = internal, members
+        attempt.inline_wait_s = inline_wait_s
+        attempt.turn_at_s = None if entry.turn_at_ms is None else entry.turn_at_ms / 1000
         try:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
@@ -271,7 +272,7 @@ class UpdateService:
                 return self._succeed(attempt, current, noop=plan.noop)
             # Recorded before the token is taken: the call follows its token with no ledger write between.
             self._ledger.mark_applying(request.request_id, current.version_id)
-            if self._pacer is not None and (wait := self._pacer.acquire()) > 0:
+            if (wait := self._wait_for_turn(attempt)) > 0:
                 self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
                 return ProcessResult(retry_after_s=wait, waiting_for="token")
             try:
@@ -285,6 +286,7 @@ class UpdateService:
                     include_study_image_sets=request.include_study_image_sets,
                 )
             except ConflictError:
+                self._spent_turn(attempt)
                 self._metrics.count("ConflictRetried")
                 if request.expected_version_id:
                     return self._fail(
@@ -292,6 +294,7 @@ class UpdateService:
                     )
                 self._clock.sleep(min(2.0, 0.2 * 2**retry))
                 continue
+            self._spent_turn(attempt)
             self._ledger.mark_applied(request.request_id, new.version_id, self._now_ms())
             for member in attempt.members:
                 self._ledger.mark_applied(
@@ -299,6 +302,19 @@ class UpdateService:
                 )
             return self._settle(attempt, new.version_id, self._clock.now())
         return ProcessResult(retry_after_s=5.0, waiting_for="transient")
+
+    def _wait_for_turn(self, attempt: Attempt) -> float:
+        if self._turns is None:
+            return 0.0
+        budget = max(0.0, attempt.deadline_s - self._clock.now())
+        return self._turns.wait_for_turn(
+            attempt.request.request_id, attempt.turn_at_s, inline_wait_s=min(attempt.inline_wait_s, budget)
+        )
+
+    def _spent_turn(self, attempt: Attempt) -> None:
+        if self._turns is not None:
+            self._turns.used(attempt.request.request_id, attempt.turn_at_s)
+        attempt.turn_at_s = None
 
     def _plan(self, attempt: Attempt, current: ImageSetVersion) -> UpdatePlan:
         request = attempt.request

@@ -18,6 +18,7 @@ from updater.import_runner import ImportReactionRunner
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.service import UpdateService
 from updater.settings import UpdaterSettings
+from updater.turns import UpdateTurns
 
 # Standard retries (3 attempts, at most ~3 s of back-off) absorb short throttling bursts; whatever
 # remains goes back to SQS. Not adaptive: its client-side rate limiter blocks calls for seconds after
@@ -85,12 +86,16 @@ def build_runtime(
         payload_limit_bytes=settings.payload_limit_bytes,
         allowed_datastores=settings.allowed_datastores,
         time_reserve_s=settings.time_reserve_ms / 1000,
-        pacer=UpdatePacer(
-            clients.dynamodb,
-            settings.ledger_table_name,
-            rate_per_second=settings.update_rate_per_second,
-            burst=settings.update_burst,
-            now=clock.now,
+        turns=UpdateTurns(
+            UpdatePacer(
+                clients.dynamodb,
+                settings.ledger_table_name,
+                rate_per_second=settings.update_rate_per_second,
+                burst=settings.update_burst,
+                now=clock.now,
+            ),
+            ledger,
+            clock,
         ),
     )
     groups = GroupProcessor(

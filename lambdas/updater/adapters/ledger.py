@@ -44,6 +44,7 @@ class LedgerEntry:
     published: bool = False
     lease_owner: str | None = None
     lease_until_ms: int = 0
+    turn_at_ms: int | None = None  # the pacing slot reserved for this request's next update call
 
     @property
     def terminal(self) -> bool:
@@ -83,6 +84,7 @@ def _entry(request_id: str, item: dict[str, Any]) -> LedgerEntry:
         published=bool(item.get("published", {}).get("BOOL", False)),
         lease_owner=text("leaseOwner"),
         lease_until_ms=num("leaseUntil") or 0,
+        turn_at_ms=num("turnAt"),
     )
 
 
@@ -207,6 +209,15 @@ class Ledger:
         entry = self.get(request_id)
         assert entry is not None  # written just above or by the winner of the race
         return entry
+
+    def set_turn(self, request_id: str, turn_at_ms: int | None) -> None:
+        """Remember the pacing slot reserved for the request (None: it was used)."""
+        if turn_at_ms is None:
+            self._client.update_item(
+                TableName=self._table, Key=_key(request_id), UpdateExpression="REMOVE turnAt"
+            )
+        else:
+            self._set(request_id, {"turnAt": {"N": str(turn_at_ms)}})
 
     def mark_published(self, request_id: str) -> None:
         self._set(request_id, {"published": {"BOOL": True}})

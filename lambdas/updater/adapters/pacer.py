@@ -4,7 +4,7 @@ HealthImaging allows 0.25 update calls per second per account (burst 1). Concurr
 call as fast as they can only collect ThrottlingExceptions, so every call first takes a token here.
 The bucket is kept as a single "theoretical arrival time" (GCRA): one DynamoDB item, updated with a
 conditional write, so racing invocations never both take the same token. A caller that finds no
-token is told how long to wait; it hands its request back to the queue for that long.
+token reserves the next free slot and hands its request back to the queue until then.
 
 Tokens are spaced slightly wider than the quota (`margin_s`, 0.2 s by default, about 5 % of the real
 4-second interval): the service measures when a call arrives, not when we took the token, and the
@@ -17,6 +17,8 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+from updater.service_errors import RetryableServiceError
 
 PACER_KEY = {"pk": {"S": "pacer#UpdateImageSetMetadata"}}
 _MAX_RACES = 8
@@ -39,18 +41,19 @@ class UpdatePacer:
         self._tolerance = (burst - 1) * self._interval  # how far ahead of schedule a burst may run
         self._now = now
 
-    def acquire(self) -> float:
-        """Take a token: 0.0 when taken, otherwise the seconds until one is due (nothing taken)."""
+    def reserve(self) -> float:
+        """Reserve the next free slot for one call and return when it is (epoch seconds).
+
+        Every caller gets its own slot, so requests that must wait are handed back each for its own
+        turn instead of all returning together to find the one token taken again.
+        """
         for _ in range(_MAX_RACES):
             stored = self._read_tat()
             now = self._now()
             tat = max(stored or 0.0, now)
-            wait = tat - self._tolerance - now
-            if wait > 0:
-                return wait
             if self._advance(stored, tat + self._interval):
-                return 0.0
-        return self._interval  # heavy contention: come back after one interval
+                return max(now, tat - self._tolerance)
+        raise RetryableServiceError("PacerContention", "no pacing slot after repeated races")
 
     def _read_tat(self) -> float | None:
         item = self._client.get_item(TableName=self._table, Key=PACER_KEY, ConsistentRead=True).get("Item")
