@@ -91,6 +91,8 @@ class StageConfig(_CamelModel):
     ledger_ttl_days: int = Field(ge=1)
     update_rate_per_second: float = Field(gt=0)
     update_burst: int = Field(ge=1)
+    # Extra spacing between update calls (the service counts arrivals; transit time varies).
+    update_pacing_margin_ms: int = Field(default=200, ge=0)
     # HealthImaging's update payload quota is 10 KB; the API model allows 30,000 bytes.
     payload_limit_bytes: int = Field(default=10 * 1024, ge=1, le=30_000)
     time_reserve_ms: int = Field(default=5_000, ge=0)

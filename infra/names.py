@@ -113,6 +113,7 @@ def updater_environment(
         "PAYLOAD_LIMIT_BYTES": str(stage.payload_limit_bytes),
         "UPDATE_RATE_PER_SECOND": str(stage.update_rate_per_second),
         "UPDATE_BURST": str(stage.update_burst),
+        "UPDATE_PACING_MARGIN_MS": str(stage.update_pacing_margin_ms),
         "LEDGER_TTL_DAYS": str(stage.ledger_ttl_days),
         "TIME_RESERVE_MS": str(stage.time_reserve_ms),
         # The handler ends a transient failure's last delivery itself instead of losing it to the DLQ.

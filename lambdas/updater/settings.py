@@ -27,6 +27,8 @@ class UpdaterSettings(BaseSettings):
     # Account-wide pacing of UpdateImageSetMetadata (quota 0.25/s, burst 1; adjustable by AWS Support).
     update_rate_per_second: float = Field(default=0.25, alias="UPDATE_RATE_PER_SECOND", gt=0)
     update_burst: int = Field(default=1, alias="UPDATE_BURST", ge=1)
+    # Extra spacing between update calls: the service counts arrivals, and transit time varies.
+    update_pacing_margin_ms: int = Field(default=200, alias="UPDATE_PACING_MARGIN_MS", ge=0)
     ledger_ttl_days: int = Field(default=30, alias="LEDGER_TTL_DAYS", ge=1)
     # Stop polling and hand the request back when less than this remains of the invocation.
     time_reserve_ms: int = Field(default=5_000, alias="TIME_RESERVE_MS", ge=0)

@@ -93,6 +93,7 @@ def build_runtime(
                 rate_per_second=settings.update_rate_per_second,
                 burst=settings.update_burst,
                 now=clock.now,
+                margin_s=settings.update_pacing_margin_ms / 1000,
             ),
             ledger,
             clock,

@@ -17,8 +17,10 @@ def test_a_short_soak_with_faults_keeps_every_invariant() -> None:
         image_sets=5,
         minutes=2.0,
         send_over_s=4.0,
-        function_timeout_s=10.0,
-        visibility_timeout_s=12,
+        # Room for a loaded CI host, where one HTTP round trip to moto can take seconds: invocations
+        # that overrun fail whole batches into the redrive, which is what the soak checks, not load.
+        function_timeout_s=30.0,
+        visibility_timeout_s=35,
         time_reserve_ms=5000,  # the stack's default: it must cover one call with its SDK retries
         # Dense faults so a short run still meets every kind; bursts come often.
         rates=FaultRates(cut_off=0.12, lose_response=0.06, update_failure=0.08, burst_every_s=8.0),

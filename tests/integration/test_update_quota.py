@@ -40,7 +40,12 @@ def stack() -> Iterator[LocalStack]:
             settle=SettleTime(median_seconds=0.1, p99_seconds=0.4),
             rate_limits={"UpdateImageSetMetadata": RateLimit(rate_per_second=RATE, burst=1)},
         ),
-        extra_environment={"UPDATE_RATE_PER_SECOND": str(RATE), "UPDATE_BURST": "1"},
+        # A loaded CI host delays some calls in transit by more than the default 0.2 s margin.
+        extra_environment={
+            "UPDATE_RATE_PER_SECOND": str(RATE),
+            "UPDATE_BURST": "1",
+            "UPDATE_PACING_MARGIN_MS": "500",
+        },
     )
     with LocalStack(options) as running:
         yield running
