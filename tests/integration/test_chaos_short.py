@@ -15,7 +15,7 @@ def test_a_short_soak_with_faults_keeps_every_invariant() -> None:
         seed=3,
         requests=40,
         image_sets=5,
-        minutes=2.0,
+        minutes=4.0,  # cut-off batches come back only after the 35 s visibility timeout
         send_over_s=4.0,
         # Room for a loaded CI host, where one HTTP round trip to moto can take seconds: invocations
         # that overrun fail whole batches into the redrive, which is what the soak checks, not load.
