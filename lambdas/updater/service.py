@@ -276,15 +276,7 @@ class UpdateService:
                 self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
                 return ProcessResult(retry_after_s=wait, waiting_for="token")
             try:
-                self._metrics.count("UpdateCalls")
-                new = self._gateway.update(
-                    request.datastore_id,
-                    request.image_set_id,
-                    latest_version_id=current.version_id,
-                    updates=request.api_updates(),
-                    force=request.force,
-                    include_study_image_sets=request.include_study_image_sets,
-                )
+                new = self._call_update(request, current.version_id)
             except ConflictError:
                 self._spent_turn(attempt)
                 self._metrics.count("ConflictRetried")
@@ -302,6 +294,21 @@ class UpdateService:
                 )
             return self._settle(attempt, new.version_id, self._clock.now())
         return ProcessResult(retry_after_s=5.0, waiting_for="transient")
+
+    def _call_update(self, request: UpdateRequest, base_version_id: str) -> ImageSetVersion:
+        self._metrics.count("UpdateCalls")
+        try:
+            return self._gateway.update(
+                request.datastore_id,
+                request.image_set_id,
+                latest_version_id=base_version_id,
+                updates=request.api_updates(),
+                force=request.force,
+                include_study_image_sets=request.include_study_image_sets,
+            )
+        finally:
+            if self._turns is not None:
+                self._turns.call_ended()
 
     def _wait_for_turn(self, attempt: Attempt) -> float:
         if self._turns is None:

@@ -25,6 +25,13 @@ from updater.turns import UpdateTurns
 # throttling, regardless of the invocation's time reserve (the chaos soak saw invocations overrun
 # their timeout inside it); the account-wide pacer already spaces the update calls.
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20)
+# UpdateImageSetMetadata is never retried by the SDK. An unpaced retry after a throttle lands on the
+# next request's pacing slot and throttles that one in turn; a retry after a lost response meets
+# ConflictException for our own change. The service hands such a request back instead, and its
+# ledger entry (APPLYING at the base version) tells the next delivery to look at base+1 first.
+_UPDATE_CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=20
+)
 
 
 class SystemClock:
@@ -38,6 +45,7 @@ class SystemClock:
 @dataclass(frozen=True)
 class AwsClients:
     medical_imaging: Any
+    medical_imaging_updates: Any
     dynamodb: Any
     events: Any
     sqs: Any
@@ -49,6 +57,7 @@ class AwsClients:
         session = session or boto3.session.Session()
         return cls(
             medical_imaging=session.client("medical-imaging", config=_CLIENT_CONFIG),
+            medical_imaging_updates=session.client("medical-imaging", config=_UPDATE_CLIENT_CONFIG),
             dynamodb=session.client("dynamodb", config=_CLIENT_CONFIG),
             events=session.client("events", config=_CLIENT_CONFIG),
             sqs=session.client("sqs", config=_CLIENT_CONFIG),
@@ -75,7 +84,9 @@ def build_runtime(
     failure_queue = FailureQueue(clients.sqs, settings.failure_dlq_url)
     recorder = OutcomeRecorder(ledger, publisher, failure_queue, metrics)
     gateway = HealthImagingGateway(
-        clients.medical_imaging, on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries)
+        clients.medical_imaging,
+        on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries),
+        update_client=clients.medical_imaging_updates,
     )
     service = UpdateService(
         gateway=gateway,
@@ -97,6 +108,8 @@ def build_runtime(
             ),
             ledger,
             clock,
+            # Half the margin: a call that late still leaves half the margin before the next slot.
+            late_tolerance_s=settings.update_pacing_margin_ms / 2000,
         ),
     )
     groups = GroupProcessor(

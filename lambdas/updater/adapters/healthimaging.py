@@ -26,9 +26,17 @@ def _mapped_errors() -> Iterator[None]:
 
 
 class HealthImagingGateway:
-    def __init__(self, client: Any, on_retries: Callable[[str, int], None] | None = None) -> None:
-        """`on_retries(operation, n)` hears of the SDK's own retries (throttles absorbed client-side)."""
+    def __init__(
+        self,
+        client: Any,
+        on_retries: Callable[[str, int], None] | None = None,
+        *,
+        update_client: Any = None,
+    ) -> None:
+        """`on_retries(operation, n)` hears of the SDK's own retries (throttles absorbed client-side).
+        `update_client` (default: `client`) makes the update calls; the runtime gives it no retries."""
         self._client = client
+        self._update_client = update_client or client
         self._on_retries = on_retries or (lambda _operation, _retries: None)
 
     def _call(self, operation: str, method: Callable[..., Any], params: dict[str, Any]) -> Any:
@@ -89,7 +97,7 @@ class HealthImagingGateway:
             params["force"] = True
         if include_study_image_sets:
             params["includeStudyImageSets"] = True
-        answer = self._call("UpdateImageSetMetadata", self._client.update_image_set_metadata, params)
+        answer = self._call("UpdateImageSetMetadata", self._update_client.update_image_set_metadata, params)
         return ImageSetVersion(
             version_id=answer["latestVersionId"],
             state=answer["imageSetState"],

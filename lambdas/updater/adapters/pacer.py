@@ -9,6 +9,10 @@ token reserves the next free slot and hands its request back to the queue until 
 Tokens are spaced slightly wider than the quota (`margin_s`, 0.2 s by default, about 5 % of the real
 4-second interval): the service measures when a call arrives, not when we took the token, and the
 delay between the two (network, a busy host) is absolute, not a share of the interval.
+
+A margin is only a guess, so with burst 1 there is a second, exact guard: each update call records
+when its answer came back (`ended`), and no call is sent within one quota interval after that. The
+answered call reached the service before its answer came back, however long it was in transit.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ class UpdatePacer:
         self._client = client
         self._table = table_name
         self._interval = 1.0 / rate_per_second + margin_s
+        self._quota_interval = 1.0 / rate_per_second if burst == 1 else 0.0
         self._tolerance = (burst - 1) * self._interval  # how far ahead of schedule a burst may run
         self._now = now
 
@@ -55,9 +60,36 @@ class UpdatePacer:
                 return max(now, tat - self._tolerance)
         raise RetryableServiceError("PacerContention", "no pacing slot after repeated races")
 
+    def earliest_call(self) -> float:
+        """When the next call may be sent: one quota interval after the last answered call."""
+        if not self._quota_interval:
+            return 0.0
+        item = self._read_item()
+        return float(item["ended"]["N"]) + self._quota_interval if item and "ended" in item else 0.0
+
+    def call_ended(self, at: float) -> None:
+        """Note that an update call's answer (or error) came back at `at` (kept if the latest)."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=PACER_KEY,
+                UpdateExpression="SET ended = :at",
+                ConditionExpression="attribute_not_exists(ended) OR ended < :at",
+                ExpressionAttributeValues={":at": {"N": repr(at)}},
+            )
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+
+    def _read_item(self) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._client.get_item(
+            TableName=self._table, Key=PACER_KEY, ConsistentRead=True
+        ).get("Item")
+        return item
+
     def _read_tat(self) -> float | None:
-        item = self._client.get_item(TableName=self._table, Key=PACER_KEY, ConsistentRead=True).get("Item")
-        return float(item["tat"]["N"]) if item else None
+        item = self._read_item()
+        return float(item["tat"]["N"]) if item and "tat" in item else None
 
     def _advance(self, expected: float | None, new_tat: float) -> bool:
         condition = "attribute_not_exists(tat)" if expected is None else "tat = :expected"

@@ -11,7 +11,7 @@ import pytest
 from local.moto_stack import MotoServer
 from updater.adapters.ledger import Ledger
 from updater.adapters.pacer import UpdatePacer
-from updater.turns import STALE_AFTER_S, UpdateTurns
+from updater.turns import UpdateTurns
 
 
 class SharedVirtualClock:
@@ -119,11 +119,66 @@ def test_a_waiting_request_keeps_its_slot_and_calls_on_time(table: tuple[Any, st
     assert pacer.reserve() == pytest.approx(start + 8.0)  # its slot was not reserved twice
 
 
-def test_a_stale_slot_is_given_up_for_a_new_one(table: tuple[Any, str]) -> None:
+def test_a_missed_slot_is_given_up_for_a_new_one(table: tuple[Any, str]) -> None:
+    """A delivery that came back after its slot must not call on it: the next slot is someone else's."""
     client, name = table
     clock = SleepingClock()
-    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.0)
+    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
+    turns = UpdateTurns(pacer, Ledger(client, name), clock, late_tolerance_s=0.1)
+    mine = pacer.reserve()
+    following = pacer.reserve()  # another request's slot, 4.2 s after mine
+    clock.t = mine + 0.7  # came back 0.7 s late: calling now would be 3.5 s before the next one
+    wait = turns.wait_for_turn("late", mine, inline_wait_s=1.5)
+    assert wait == pytest.approx(following + 4.2 - clock.t)  # a fresh slot, after the other request's
+    assert clock.t == pytest.approx(mine + 0.7)  # and no call now
+
+
+def test_a_slightly_late_slot_is_still_used(table: tuple[Any, str]) -> None:
+    client, name = table
+    clock = SleepingClock()
+    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
+    turns = UpdateTurns(pacer, Ledger(client, name), clock, late_tolerance_s=0.1)
+    mine = pacer.reserve()
+    pacer.reserve()
+    clock.t = mine + 0.05
+    assert turns.wait_for_turn("late", mine, inline_wait_s=1.5) == 0.0
+
+
+def test_a_call_answered_late_delays_the_next_call(table: tuple[Any, str]) -> None:
+    """The previous call spent longer in transit than the margin: the next one waits for its answer's
+    quota interval, however early its own slot is."""
+    client, name = table
+    clock = SleepingClock()
+    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
     turns = UpdateTurns(pacer, Ledger(client, name), clock)
-    stale = clock.t - STALE_AFTER_S - 1
-    assert turns.wait_for_turn("late", stale, inline_wait_s=1.5) == 0.0
-    assert pacer.reserve() == pytest.approx(clock.t + 4.0)  # a fresh slot was taken for the late one
+    assert turns.wait_for_turn("first", None, inline_wait_s=1.5) == 0.0
+    clock.t += 1.0  # the first call's answer came back a second after it was sent
+    turns.call_ended()
+    answered = clock.t
+    clock.t += 2.7  # the second request arrives 0.5 s before its slot (4.2 s after the first)
+    assert turns.wait_for_turn("second", None, inline_wait_s=1.5) == 0.0
+    assert clock.t == pytest.approx(answered + 4.0)  # not at its slot (3.7 s after the answer)
+
+
+def test_a_call_answered_much_later_hands_the_next_request_back(table: tuple[Any, str]) -> None:
+    client, name = table
+    clock = SleepingClock()
+    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
+    turns = UpdateTurns(pacer, Ledger(client, name), clock)
+    turns.wait_for_turn("first", None, inline_wait_s=1.5)
+    clock.t += 3.0
+    turns.call_ended()
+    clock.t += 1.2  # the second request's slot, now; the first call's interval ends in 2.8 s
+    assert turns.wait_for_turn("second", None, inline_wait_s=1.5) == pytest.approx(2.8)
+
+
+def test_an_older_answer_does_not_move_the_guard_back(table: tuple[Any, str]) -> None:
+    client, name = table
+    clock = SharedVirtualClock()
+    pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now)
+    assert pacer.earliest_call() == 0.0
+    pacer.call_ended(clock.t + 2.0)
+    pacer.call_ended(clock.t + 1.0)  # a slower invocation reporting an earlier answer
+    assert pacer.earliest_call() == pytest.approx(clock.t + 6.0)
+    pacer.reserve()  # the schedule and the guard live in one item without disturbing each other
+    assert pacer.earliest_call() == pytest.approx(clock.t + 6.0)
