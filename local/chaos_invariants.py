@@ -97,6 +97,17 @@ def _claimed_versions(evidence: Evidence) -> dict[str, dict[str, str]]:
     return claimed
 
 
+def _explain_unclaimed(evidence: Evidence, image_set_id: str, version: str, status: str) -> str:
+    """Which ledger entries could have made an unclaimed version: those based on the one before it."""
+    base = str(int(version) - 1)
+    suspects = [
+        f"{item.get('pk')} {item.get('status')} to={item.get('toVersionId')}"
+        for item in evidence.ledger.values()
+        if item.get("imageSetId") == image_set_id and item.get("baseVersionId") == base
+    ]
+    return f"  version {version} ({status}): ledger entries based on {base}: {suspects or 'none'}"
+
+
 def versions_match_applied_updates(workload: Workload, evidence: Evidence) -> InvariantResult:
     claimed = _claimed_versions(evidence)
     problems, created_total = [], 0
@@ -108,6 +119,10 @@ def versions_match_applied_updates(workload: Workload, evidence: Evidence) -> In
             problems.append(
                 f"{image_set_id}: {len(created)} versions created, outcomes name {len(mine)} "
                 f"(unclaimed {sorted(set(created) - set(mine))}, missing {sorted(set(mine) - set(created))})"
+            )
+            problems.extend(
+                _explain_unclaimed(evidence, image_set_id, version, created[version])
+                for version in sorted(set(created) - set(mine))
             )
             continue
         wrong = [v for v, status in mine.items() if (status == "SUCCEEDED") != (created[v] == "UPDATED")]

@@ -5,6 +5,10 @@ an asynchronous `InvocationStopped` (a BaseException, so the handler's `except E
 cannot swallow it) the moment its time is up, or earlier when a fault plan cuts it off. The
 exception lands at the thread's next Python bytecode: a thread blocked inside a socket read stops
 when the read returns, which is as soon as the local servers answer.
+
+A stopped Lambda runs nothing more: its `finally` blocks never reach AWS (a lease it held stays
+taken until it runs out). Locally the unwinding thread still runs them, so every AWS call it makes
+after the stop raises `InvocationStopped` again before anything is sent.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+from botocore.httpsession import URLLib3Session
 
 from local.lambda_context import LocalLambdaContext
 
@@ -41,6 +47,26 @@ class InvocationResult:
     response: Any = None
     # Exception type only: messages may quote request content, and request content may be PHI.
     error_type: str | None = None
+
+
+_STOPPED_ATTRIBUTE = "lambda_invocation_stopped"
+
+
+def _refuse_calls_from_stopped_threads() -> None:
+    original = URLLib3Session.send
+    if getattr(original, "refuses_stopped_threads", False):
+        return
+
+    def send(self: URLLib3Session, request: Any) -> Any:
+        if getattr(threading.current_thread(), _STOPPED_ATTRIBUTE, False):
+            raise InvocationStopped
+        return original(self, request)
+
+    send.refuses_stopped_threads = True  # type: ignore[attr-defined]
+    URLLib3Session.send = send  # type: ignore[method-assign]
+
+
+_refuse_calls_from_stopped_threads()
 
 
 def invoke_handler(
@@ -70,6 +96,7 @@ def invoke_handler(
 
 
 def _stop(thread: threading.Thread) -> None:
+    setattr(thread, _STOPPED_ATTRIBUTE, True)
     if thread.ident is not None:
         ctypes.pythonapi.PyThreadState_SetAsyncExc(
             ctypes.c_ulong(thread.ident), ctypes.py_object(InvocationStopped)

@@ -141,7 +141,9 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
         "HealthImaging refused the update with ServiceQuotaExceededException."
     ),
     FailureCode.UPDATE_FAILED: "The new version settled as UPDATE_FAILED.",
-    FailureCode.RETRIES_EXHAUSTED: "Throttling or server errors persisted through every retry.",
+    FailureCode.RETRIES_EXHAUSTED: (
+        "No delivery finished: throttling, server errors, timeouts or crashes on every retry."
+    ),
     FailureCode.INTERNAL_ERROR: "An unexpected error in the updater itself.",
     FailureCode.IMPORT_EVENT_INVALID: "An Import Job Completed event whose detail lacks documented fields.",
     FailureCode.IMPORT_OUTPUT_UNREADABLE: (

@@ -27,6 +27,7 @@ from updater.inbound import (
     RequestMessage,
     classify,
 )
+from updater.renewal import last_delivery, renewals_of
 from updater.request import UpdateRequest
 from updater.service import ProcessResult
 from updater.service_errors import RetryableServiceError
@@ -90,9 +91,13 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
         _handle_message(rt, body, classify(body), deadline, owner, record=None)
         return {}
     messages = {record["messageId"]: classify(record["body"]) for record in event["Records"]}
-    settled = _process_coalesced(rt, event["Records"], messages, deadline, owner)
+    done = _last_deliveries(rt, event["Records"], messages, owner)
+    live = [record for record in event["Records"] if record["messageId"] not in done]
+    settled = _process_coalesced(rt, live, messages, deadline, owner)
 
     def record_handler(record: SQSRecord) -> None:
+        if record.message_id in done:
+            return
         message = messages[record.message_id]
         if record.message_id in settled:
             _after_process(rt, record.body, message, settled[record.message_id], owner, record)
@@ -108,6 +113,38 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
         event=event, record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)
+
+
+def _last_deliveries(
+    rt: Runtime, records: list[dict[str, Any]], messages: dict[str, InboundMessage], owner: str
+) -> set[str]:
+    """Renews (or ends) the requests on their last delivery before any work; returns their ids."""
+    done = set()
+    for record in records:
+        message = messages[record["messageId"]]
+        if not isinstance(message, RequestMessage):
+            continue
+        decision = last_delivery(record, max_receive_count=rt.settings.max_receive_count)
+        if decision.renew:
+            renewals = renewals_of(record) + 1
+            logger.warning("last delivery renewed", extra={"renewals": renewals})
+            metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=1)
+            queue_url = rt.requeue.queue_url(record["eventSourceARN"])
+            rt.requeue.renew(queue_url, record["body"], record["receiptHandle"], renewals=renewals)
+        elif decision.end:
+            logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
+            result = rt.service.give_up(
+                message.request,
+                body=record["body"],
+                trigger=message.trigger,
+                owner=owner,
+                reason="no delivery finished: invocations timed out, crashed or failed transiently",
+            )
+            _finish(rt, record["body"], result, SQSRecord(record))
+        else:
+            continue
+        done.add(record["messageId"])
+    return done
 
 
 def _process_coalesced(
@@ -217,4 +254,5 @@ def _finish(rt: Runtime, body: str, result: ProcessResult, record: SQSRecord | N
     group = record.attributes.message_group_id if record else None
     queue_url = rt.requeue.queue_url(record.event_source_arn) if record else rt.settings.ingest_queue_url
     dedup = f"{record.message_id if record else 'direct'}-{int(time.time())}"
-    rt.requeue.requeue(queue_url, body, delay_s=delay, group_id=group, dedup_id=dedup)
+    renewals = renewals_of(record.raw_event) if record else 0
+    rt.requeue.requeue(queue_url, body, delay_s=delay, group_id=group, dedup_id=dedup, renewals=renewals)

@@ -83,6 +83,7 @@ class UpdateService:
         time_reserve_s: float = 5.0,
         turns: UpdateTurns | None = None,
         estimator: SettleEstimator | None = None,
+        max_abandoned: int = 5,
     ) -> None:
         self._gateway = gateway
         self._ledger = ledger
@@ -94,6 +95,7 @@ class UpdateService:
         self._reserve_s = time_reserve_s
         self._turns = turns
         self._estimator = estimator or SettleEstimator()
+        self._max_abandoned = max_abandoned
 
     # -- entry points -------------------------------------------------------------------------
     def reject(
@@ -151,6 +153,8 @@ class UpdateService:
         try:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
+            if entry.abandoned >= self._max_abandoned:
+                return self._give_up_dying(attempt)
             return self._advance(attempt)
         except PermanentServiceError as err:
             return self._fail(attempt, err.failure_code, scrub_message(err.message))
@@ -161,7 +165,15 @@ class UpdateService:
             self._ledger.add_polls(request.request_id, attempt.polls - entry.polls)
             self._ledger.release(request.request_id, owner)
 
-    def give_up(self, request: UpdateRequest, *, body: str, trigger: str, owner: str) -> ProcessResult:
+    def give_up(
+        self,
+        request: UpdateRequest,
+        *,
+        body: str,
+        trigger: str,
+        owner: str,
+        reason: str = "transient service errors on every delivery",
+    ) -> ProcessResult:
         """The last delivery failed transiently too: end the request rather than let it slip into the DLQ."""
         now = self._clock.now()
         entry = self.claim_request(request, owner=owner, lease_s=5.0)
@@ -172,11 +184,17 @@ class UpdateService:
                 return ProcessResult(self._recorder.replay(entry, body))
             attempt = Attempt(request, body, trigger, now, now, entry, polls=entry.polls)
             attempt.from_version = entry.base_version_id
-            return self._fail(
-                attempt, FailureCode.RETRIES_EXHAUSTED, "transient service errors on every delivery"
-            )
+            return self._fail(attempt, FailureCode.RETRIES_EXHAUSTED, reason)
         finally:
             self._ledger.release(request.request_id, owner)
+
+    def _give_up_dying(self, attempt: Attempt) -> ProcessResult:
+        """Invocations keep dying on this request (timeouts, crashes): end it with a reason rather
+        than loop, or let SQS move it to the DLQ unexplained. A version it may have created is named."""
+        entry = attempt.entry
+        attempt.from_version = entry.base_version_id
+        message = f"{entry.abandoned} invocations timed out or crashed while working on the request"
+        return self._fail(attempt, FailureCode.RETRIES_EXHAUSTED, message, to_version=entry.to_version_id)
 
     def claim_request(
         self, request: UpdateRequest, *, owner: str, lease_s: float

@@ -97,6 +97,7 @@ def build_runtime(
         payload_limit_bytes=settings.payload_limit_bytes,
         allowed_datastores=settings.allowed_datastores,
         time_reserve_s=settings.time_reserve_ms / 1000,
+        max_abandoned=settings.max_receive_count,
         turns=UpdateTurns(
             UpdatePacer(
                 clients.dynamodb,

@@ -10,7 +10,7 @@ call UpdateImageSetMetadata twice. The terminal outcome is stored before it is p
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -45,6 +45,9 @@ class LedgerEntry:
     lease_owner: str | None = None
     lease_until_ms: int = 0
     turn_at_ms: int | None = None  # the pacing slot reserved for this request's next update call
+    # Leases that ran out instead of being released: invocations that died (timed out, crashed)
+    # while working on this request.
+    abandoned: int = 0
 
     @property
     def terminal(self) -> bool:
@@ -85,6 +88,7 @@ def _entry(request_id: str, item: dict[str, Any]) -> LedgerEntry:
         lease_owner=text("leaseOwner"),
         lease_until_ms=num("leaseUntil") or 0,
         turn_at_ms=num("turnAt"),
+        abandoned=num("abandonedLeases") or 0,
     )
 
 
@@ -118,6 +122,7 @@ class Ledger:
                 UpdateExpression=(
                     "SET #s = if_not_exists(#s, :received), receivedAt = if_not_exists(receivedAt, :now), "
                     "datastoreId = :ds, imageSetId = :is, expiresAt = if_not_exists(expiresAt, :exp), "
+                    "lastLeaseOwner = if_not_exists(leaseOwner, :none), "
                     "leaseOwner = :owner, leaseUntil = :until ADD attempts :one"
                 ),
                 ConditionExpression=(
@@ -133,6 +138,7 @@ class Ledger:
                     ":owner": {"S": owner},
                     ":until": {"N": str(now_ms + lease_ms)},
                     ":one": {"N": "1"},
+                    ":none": {"S": ""},
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -145,7 +151,24 @@ class Ledger:
             # Even a terminal entry waits while its owner is still publishing the outcome,
             # or the outcome would be published twice.
             raise LeaseHeld(held.lease_until_ms if held else now_ms) from err
-        return _entry(request_id, answer["Attributes"])
+        entry = _entry(request_id, answer["Attributes"])
+        previous = answer["Attributes"].get("lastLeaseOwner", {}).get("S", "")
+        if previous and previous != owner:  # released leases are removed: this one ran out
+            entry = replace(entry, abandoned=self._count_abandoned(request_id))
+        return entry
+
+    def _count_abandoned(self, request_id: str) -> int:
+        try:
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=_key(request_id),
+                UpdateExpression="ADD abandonedLeases :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as err:
+            raise RetryableServiceError("DynamoDB", "ledger update failed") from err
+        return int(answer["Attributes"]["abandonedLeases"]["N"])
 
     def release(self, request_id: str, owner: str) -> None:
         try:

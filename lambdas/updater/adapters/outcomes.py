@@ -67,19 +67,30 @@ class RequestRequeue:
         return self._urls[queue_arn]
 
     def requeue(
-        self, queue_url: str, body: str, *, delay_s: int, group_id: str | None, dedup_id: str
+        self,
+        queue_url: str,
+        body: str,
+        *,
+        delay_s: int,
+        group_id: str | None,
+        dedup_id: str,
+        renewals: int = 0,
     ) -> None:
-        params: dict[str, Any] = {
-            "QueueUrl": queue_url,
-            "MessageBody": body,
-            "MessageAttributes": {"handedBack": {"DataType": "String", "StringValue": "true"}},
-        }
+        attributes = {"handedBack": {"DataType": "String", "StringValue": "true"}}
+        if renewals:  # carried along, so hand-backs cannot reset the bound on attempts
+            attributes["renewals"] = {"DataType": "Number", "StringValue": str(renewals)}
+        params: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body, "MessageAttributes": attributes}
         if group_id is None:
             params["DelaySeconds"] = max(0, min(900, delay_s))  # SQS caps a message delay at 15 minutes
         else:
             params["MessageGroupId"] = group_id
             params["MessageDeduplicationId"] = dedup_id
         self._client.send_message(**params)
+
+    def renew(self, queue_url: str, body: str, receipt_handle: str, *, renewals: int) -> None:
+        """A fresh copy of the message (receive count 1), then the original is deleted."""
+        self.requeue(queue_url, body, delay_s=0, group_id=None, dedup_id="", renewals=renewals)
+        self._client.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
 
     def postpone(self, queue_url: str, receipt_handle: str, delay_s: int) -> None:
         self._client.change_message_visibility(

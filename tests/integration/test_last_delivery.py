@@ -1,0 +1,125 @@
+"""A request whose every invocation times out still ends with a reason, never as an unexplained dead letter.
+
+Every GetImageSet takes longer than the whole function timeout, so each invocation that works on the
+request dies. Without a bound the request would loop (each redelivery finds the dead invocation's
+lease and is handed back) or SQS would move it to the DLQ by itself with no failureCode. The ledger
+counts the leases that ran out instead of being released; at the limit the request ends
+RETRIES_EXHAUSTED, with its DLQ record, and no version.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from pydicom.data import get_testdata_file
+
+from local.chaos_evidence import dead_letters
+from local.healthimaging.profile import BehaviourProfile, FaultInjection
+from local.invoke import drain
+from local.stack import LocalStack, LocalStackOptions
+from updater.adapters.ledger import Ledger
+from updater.renewal import MAX_RENEWALS
+
+pytestmark = pytest.mark.integration
+MAX_RECEIVE_COUNT = 5  # the dev stage's; the updater also ends a request after that many dead invocations
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    options = LocalStackOptions(
+        name_prefix=f"last{uuid.uuid4().hex[:6]}-",
+        visibility_timeout_s=3,
+        function_timeout_s=2,
+        emulator_profile=BehaviourProfile(
+            faults=FaultInjection(
+                extra_latency_probability=1.0, extra_latency_seconds=3.0, operations=["GetImageSet"]
+            )
+        ),
+        extra_environment={"MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT), "TIME_RESERVE_MS": "500"},
+    )
+    with LocalStack(options) as running:
+        yield running
+
+
+def test_a_request_that_times_out_on_every_delivery_ends_with_a_reason(stack: LocalStack) -> None:
+    assert stack.topology is not None
+    (image_set_id,) = stack.emulator.service.import_dicom_files(
+        stack.datastore_id, [str(get_testdata_file("CT_small.dcm"))]
+    )
+    request_id = f"doomed-{uuid.uuid4().hex[:6]}"
+    document = {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "NEVER-APPLIED"}}}
+    stack.aws.sqs.send_message(
+        QueueUrl=stack.topology.queue("ingest").url,
+        MessageBody=json.dumps(
+            {
+                "datastoreId": stack.datastore_id,
+                "imageSetId": image_set_id,
+                "requestId": request_id,
+                "DICOMUpdates": {"updatableAttributes": document},
+            }
+        ),
+    )
+    stack.run_until_idle(180)
+
+    timed_out = [r for r in stack.invocations() if r.status == "timed_out"]
+    assert len(timed_out) >= MAX_RECEIVE_COUNT
+    letters = dead_letters(stack.aws, stack.topology)
+    assert [(d.attributes.get("requestId"), d.attributes.get("failureCode")) for d in letters] == [
+        (request_id, "RETRIES_EXHAUSTED")
+    ]  # one record, with its reason; nothing moved to a DLQ by SQS alone
+    events = drain(stack.aws, stack.topology.queue("outcome_capture").url)
+    assert [(e["detail"]["requestId"], e["detail"]["errorCode"]) for e in events] == [
+        (request_id, "RETRIES_EXHAUSTED")
+    ]
+    assert "timed out or crashed" in events[0]["detail"]["errorMessage"]
+    entry = Ledger(stack.aws.dynamodb, stack.topology.table_name).get(request_id)
+    assert entry is not None and entry.abandoned == MAX_RECEIVE_COUNT
+    assert len(stack.emulator.service.version_history(stack.datastore_id, image_set_id)) == 1
+
+
+@pytest.fixture(scope="module")
+def failing_stack() -> Iterator[LocalStack]:
+    options = LocalStackOptions(
+        name_prefix=f"fail{uuid.uuid4().hex[:6]}-",
+        visibility_timeout_s=1,
+        function_timeout_s=30,
+        emulator_profile=BehaviourProfile(
+            faults=FaultInjection(internal_error_probability=1.0, operations=["GetImageSet"])
+        ),
+        extra_environment={"MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT)},
+    )
+    with LocalStack(options) as running:
+        yield running
+
+
+def test_the_last_delivery_is_renewed_until_the_renewals_are_used_up(failing_stack: LocalStack) -> None:
+    """Every delivery fails transiently (HealthImaging answers 500): each copy of the message is worked
+    on maxReceiveCount - 1 times, its last delivery renewed, and the last copy's last delivery ends it."""
+    stack = failing_stack
+    assert stack.topology is not None
+    request_id = f"failing-{uuid.uuid4().hex[:6]}"
+    stack.aws.sqs.send_message(
+        QueueUrl=stack.topology.queue("ingest").url,
+        MessageBody=json.dumps(
+            {
+                "datastoreId": stack.datastore_id,
+                "imageSetId": "0" * 32,
+                "requestId": request_id,
+                "DICOMUpdates": {"updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {}}}},
+            }
+        ),
+    )
+    stack.run_until_idle(120)
+
+    counts = [r.receive_counts for r in stack.invocations()]
+    assert counts == [(n,) for n in range(1, MAX_RECEIVE_COUNT + 1)] * (MAX_RENEWALS + 1)
+    letters = dead_letters(stack.aws, stack.topology)
+    assert [(d.attributes.get("requestId"), d.attributes.get("failureCode")) for d in letters] == [
+        (request_id, "RETRIES_EXHAUSTED")
+    ]
+    events = drain(stack.aws, stack.topology.queue("outcome_capture").url)
+    assert [e["detail"]["requestId"] for e in events] == [request_id]
+    assert events[0]["detail"]["errorMessage"].startswith("no delivery finished")
