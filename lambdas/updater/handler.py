@@ -118,11 +118,13 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
 def _last_deliveries(
     rt: Runtime, records: list[dict[str, Any]], messages: dict[str, InboundMessage], owner: str
 ) -> set[str]:
-    """Renews (or ends) the requests on their last delivery before any work; returns their ids."""
+    """Renews messages on their last delivery (and ends requests out of renewals) before any work;
+    returns their ids. Bad inputs and import events are renewed too: a batch that keeps timing out
+    takes them down with it, and SQS would move them to the DLQ without their reason."""
     done = set()
     for record in records:
         message = messages[record["messageId"]]
-        if not isinstance(message, RequestMessage):
+        if isinstance(message, IgnoredMessage):
             continue
         decision = last_delivery(record, max_receive_count=rt.settings.max_receive_count)
         if decision.renew:
@@ -131,7 +133,7 @@ def _last_deliveries(
             metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=1)
             queue_url = rt.requeue.queue_url(record["eventSourceARN"])
             rt.requeue.renew(queue_url, record["body"], record["receiptHandle"], renewals=renewals)
-        elif decision.end:
+        elif decision.end and isinstance(message, RequestMessage):
             logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
             result = rt.service.give_up(
                 message.request,

@@ -1,12 +1,13 @@
-"""A request's last SQS delivery is renewed, not risked, so that no dead letter goes unexplained.
+"""A message's last SQS delivery is renewed, not risked, so that no dead letter goes unexplained.
 
 SQS moves a message to the dead-letter queue by itself once it has been received maxReceiveCount
 times, with no reason attached. The handler ends a request whose deliveries all failed transiently
 (RETRIES_EXHAUSTED), but an invocation that times out or crashes can say nothing: its batch comes
-back, and after maxReceiveCount of those the message would be in the DLQ unexplained. So a request
+back, and after maxReceiveCount of those the message would be in the DLQ unexplained. So a message
 on its last delivery is not worked on: a fresh copy (receive count 1, `renewals` + 1) is sent and
 the original deleted at once, before anything that could overrun. Once a request has been renewed
-MAX_RENEWALS times it is ended with RETRIES_EXHAUSTED instead, so the attempts stay bounded:
+MAX_RENEWALS times it is ended with RETRIES_EXHAUSTED instead (other messages get their usual last
+delivery), so the attempts stay bounded:
 (maxReceiveCount - 1) x (MAX_RENEWALS + 1) deliveries at most.
 
 FIFO queues are left to their redrive policy: a copy would go to the back of its message group.

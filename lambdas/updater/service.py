@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.ledger import LeaseHeld, Ledger, LedgerEntry, LedgerStatus
+from updater.adapters.version_claims import VersionClaims
+from updater.call_deadline import OutOfTime, calls_until
 from updater.failures import FailureCode, ValidationFailure
 from updater.image_set import ImageSetVersion
 from updater.outcome import OutcomeStatus, UpdateOutcome, scrub_message
@@ -32,7 +34,7 @@ MAX_CONFLICT_RETRIES = 4
 class ProcessResult:
     outcome: UpdateOutcome | None = None
     retry_after_s: float | None = None  # hand the request back; it is not finished
-    waiting_for: str = ""  # "token", "lease", "settle", "transient", "time": why it was handed back
+    waiting_for: str = ""  # "token", "lease", "claim", "settle", "transient", "time": why it was handed back
 
 
 @dataclass
@@ -69,6 +71,10 @@ def body_request_id(body: str) -> str:
     return "body-" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+class VersionClaimed(ConflictError):
+    """Another request holds the claim on this base version: its call will move the image set on."""
+
+
 class UpdateService:
     def __init__(
         self,
@@ -81,6 +87,7 @@ class UpdateService:
         payload_limit_bytes: int,
         allowed_datastores: frozenset[str],
         time_reserve_s: float = 5.0,
+        claims: VersionClaims,
         turns: UpdateTurns | None = None,
         estimator: SettleEstimator | None = None,
         max_abandoned: int = 5,
@@ -96,6 +103,7 @@ class UpdateService:
         self._turns = turns
         self._estimator = estimator or SettleEstimator()
         self._max_abandoned = max_abandoned
+        self._claims = claims
 
     # -- entry points -------------------------------------------------------------------------
     def reject(
@@ -155,7 +163,12 @@ class UpdateService:
                 return ProcessResult(self._recorder.replay(entry, body))
             if entry.abandoned >= self._max_abandoned:
                 return self._give_up_dying(attempt)
-            return self._advance(attempt)
+            # Half the reserve for HealthImaging calls, the other half for the ledger and hand-back.
+            with calls_until(deadline_s - self._reserve_s / 2, self._clock.now):
+                return self._advance(attempt)
+        except OutOfTime:
+            self._metrics.count("OutOfTime")
+            return ProcessResult(retry_after_s=0.0, waiting_for="time")
         except PermanentServiceError as err:
             return self._fail(attempt, err.failure_code, scrub_message(err.message))
         except RetryableServiceError as err:
@@ -245,27 +258,23 @@ class UpdateService:
         """A previous invocation stopped between 'about to call update' and 'recorded the new version'.
 
         If the image set did not move on, the call never took effect: apply normally. If it moved on,
-        the version right after the base is the only one a call with `latestVersion=base` can have
-        created (later versions are other requests'): let it settle and check whether it holds the
-        requested change; only if not, apply.
+        version base+1 is this request's exactly when this request (or the coalesced call carrying
+        it) holds the claim on base: then it settles and reports that version, whatever it became.
+        Otherwise base+1 is another request's, and the change is applied on top of it (a no-op if
+        that version already holds it).
         """
         request = attempt.request
         latest = self._gateway.get_image_set(request.datastore_id, request.image_set_id)
         if latest.version_id == base_version:
             return None
-        created = self._gateway.get_image_set(
-            request.datastore_id, request.image_set_id, str(int(base_version) + 1)
-        )
-        if not created.settled:
-            settled = self._settle_other(attempt, created)
-            if settled is None:
-                return ProcessResult(retry_after_s=1.0, waiting_for="settle")
-            created = settled
-        plan = self._plan(attempt, created)
-        if plan.noop and not created.update_failed:
-            attempt.from_version, attempt.plan = base_version, plan
-            return self._succeed(attempt, created, noop=False)
-        return None
+        holder = self._claims.holder(request.datastore_id, request.image_set_id, base_version)
+        if holder is None or holder not in (request.request_id, attempt.entry.via):
+            return None
+        base = self._gateway.get_image_set(request.datastore_id, request.image_set_id, base_version)
+        attempt.from_version, attempt.plan = base_version, self._plan(attempt, base)
+        created = str(int(base_version) + 1)
+        self._ledger.mark_applied(request.request_id, created, self._now_ms())
+        return self._settle(attempt, created, self._clock.now())
 
     def _apply_with_conflict_retries(self, attempt: Attempt) -> ProcessResult:
         request = attempt.request
@@ -289,14 +298,16 @@ class UpdateService:
             if plan.noop or request.dry_run:
                 return self._succeed(attempt, current, noop=plan.noop)
             # Recorded before the token is taken: the call follows its token with no ledger write between.
-            self._ledger.mark_applying(request.request_id, current.version_id)
+            self._mark_applying(attempt, current.version_id)
             if (wait := self._wait_for_turn(attempt)) > 0:
                 self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
                 return ProcessResult(retry_after_s=wait, waiting_for="token")
             try:
-                new = self._call_update(request, current.version_id)
-            except ConflictError:
+                new = self._call_update(attempt, current.version_id)
+            except ConflictError as err:
                 self._spent_turn(attempt)
+                if isinstance(err, VersionClaimed):  # back once the other request's call has moved on
+                    return ProcessResult(retry_after_s=2.0, waiting_for="claim")
                 self._metrics.count("ConflictRetried")
                 if request.expected_version_id:
                     return self._fail(
@@ -304,16 +315,33 @@ class UpdateService:
                     )
                 self._clock.sleep(min(2.0, 0.2 * 2**retry))
                 continue
-            self._spent_turn(attempt)
-            self._ledger.mark_applied(request.request_id, new.version_id, self._now_ms())
-            for member in attempt.members:
-                self._ledger.mark_applied(
-                    member, new.version_id, self._now_ms(), base_version_id=current.version_id
-                )
-            return self._settle(attempt, new.version_id, self._clock.now())
+            return self._applied(attempt, current.version_id, new.version_id)
         return ProcessResult(retry_after_s=5.0, waiting_for="transient")
 
-    def _call_update(self, request: UpdateRequest, base_version_id: str) -> ImageSetVersion:
+    def _applied(self, attempt: Attempt, base_version_id: str, new_version_id: str) -> ProcessResult:
+        self._spent_turn(attempt)
+        self._ledger.mark_applied(attempt.request.request_id, new_version_id, self._now_ms())
+        for member in attempt.members:
+            self._ledger.mark_applied(member, new_version_id, self._now_ms(), base_version_id=base_version_id)
+        return self._settle(attempt, new_version_id, self._clock.now())
+
+    def _mark_applying(self, attempt: Attempt, base_version_id: str) -> None:
+        self._ledger.mark_applying(attempt.request.request_id, base_version_id)
+        for member in attempt.members:
+            self._ledger.mark_applying(member, base_version_id, via=attempt.request.request_id)
+
+    def _call_update(self, attempt: Attempt, base_version_id: str) -> ImageSetVersion:
+        request = attempt.request
+        holder = self._claims.claim(
+            request.datastore_id,
+            request.image_set_id,
+            base_version_id,
+            request.request_id,
+            now_ms=self._now_ms(),
+            until_ms=int((attempt.deadline_s + self._reserve_s + 1.0) * 1000),
+        )
+        if holder is not None:
+            raise VersionClaimed("VersionClaimed", "another request is updating this version")
         self._metrics.count("UpdateCalls")
         try:
             return self._gateway.update(

@@ -13,6 +13,8 @@ from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.ledger import Ledger
 from updater.adapters.outcomes import FailureQueue, OutcomePublisher, RequestRequeue
 from updater.adapters.pacer import UpdatePacer
+from updater.adapters.version_claims import VersionClaims
+from updater.call_deadline import guard
 from updater.group_processor import GroupProcessor
 from updater.import_runner import ImportReactionRunner
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
@@ -56,8 +58,8 @@ class AwsClients:
         """Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables when set (local runs)."""
         session = session or boto3.session.Session()
         return cls(
-            medical_imaging=session.client("medical-imaging", config=_CLIENT_CONFIG),
-            medical_imaging_updates=session.client("medical-imaging", config=_UPDATE_CLIENT_CONFIG),
+            medical_imaging=guard(session.client("medical-imaging", config=_CLIENT_CONFIG)),
+            medical_imaging_updates=guard(session.client("medical-imaging", config=_UPDATE_CLIENT_CONFIG)),
             dynamodb=session.client("dynamodb", config=_CLIENT_CONFIG),
             events=session.client("events", config=_CLIENT_CONFIG),
             sqs=session.client("sqs", config=_CLIENT_CONFIG),
@@ -98,6 +100,7 @@ def build_runtime(
         allowed_datastores=settings.allowed_datastores,
         time_reserve_s=settings.time_reserve_ms / 1000,
         max_abandoned=settings.max_receive_count,
+        claims=VersionClaims(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days),
         turns=UpdateTurns(
             UpdatePacer(
                 clients.dynamodb,

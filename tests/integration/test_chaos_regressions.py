@@ -19,8 +19,9 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from local.healthimaging.client import medical_imaging_client
-from local.healthimaging.profile import BehaviourProfile, SettleTime
+from local.healthimaging.profile import BehaviourProfile, FaultInjection, SettleTime
 from local.stack import LocalStack, LocalStackOptions
+from updater.adapters.version_claims import VersionClaims
 
 pytestmark = pytest.mark.integration
 SETTLE_S = 0.6  # long enough that a 0.3 s budget hands the request back mid-settle
@@ -158,6 +159,10 @@ def test_a_call_cut_off_before_its_ledger_write_reports_the_version_it_created(
     now_ms = int(time.time() * 1000)
     ledger.claim(a.request_id, datastore_id="", image_set_id="", owner="crashed", now_ms=now_ms, lease_ms=1)
     ledger.mark_applying(a.request_id, "1")
+    claims = VersionClaims(stack.moto.client("dynamodb"), stack.topology.table_name)
+    assert (
+        claims.claim(stack.datastore_id, image_set, "1", a.request_id, now_ms=now_ms, until_ms=now_ms) is None
+    )
     gateway = HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url))
     gateway.update(
         stack.datastore_id,
@@ -176,6 +181,71 @@ def test_a_call_cut_off_before_its_ledger_write_reports_the_version_it_created(
     assert (outcome.status, outcome.from_version_id, outcome.to_version_id) == ("SUCCEEDED", "1", "2")
 
 
+def crash_after_update_call(stack: LocalStack, request: Any, image_set: str, *, claim: bool) -> None:
+    """What an invocation leaves when it stops right after its update call (or, without `claim`,
+    right before it): the ledger says APPLYING at version 1."""
+    from updater.adapters.ledger import Ledger  # noqa: PLC0415
+
+    assert stack.topology is not None
+    now_ms = int(time.time() * 1000)
+    ledger = Ledger(stack.moto.client("dynamodb"), stack.topology.table_name)
+    ledger.claim(
+        request.request_id, datastore_id="", image_set_id="", owner="dead", now_ms=now_ms, lease_ms=1
+    )
+    ledger.mark_applying(request.request_id, "1")
+    if claim:
+        claims = VersionClaims(stack.moto.client("dynamodb"), stack.topology.table_name)
+        claims.claim(stack.datastore_id, image_set, "1", request.request_id, now_ms=now_ms, until_ms=now_ms)
+
+
+def test_a_cut_off_call_whose_version_failed_reports_update_failed_not_a_second_try(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """The soak's unclaimed version: base+1 settled UPDATE_FAILED after the invocation died, and the
+    resumed request applied again, so version 2 was nobody's. Its claim on version 1 makes it its own."""
+    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
+
+    request = update(stack, image_set, "StudyDescription", "ALPHA")
+    crash_after_update_call(stack, request, image_set, claim=True)
+    behaviour = stack.emulator.service.behaviour
+    normal = behaviour.profile
+    behaviour.set_profile(
+        normal.model_copy(update={"faults": FaultInjection(update_failure_probability=1.0)})
+    )
+    try:
+        HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
+            stack.datastore_id,
+            image_set,
+            latest_version_id="1",
+            updates=request.api_updates(),
+            force=False,
+            include_study_image_sets=False,
+        )
+    finally:
+        behaviour.set_profile(normal)
+
+    outcome = process(runtime, request).outcome
+
+    assert versions(stack, image_set) == ["1", "2"]
+    assert (outcome.status, outcome.error_code, outcome.to_version_id) == ("FAILED", "UPDATE_FAILED", "2")
+
+
+def test_a_version_another_request_created_is_not_taken_for_ones_own(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """Stopped before its call (no claim), while another request made version 2 with the same change:
+    the change is already there, so it succeeds as a no-op, naming no version of its own."""
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    twin = update(stack, image_set, "StudyDescription", "ALPHA")
+    crash_after_update_call(stack, a, image_set, claim=False)
+    assert process(runtime, twin).outcome.to_version_id == "2"
+
+    outcome = process(runtime, a).outcome
+
+    assert versions(stack, image_set) == ["1", "2"]
+    assert (outcome.status, outcome.noop, outcome.to_version_id) == ("SUCCEEDED", True, "2")
+
+
 def test_a_record_reached_after_the_time_reserve_is_handed_back_untouched(
     stack: LocalStack, runtime: Any, image_set: str
 ) -> None:
@@ -189,3 +259,40 @@ def test_a_record_reached_after_the_time_reserve_is_handed_back_untouched(
     assert (result.outcome, result.waiting_for) == (None, "time")
     assert versions(stack, image_set) == ["1"]
     assert runtime.service.claim_request(request, owner="next", lease_s=1).attempts == 1  # never claimed
+
+
+def test_members_of_a_coalesced_call_cut_off_after_it_report_its_version_alone(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """The shared call holds the claim; each member's entry names the call (`via`) before it is made."""
+    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
+    from updater.adapters.ledger import Ledger  # noqa: PLC0415
+    from updater.coalescing import coalesce  # noqa: PLC0415
+
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    b = update(stack, image_set, "Occupation", "BETA")
+    [group] = coalesce([a, b], ordered=True, payload_limit=10_240)
+    merged = group.merged
+    assert stack.topology is not None
+    now_ms = int(time.time() * 1000)
+    ledger = Ledger(stack.moto.client("dynamodb"), stack.topology.table_name)
+    for member in (a, b):
+        ledger.claim(
+            member.request_id, datastore_id="", image_set_id="", owner="dead", now_ms=now_ms, lease_ms=1
+        )
+        ledger.mark_applying(member.request_id, "1", via=merged.request_id)
+    claims = VersionClaims(stack.moto.client("dynamodb"), stack.topology.table_name)
+    claims.claim(stack.datastore_id, image_set, "1", merged.request_id, now_ms=now_ms, until_ms=now_ms)
+    HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
+        stack.datastore_id,
+        image_set,
+        latest_version_id="1",
+        updates=merged.api_updates(),
+        force=False,
+        include_study_image_sets=False,
+    )
+
+    outcomes = [process(runtime, member).outcome for member in (a, b)]
+
+    assert versions(stack, image_set) == ["1", "2"]
+    assert [(o.status, o.noop, o.to_version_id) for o in outcomes] == [("SUCCEEDED", False, "2")] * 2

@@ -19,6 +19,7 @@ from local.lambda_context import LocalLambdaContext
 from local.scenario import import_job_from_s3, outcome_events, read_metadata
 from local.stack import LocalStack, LocalStackOptions
 from local.stack_template import REPO_ROOT
+from updater.renewal import MAX_RENEWALS
 
 pytestmark = pytest.mark.integration
 SAMPLES = ("CT_small.dcm", "MR_small.dcm")
@@ -108,7 +109,9 @@ def test_an_import_whose_output_never_appears_ends_in_a_failure_event_and_the_dl
     )
     assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert outcome_events(stack) == []
+    # The last delivery of the last renewed copy (earlier last deliveries only renew the message).
     record["attributes"]["ApproximateReceiveCount"] = str(rt.settings.max_receive_count)
+    record["messageAttributes"] = {"renewals": {"stringValue": str(MAX_RENEWALS), "dataType": "Number"}}
     assert handle(
         event, LocalLambdaContext(function_name="updater", memory_limit_in_mb="512", timeout_s=30), rt
     ) == {"batchItemFailures": []}

@@ -48,6 +48,7 @@ class LedgerEntry:
     # Leases that ran out instead of being released: invocations that died (timed out, crashed)
     # while working on this request.
     abandoned: int = 0
+    via: str | None = None  # the coalesced call last carrying this request's change
 
     @property
     def terminal(self) -> bool:
@@ -89,6 +90,7 @@ def _entry(request_id: str, item: dict[str, Any]) -> LedgerEntry:
         lease_until_ms=num("leaseUntil") or 0,
         turn_at_ms=num("turnAt"),
         abandoned=num("abandonedLeases") or 0,
+        via=text("via"),
     )
 
 
@@ -183,11 +185,16 @@ class Ledger:
             if not _conditional_failed(err):
                 raise
 
-    def mark_applying(self, request_id: str, base_version_id: str) -> None:
-        """Recorded before the update call: after a crash we know which version the change was based on."""
-        self._set(
-            request_id, {"status": {"S": LedgerStatus.APPLYING}, "baseVersionId": {"S": base_version_id}}
-        )
+    def mark_applying(self, request_id: str, base_version_id: str, *, via: str | None = None) -> None:
+        """Recorded before the update call: after a crash we know which version the change was based on.
+        `via`: the coalesced call that carries this request's change (its claim on the base counts)."""
+        values: dict[str, dict[str, Any]] = {
+            "status": {"S": LedgerStatus.APPLYING},
+            "baseVersionId": {"S": base_version_id},
+        }
+        if via is not None:
+            values["via"] = {"S": via}
+        self._set(request_id, values)
 
     def mark_applied(
         self, request_id: str, to_version_id: str, now_ms: int, *, base_version_id: str | None = None

@@ -9,7 +9,7 @@ from pydicom.data import get_testdata_file
 
 from local.healthimaging import EmulatorServer
 from local.healthimaging.client import medical_imaging_client
-from local.healthimaging.profile import BehaviourProfile, RateLimit
+from local.healthimaging.profile import BehaviourProfile, FaultInjection
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.failures import FailureCode
 from updater.service_errors import ConflictError, PermanentServiceError
@@ -17,10 +17,7 @@ from updater.service_errors import ConflictError, PermanentServiceError
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EmulatorServer]:
-    profile = BehaviourProfile.fast().model_copy(
-        update={"rate_limits": {"GetImageSet": RateLimit(rate_per_second=5, burst=1)}}
-    )
-    with EmulatorServer(profile=profile) as server:
+    with EmulatorServer(profile=BehaviourProfile.fast()) as server:
         yield server
 
 
@@ -31,17 +28,25 @@ def image_set(emulator: EmulatorServer) -> tuple[str, str]:
     return datastore, image_set_id
 
 
-def test_throttles_absorbed_by_the_sdk_are_reported(
-    emulator: EmulatorServer, image_set: tuple[str, str]
-) -> None:
-    retries: list[tuple[str, int]] = []
-    gateway = HealthImagingGateway(
-        medical_imaging_client(emulator.endpoint_url), on_retries=lambda o, n: retries.append((o, n))
+def test_throttles_absorbed_by_the_sdk_are_reported() -> None:
+    """Seeded throttling (not a rate, whose outcome would hang on the SDK's random back-off)."""
+    profile = BehaviourProfile.fast().model_copy(
+        update={"faults": FaultInjection(throttle_probability=0.4, operations=["GetImageSet"]), "seed": 1}
     )
-    for _ in range(4):  # 5/s with burst 1: back-to-back calls are throttled and retried by botocore
-        assert gateway.get_image_set(*image_set).version_id == "1"
+    with EmulatorServer(profile=profile) as emulator:
+        datastore = emulator.service.create_datastore("throttled")
+        (image_set_id,) = emulator.service.import_dicom_files(
+            datastore, [str(get_testdata_file("CT_small.dcm"))]
+        )
+        retries: list[tuple[str, int]] = []
+        gateway = HealthImagingGateway(
+            medical_imaging_client(emulator.endpoint_url), on_retries=lambda o, n: retries.append((o, n))
+        )
+        for _ in range(8):
+            assert gateway.get_image_set(datastore, image_set_id).version_id == "1"
+        log = emulator.service.call_log
     assert retries and {operation for operation, _ in retries} == {"GetImageSet"}
-    throttled = emulator.service.call_log.call_counts(error_code="ThrottlingException").get("GetImageSet", 0)
+    throttled = log.call_counts(error_code="ThrottlingException").get("GetImageSet", 0)
     assert sum(n for _, n in retries) == throttled
 
 
