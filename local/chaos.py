@@ -6,7 +6,8 @@ Traffic: requests across many image sets (a few hot ones take a quarter of it), 
 (a redelivery), on both triggers (ingest queue and the requests bus), on EventBridge only or on the
 FIFO queue; no-ops, dry runs, reverts, pinned versions, and bad inputs of every kind. Faults:
 invocations cut off mid-way or whose response is lost, emulator 5xx, throttling (scattered and in
-bursts), UPDATE_FAILED versions, settles longer than the function's budget, extra latency. The
+bursts), UPDATE_FAILED versions, settles longer than the function's budget, extra latency, and
+moto outages (every AWS service but HealthImaging unreachable for a moment, state kept). The
 pacer and the emulator's update quota are scaled up together so the soak takes minutes.
 
 At the end the invariants of `local.chaos_invariants` are checked against the ledger, the outcome
@@ -30,7 +31,7 @@ from pydicom.data import get_testdata_file
 
 from local.chaos_capture import HandlerOutputCapture
 from local.chaos_evidence import Evidence, collect
-from local.chaos_faults import FaultRates, InvocationFaults, ThrottleBursts, emulator_profile
+from local.chaos_faults import FaultRates, InvocationFaults, MotoOutages, ThrottleBursts, emulator_profile
 from local.chaos_invariants import InvariantResult, check_all, outcome_counts
 from local.chaos_moto import one_receiver_per_queue
 from local.chaos_sender import send_workload
@@ -143,11 +144,14 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
         )
         workload = builder.build(options.requests)
         bursts = ThrottleBursts(stack.emulator.service, stack_options.emulator_profile, options.rates).start()
+        outages = MotoOutages(stack.moto, options.rates)
         deadline = started + options.minutes * 60
         try:
             deliveries = send_workload(workload, stack.aws, stack.topology, rng, spread_s=options.send_over_s)
+            outages.start()  # once the traffic is in: the sender stands for other services
             drained = _wait_until_drained(stack, deadline)
         finally:
+            outages.stop()
             bursts.stop()
             for poller in stack.pollers:  # the evidence is read from a system at rest
                 poller.stop()
@@ -168,7 +172,7 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
             options=options,
             workload=workload,
             deliveries=deliveries,
-            faults=_faults(faults, bursts, evidence, stack, options),
+            faults=_faults(faults, bursts, evidence, stack, options) | {"moto_outages": outages.outages},
             invocations=dict(Counter(_invocation_label(r) for r in evidence.invocations)),
             outcomes=outcome_counts(evidence),
             emulator_calls=stack.emulator.service.call_log.call_counts(),

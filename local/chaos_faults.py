@@ -36,6 +36,9 @@ class FaultRates:
     burst_every_s: float = 12.0
     burst_s: float = 1.5
     burst_throttle: float = 0.7
+    # Outages of moto (SQS, DynamoDB, EventBridge all at once), once the traffic is in.
+    moto_outage_every_s: float = 30.0
+    moto_outage_s: float = 1.5
 
 
 def emulator_profile(rates: FaultRates, *, update_rate_per_second: float, seed: int) -> BehaviourProfile:
@@ -59,9 +62,10 @@ def emulator_profile(rates: FaultRates, *, update_rate_per_second: float, seed: 
 class InvocationFaults:
     """A `FaultPlan` for the local event sources.
 
-    Faults stop before a message's last deliveries: a message cut off on every delivery goes to the
-    DLQ through the redrive policy without an outcome, in AWS as here, and would say nothing about the
-    updater. The last delivery is the one that ends a transient failure with RETRIES_EXHAUSTED.
+    Faults stop before a message's last deliveries, which renew the message (or end the request
+    RETRIES_EXHAUSTED): the soak measures whether requests end right, not how often a fault can
+    strike one message. The updater's own bounds on dead invocations are tested on their own
+    (tests/integration/test_last_delivery.py).
     """
 
     def __init__(self, rates: FaultRates, *, seed: int, max_receive_count: int, timeout_s: float) -> None:
@@ -123,3 +127,29 @@ class ThrottleBursts:
 
     def _set(self, profile: BehaviourProfile) -> None:
         self._service.set_profile(profile)  # type: ignore[attr-defined]
+
+
+class MotoOutages:
+    """Takes moto's server down for `moto_outage_s` every `moto_outage_every_s`, on a background
+    thread: the ledger, queues and buses all unreachable at once, state kept (a regional blip)."""
+
+    def __init__(self, moto: object, rates: FaultRates) -> None:
+        self._moto = moto
+        self._rates = rates
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="chaos-moto-outages", daemon=True)
+        self.outages = 0
+
+    def start(self) -> MotoOutages:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._rates.moto_outage_every_s):
+            self.outages += 1
+            self._moto.restart(self._rates.moto_outage_s)  # type: ignore[attr-defined]

@@ -105,7 +105,15 @@ def _explain_unclaimed(evidence: Evidence, image_set_id: str, version: str, stat
         for item in evidence.ledger.values()
         if item.get("imageSetId") == image_set_id and item.get("baseVersionId") == base
     ]
-    return f"  version {version} ({status}): ledger entries based on {base}: {suspects or 'none'}"
+    claims = [
+        f"{item.get('requestId')}"
+        for pk, item in evidence.ledger.items()
+        if pk.startswith("base#") and pk.endswith(f"#{image_set_id}#{base}")
+    ]
+    return (
+        f"  version {version} ({status}): ledger entries based on {base}: {suspects or 'none'}; "
+        f"claim on {base} held by {claims or 'nobody'}"
+    )
 
 
 def versions_match_applied_updates(workload: Workload, evidence: Evidence) -> InvariantResult:

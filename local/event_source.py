@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from local.lambda_context import LocalLambdaContext
 from local.lambda_invocation import Handler, InvocationResult, InvocationStatus, invoke_handler
 from local.sqs_lambda_event import BatchVerdict, batch_verdict, lambda_sqs_event
@@ -25,6 +27,7 @@ from local.topology import LocalTopology
 logger = logging.getLogger(__name__)
 SQS_MAX_MESSAGES_PER_RECEIVE = 10
 IDLE_CHECK_INTERVAL_S = 0.05
+RECEIVE_RETRY_S = 0.5
 QUEUE_DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -166,14 +169,23 @@ class SqsEventSourcePoller:
         with self._lock:
             if self._busy_workers:
                 return False
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self.settings.queue_url, AttributeNames=list(QUEUE_DEPTH_ATTRIBUTES)
-        )["Attributes"]
+        try:
+            attributes = self._sqs.get_queue_attributes(
+                QueueUrl=self.settings.queue_url, AttributeNames=list(QUEUE_DEPTH_ATTRIBUTES)
+            )["Attributes"]
+        except (BotoCoreError, ClientError):
+            return False  # SQS unreachable: nothing says the queue is empty
         return all(int(attributes.get(name, 0)) == 0 for name in QUEUE_DEPTH_ATTRIBUTES)
 
     def _poll_forever(self) -> None:
         while not self._stopping.is_set():
-            messages = self._receive_batch()
+            try:
+                messages = self._receive_batch()
+            except (BotoCoreError, ClientError):
+                # SQS unreachable (the soak restarts moto): Lambda's pollers keep trying, so do we.
+                logger.warning("local event source could not receive; trying again")
+                self._stopping.wait(RECEIVE_RETRY_S)
+                continue
             if not messages:
                 continue
             # Counted only while holding a batch: an empty long poll must not look like work.

@@ -8,6 +8,7 @@ table and bus. Callers that need isolation give their resources distinct names (
 from __future__ import annotations
 
 import logging
+import time
 import urllib.request
 from dataclasses import dataclass
 from types import TracebackType
@@ -55,6 +56,15 @@ class MotoServer:
         host, port = self._server.get_host_and_port()
         self._endpoint_url = f"http://{host}:{port}"
         return self
+
+    def restart(self, down_s: float) -> None:
+        """Stops the server for `down_s` and starts it again on the same port, state kept (moto's
+        backends live in the process): the soak's outage of every AWS service but HealthImaging."""
+        host, port = self._server.get_host_and_port()
+        self._server.stop()
+        time.sleep(down_s)
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+        self._server.start()
 
     def stop(self) -> None:
         if self._endpoint_url is not None:

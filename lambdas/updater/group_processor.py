@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 
-from updater.adapters.ledger import Ledger, LedgerStatus
+from updater.adapters.ledger import Ledger
 from updater.coalescing import CoalescedGroup, coalesce
 from updater.outcome import UpdateOutcome
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
@@ -116,9 +116,10 @@ class GroupProcessor:
                 results[request.request_id] = ProcessResult(
                     self._recorder.replay(entry, bodies[request.request_id])
                 )
-            elif entry.status is LedgerStatus.APPLIED:
-                # Already applied by an earlier call (its own or a group's): it resumes that call's
-                # version; folded into a new call it would report a version it did not create.
+            elif self._service.may_have_called(request, entry):
+                # Applied (or perhaps applied) by an earlier call, its own or a group's: it resumes
+                # that call's version; folded into a new call it would report a version it did not
+                # create, and the one it did create would be nobody's.
                 alone.append(request)
             elif validate_request(request, max_payload_bytes=self._limit, allowed_datastores=self._allowed):
                 alone.append(request)

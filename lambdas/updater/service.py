@@ -209,6 +209,15 @@ class UpdateService:
         message = f"{entry.abandoned} invocations timed out or crashed while working on the request"
         return self._fail(attempt, FailureCode.RETRIES_EXHAUSTED, message, to_version=entry.to_version_id)
 
+    def may_have_called(self, request: UpdateRequest, entry: LedgerEntry) -> bool:
+        """Whether an earlier delivery may already have made this request's update call."""
+        if entry.status is LedgerStatus.APPLIED:
+            return True
+        if entry.status is not LedgerStatus.APPLYING or not entry.base_version_id:
+            return False
+        holder = self._claims.holder(request.datastore_id, request.image_set_id, entry.base_version_id)
+        return holder is not None and holder in (request.request_id, entry.via)
+
     def claim_request(
         self, request: UpdateRequest, *, owner: str, lease_s: float
     ) -> LedgerEntry | ProcessResult:

@@ -296,3 +296,32 @@ def test_members_of_a_coalesced_call_cut_off_after_it_report_its_version_alone(
 
     assert versions(stack, image_set) == ["1", "2"]
     assert [(o.status, o.noop, o.to_version_id) for o in outcomes] == [("SUCCEEDED", False, "2")] * 2
+
+
+def test_a_request_cut_off_after_its_call_returns_in_a_group_and_still_reports_its_version(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """The soak's unclaimed version, second kind: the request came back in a batch with another
+    change to the image set, was folded into a new shared call, and reported that call's version."""
+    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
+
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    b = update(stack, image_set, "Occupation", "BETA")
+    crash_after_update_call(stack, a, image_set, claim=True)
+    HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
+        stack.datastore_id,
+        image_set,
+        latest_version_id="1",
+        updates=a.api_updates(),
+        force=False,
+        include_study_image_sets=False,
+    )
+
+    results = process_group(runtime, [a, b], budget_s=20)
+
+    assert versions(stack, image_set) == ["1", "2", "3"]
+    assert (results[a.request_id].outcome.from_version_id, results[a.request_id].outcome.to_version_id) == (
+        "1",
+        "2",
+    )
+    assert results[b.request_id].outcome.to_version_id == "3"
