@@ -1,4 +1,4 @@
-"""No HealthImaging call, and no SDK retry of one, starts after the invocation's last safe moment.
+"""No AWS call made for a request, and no SDK retry of one, starts after the request's last safe moment.
 
 The service checks the time before each step, but one step can make several calls, and under
 throttling or 5xx each may be retried with back-off for seconds. A record begun with the time

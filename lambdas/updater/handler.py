@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
 
 from updater.coalescing import coalesce
 from updater.inbound import (
@@ -27,13 +28,15 @@ from updater.inbound import (
     RequestMessage,
     classify,
 )
-from updater.renewal import last_delivery, renewals_of
+from updater.renewal import LastDelivery, last_delivery, renewals_of
 from updater.request import UpdateRequest
 from updater.service import ProcessResult
 from updater.service_errors import RetryableServiceError
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
 
+# Errors of an AWS service the handler cannot get past now (unreachable, failing): retried by SQS.
+AWS_TROUBLE = (BotoCoreError, ClientError, RetryableServiceError)
 STANDARD_INLINE_WAIT_S = 1.5  # a standard queue's hand-back comes back on time (whole-second delays)
 FIFO_INLINE_WAIT_S = 30.0
 logger = Logger()
@@ -91,11 +94,14 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
         _handle_message(rt, body, classify(body), deadline, owner, record=None)
         return {}
     messages = {record["messageId"]: classify(record["body"]) for record in event["Records"]}
-    done = _last_deliveries(rt, event["Records"], messages, owner)
-    live = [record for record in event["Records"] if record["messageId"] not in done]
-    settled = _process_coalesced(rt, live, messages, deadline, owner)
+    failed: set[str] = set()  # records whose early work met an unreachable AWS service
+    done = _last_deliveries(rt, event["Records"], messages, owner, failed)
+    live = [record for record in event["Records"] if record["messageId"] not in done | failed]
+    settled = _process_coalesced(rt, live, messages, deadline, owner, failed)
 
     def record_handler(record: SQSRecord) -> None:
+        if record.message_id in failed:
+            raise TransientFailure("an AWS service was unreachable; SQS will deliver the record again")
         if record.message_id in done:
             return
         message = messages[record.message_id]
@@ -116,7 +122,11 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
 
 
 def _last_deliveries(
-    rt: Runtime, records: list[dict[str, Any]], messages: dict[str, InboundMessage], owner: str
+    rt: Runtime,
+    records: list[dict[str, Any]],
+    messages: dict[str, InboundMessage],
+    owner: str,
+    failed: set[str],
 ) -> set[str]:
     """Renews messages on their last delivery (and ends requests out of renewals) before any work;
     returns their ids. Bad inputs and import events are renewed too: a batch that keeps timing out
@@ -127,26 +137,40 @@ def _last_deliveries(
         if isinstance(message, IgnoredMessage):
             continue
         decision = last_delivery(record, max_receive_count=rt.settings.max_receive_count)
-        if decision.renew:
-            renewals = renewals_of(record) + 1
-            logger.warning("last delivery renewed", extra={"renewals": renewals})
-            metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=1)
-            queue_url = rt.requeue.queue_url(record["eventSourceARN"])
-            rt.requeue.renew(queue_url, record["body"], record["receiptHandle"], renewals=renewals)
-        elif decision.end and isinstance(message, RequestMessage):
-            logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
-            result = rt.service.give_up(
-                message.request,
-                body=record["body"],
-                trigger=message.trigger,
-                owner=owner,
-                reason="no delivery finished: invocations timed out, crashed or failed transiently",
-            )
-            _finish(rt, record["body"], result, SQSRecord(record))
-        else:
+        try:
+            if not _renew_or_end(rt, record, message, decision, owner):
+                continue
+        except AWS_TROUBLE:
+            logger.warning("could not renew or end a last delivery; it comes back")
+            failed.add(record["messageId"])
             continue
         done.add(record["messageId"])
     return done
+
+
+def _renew_or_end(
+    rt: Runtime, record: dict[str, Any], message: InboundMessage, decision: LastDelivery, owner: str
+) -> bool:
+    """True once the record has been renewed or its request ended; False: work on it as usual."""
+    if decision.renew:
+        renewals = renewals_of(record) + 1
+        logger.warning("last delivery renewed", extra={"renewals": renewals})
+        metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=1)
+        queue_url = rt.requeue.queue_url(record["eventSourceARN"])
+        rt.requeue.renew(queue_url, record["body"], record["receiptHandle"], renewals=renewals)
+        return True
+    if decision.end and isinstance(message, RequestMessage):
+        logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
+        result = rt.service.give_up(
+            message.request,
+            body=record["body"],
+            trigger=message.trigger,
+            owner=owner,
+            reason="no delivery finished: invocations timed out, crashed or failed transiently",
+        )
+        _finish(rt, record["body"], result, SQSRecord(record))
+        return True
+    return False
 
 
 def _process_coalesced(
@@ -155,6 +179,7 @@ def _process_coalesced(
     messages: dict[str, InboundMessage],
     deadline: float,
     owner: str,
+    failed: set[str],
 ) -> dict[str, ProcessResult]:
     """Runs the batch's coalescible requests as shared calls; returns results by message id."""
     by_request: dict[str, list[str]] = {}
@@ -174,14 +199,19 @@ def _process_coalesced(
         if not group.coalesced:
             continue
         trigger = "eventbridge" if '"detail-type"' in bodies[group.members[0].request_id] else "sqs"
-        group_results = rt.groups.process(
-            group,
-            bodies=bodies,
-            trigger=trigger,
-            deadline_s=deadline,
-            owner=f"{owner}/group",
-            inline_wait_s=FIFO_INLINE_WAIT_S if fifo else STANDARD_INLINE_WAIT_S,
-        )
+        try:
+            group_results = rt.groups.process(
+                group,
+                bodies=bodies,
+                trigger=trigger,
+                deadline_s=deadline,
+                owner=f"{owner}/group",
+                inline_wait_s=FIFO_INLINE_WAIT_S if fifo else STANDARD_INLINE_WAIT_S,
+            )
+        except AWS_TROUBLE:  # the ledger says how far it got; its records come back
+            logger.warning("a coalesced call met an unreachable AWS service")
+            failed.update(m for member in group.members for m in by_request[member.request_id])
+            continue
         for request_id, result in group_results.items():
             for message_id in by_request[request_id]:
                 results[message_id] = result

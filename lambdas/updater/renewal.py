@@ -7,10 +7,11 @@ back, and after maxReceiveCount of those the message would be in the DLQ unexpla
 on its last delivery is not worked on: a fresh copy (receive count 1, `renewals` + 1) is sent and
 the original deleted at once, before anything that could overrun. Once a request has been renewed
 MAX_RENEWALS times it is ended with RETRIES_EXHAUSTED instead (other messages get their usual last
-delivery), so the attempts stay bounded:
-(maxReceiveCount - 1) x (MAX_RENEWALS + 1) deliveries at most.
+delivery), so the attempts stay bounded. The last two deliveries are kept back (see
+`spare_deliveries`): work happens on deliveries 1 .. maxReceiveCount - 2.
 
-FIFO queues are left to their redrive policy: a copy would go to the back of its message group.
+FIFO queues get no copies (a copy would go to the back of its message group, out of order): a
+request there ends RETRIES_EXHAUSTED on its kept-back deliveries instead.
 """
 
 from __future__ import annotations
@@ -37,12 +38,19 @@ class LastDelivery:
     end: bool = False
 
 
+def spare_deliveries(max_receive_count: int) -> int:
+    """Deliveries kept back from work: one more than the last, so a renewal that fails (SQS or the
+    ledger unreachable for a moment) is tried again before SQS's redrive can act."""
+    return 2 if max_receive_count >= 3 else 1
+
+
 def last_delivery(record: dict[str, Any], *, max_receive_count: int) -> LastDelivery:
-    if str(record.get("eventSourceARN", "")).endswith(".fifo"):
-        return LastDelivery()
     received = int((record.get("attributes") or {}).get("ApproximateReceiveCount", "1"))
-    if received < max_receive_count:
+    if received <= max_receive_count - spare_deliveries(max_receive_count):
         return LastDelivery()
+    if str(record.get("eventSourceARN", "")).endswith(".fifo"):
+        # A copy would jump its message group's order: the request ends here instead.
+        return LastDelivery(end=True)
     if renewals_of(record) >= MAX_RENEWALS:
         return LastDelivery(end=True)
     return LastDelivery(renew=True)

@@ -163,7 +163,7 @@ class UpdateService:
                 return ProcessResult(self._recorder.replay(entry, body))
             if entry.abandoned >= self._max_abandoned:
                 return self._give_up_dying(attempt)
-            # Half the reserve for HealthImaging calls, the other half for the ledger and hand-back.
+            # Half the reserve for the request's calls; the other half releases its lease and hands it back.
             with calls_until(deadline_s - self._reserve_s / 2, self._clock.now):
                 return self._advance(attempt)
         except OutOfTime:

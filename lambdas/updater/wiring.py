@@ -60,9 +60,11 @@ class AwsClients:
         return cls(
             medical_imaging=guard(session.client("medical-imaging", config=_CLIENT_CONFIG)),
             medical_imaging_updates=guard(session.client("medical-imaging", config=_UPDATE_CLIENT_CONFIG)),
-            dynamodb=session.client("dynamodb", config=_CLIENT_CONFIG),
-            events=session.client("events", config=_CLIENT_CONFIG),
-            sqs=session.client("sqs", config=_CLIENT_CONFIG),
+            # The call deadline covers every service a request's work touches: a ledger or queue
+            # call retried against an unreachable endpoint can overrun the timeout as well.
+            dynamodb=guard(session.client("dynamodb", config=_CLIENT_CONFIG)),
+            events=guard(session.client("events", config=_CLIENT_CONFIG)),
+            sqs=guard(session.client("sqs", config=_CLIENT_CONFIG)),
             s3=session.client("s3", config=_CLIENT_CONFIG),
         )
 
