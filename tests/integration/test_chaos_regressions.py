@@ -105,6 +105,20 @@ def process_group(runtime: Any, requests: list[Any], budget_s: float) -> dict[st
     )
 
 
+def call_update_directly(stack: LocalStack, image_set_id: str, request: Any) -> None:
+    """The update call an invocation made on version 1 before it stopped (no ledger write after it)."""
+    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
+
+    HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
+        stack.datastore_id,
+        image_set_id,
+        latest_version_id="1",
+        updates=request.api_updates(),
+        force=False,
+        include_study_image_sets=False,
+    )
+
+
 def versions(stack: LocalStack, image_set_id: str) -> list[str]:
     return [v.version_id for v in stack.emulator.service.version_history(stack.datastore_id, image_set_id)]
 
@@ -149,7 +163,6 @@ def test_a_request_applied_alone_then_grouped_reports_its_own_version(
 def test_a_call_cut_off_before_its_ledger_write_reports_the_version_it_created(
     stack: LocalStack, runtime: Any, image_set: str
 ) -> None:
-    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
     from updater.adapters.ledger import Ledger  # noqa: PLC0415
 
     a = update(stack, image_set, "StudyDescription", "ALPHA")
@@ -163,15 +176,7 @@ def test_a_call_cut_off_before_its_ledger_write_reports_the_version_it_created(
     assert (
         claims.claim(stack.datastore_id, image_set, "1", a.request_id, now_ms=now_ms, until_ms=now_ms) is None
     )
-    gateway = HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url))
-    gateway.update(
-        stack.datastore_id,
-        image_set,
-        latest_version_id="1",
-        updates=a.api_updates(),
-        force=False,
-        include_study_image_sets=False,
-    )
+    call_update_directly(stack, image_set, a)
     # ...the invocation stops here, before mark_applied; meanwhile another request moves the image set on.
     assert process(runtime, b).outcome.to_version_id == "3"
 
@@ -203,7 +208,6 @@ def test_a_cut_off_call_whose_version_failed_reports_update_failed_not_a_second_
 ) -> None:
     """The soak's unclaimed version: base+1 settled UPDATE_FAILED after the invocation died, and the
     resumed request applied again, so version 2 was nobody's. Its claim on version 1 makes it its own."""
-    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
 
     request = update(stack, image_set, "StudyDescription", "ALPHA")
     crash_after_update_call(stack, request, image_set, claim=True)
@@ -213,14 +217,7 @@ def test_a_cut_off_call_whose_version_failed_reports_update_failed_not_a_second_
         normal.model_copy(update={"faults": FaultInjection(update_failure_probability=1.0)})
     )
     try:
-        HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
-            stack.datastore_id,
-            image_set,
-            latest_version_id="1",
-            updates=request.api_updates(),
-            force=False,
-            include_study_image_sets=False,
-        )
+        call_update_directly(stack, image_set, request)
     finally:
         behaviour.set_profile(normal)
 
@@ -265,7 +262,6 @@ def test_members_of_a_coalesced_call_cut_off_after_it_report_its_version_alone(
     stack: LocalStack, runtime: Any, image_set: str
 ) -> None:
     """The shared call holds the claim; each member's entry names the call (`via`) before it is made."""
-    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
     from updater.adapters.ledger import Ledger  # noqa: PLC0415
     from updater.coalescing import coalesce  # noqa: PLC0415
 
@@ -283,14 +279,7 @@ def test_members_of_a_coalesced_call_cut_off_after_it_report_its_version_alone(
         ledger.mark_applying(member.request_id, "1", via=merged.request_id)
     claims = VersionClaims(stack.moto.client("dynamodb"), stack.topology.table_name)
     claims.claim(stack.datastore_id, image_set, "1", merged.request_id, now_ms=now_ms, until_ms=now_ms)
-    HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
-        stack.datastore_id,
-        image_set,
-        latest_version_id="1",
-        updates=merged.api_updates(),
-        force=False,
-        include_study_image_sets=False,
-    )
+    call_update_directly(stack, image_set, merged)
 
     outcomes = [process(runtime, member).outcome for member in (a, b)]
 
@@ -303,19 +292,11 @@ def test_a_request_cut_off_after_its_call_returns_in_a_group_and_still_reports_i
 ) -> None:
     """The soak's unclaimed version, second kind: the request came back in a batch with another
     change to the image set, was folded into a new shared call, and reported that call's version."""
-    from updater.adapters.healthimaging import HealthImagingGateway  # noqa: PLC0415
 
     a = update(stack, image_set, "StudyDescription", "ALPHA")
     b = update(stack, image_set, "Occupation", "BETA")
     crash_after_update_call(stack, a, image_set, claim=True)
-    HealthImagingGateway(medical_imaging_client(stack.emulator.endpoint_url)).update(
-        stack.datastore_id,
-        image_set,
-        latest_version_id="1",
-        updates=a.api_updates(),
-        force=False,
-        include_study_image_sets=False,
-    )
+    call_update_directly(stack, image_set, a)
 
     results = process_group(runtime, [a, b], budget_s=20)
 

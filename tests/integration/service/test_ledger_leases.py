@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 
-from local.moto_stack import MotoServer
 from updater.adapters.ledger import LeaseHeld, Ledger
 
 
 @pytest.fixture
-def ledger(moto_server: MotoServer) -> Ledger:
-    client: Any = moto_server.client("dynamodb")
-    name = f"ledger-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return Ledger(client, name)
+def ledger(table: tuple[Any, str]) -> Ledger:
+    return Ledger(*table)
 
 
 def claim(ledger: Ledger, owner: str, now_ms: int) -> Any:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from typing import Any
 
 import pytest
 
-from local.moto_stack import MotoServer
 from updater.adapters.ledger import Ledger
 from updater.adapters.pacer import UpdatePacer
 from updater.turns import UpdateTurns
@@ -20,19 +18,6 @@ class SharedVirtualClock:
 
     def now(self) -> float:
         return self.t
-
-
-@pytest.fixture
-def table(moto_server: MotoServer) -> tuple[Any, str]:
-    client = moto_server.client("dynamodb")
-    name = f"pacer-{uuid.uuid4().hex[:8]}"
-    client.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return client, name
 
 
 def test_quota_rate_gives_one_slot_every_four_seconds(table: tuple[Any, str]) -> None:
