@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
+from updater.adapters.outcomes import Renewal
 from updater.coalescing import coalesce
 from updater.inbound import (
     IgnoredMessage,
@@ -28,7 +29,7 @@ from updater.inbound import (
     RequestMessage,
     classify,
 )
-from updater.renewal import LastDelivery, last_delivery, renewals_of
+from updater.renewal import last_delivery, renewals_of
 from updater.request import UpdateRequest
 from updater.service import ProcessResult
 from updater.service_errors import RetryableServiceError
@@ -128,49 +129,50 @@ def _last_deliveries(
     owner: str,
     failed: set[str],
 ) -> set[str]:
-    """Renews messages on their last delivery (and ends requests out of renewals) before any work;
+    """Renews messages on their last deliveries (and ends requests out of renewals) before any work;
     returns their ids. Bad inputs and import events are renewed too: a batch that keeps timing out
     takes them down with it, and SQS would move them to the DLQ without their reason."""
-    done = set()
+    renew: list[Renewal] = []
+    to_end: list[tuple[dict[str, Any], RequestMessage]] = []
     for record in records:
         message = messages[record["messageId"]]
         if isinstance(message, IgnoredMessage):
             continue
         decision = last_delivery(record, max_receive_count=rt.settings.max_receive_count)
+        if decision.renew:
+            renewals = renewals_of(record) + 1
+            renew.append(Renewal(record["messageId"], record["body"], record["receiptHandle"], renewals))
+        elif decision.end and isinstance(message, RequestMessage):
+            to_end.append((record, message))
+    renewed: set[str] = set()
+    if renew:  # first: two calls for the whole batch, before anything slower
         try:
-            if not _renew_or_end(rt, record, message, decision, owner):
-                continue
+            renewed = rt.requeue.renew(rt.requeue.queue_url(records[0]["eventSourceARN"]), renew)
         except AWS_TROUBLE:
-            logger.warning("could not renew or end a last delivery; it comes back")
+            logger.warning("could not renew last deliveries; they come back")
+        failed.update(r.message_id for r in renew if r.message_id not in renewed)
+        logger.warning("last deliveries renewed", extra={"renewed": len(renewed)})
+        metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=len(renewed))
+    for record, message in to_end:
+        try:
+            _end(rt, record, message, owner)
+            renewed.add(record["messageId"])
+        except AWS_TROUBLE:
+            logger.warning("could not end a request out of deliveries; it comes back")
             failed.add(record["messageId"])
-            continue
-        done.add(record["messageId"])
-    return done
+    return renewed
 
 
-def _renew_or_end(
-    rt: Runtime, record: dict[str, Any], message: InboundMessage, decision: LastDelivery, owner: str
-) -> bool:
-    """True once the record has been renewed or its request ended; False: work on it as usual."""
-    if decision.renew:
-        renewals = renewals_of(record) + 1
-        logger.warning("last delivery renewed", extra={"renewals": renewals})
-        metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=1)
-        queue_url = rt.requeue.queue_url(record["eventSourceARN"])
-        rt.requeue.renew(queue_url, record["body"], record["receiptHandle"], renewals=renewals)
-        return True
-    if decision.end and isinstance(message, RequestMessage):
-        logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
-        result = rt.service.give_up(
-            message.request,
-            body=record["body"],
-            trigger=message.trigger,
-            owner=owner,
-            reason="no delivery finished: invocations timed out, crashed or failed transiently",
-        )
-        _finish(rt, record["body"], result, SQSRecord(record))
-        return True
-    return False
+def _end(rt: Runtime, record: dict[str, Any], message: RequestMessage, owner: str) -> None:
+    logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
+    result = rt.service.give_up(
+        message.request,
+        body=record["body"],
+        trigger=message.trigger,
+        owner=owner,
+        reason="no delivery finished: invocations timed out, crashed or failed transiently",
+    )
+    _finish(rt, record["body"], result, SQSRecord(record))
 
 
 def _process_coalesced(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from updater.outcome import SOURCE, UpdateOutcome
@@ -51,6 +52,14 @@ class FailureQueue:
         self._client.send_message(QueueUrl=self._url, MessageBody=body, MessageAttributes=attributes)
 
 
+@dataclass(frozen=True)
+class Renewal:
+    message_id: str
+    body: str
+    receipt_handle: str
+    renewals: int
+
+
 class RequestRequeue:
     """Hands a request back to its queue to be picked up later (waiting for a token or for a settle)."""
 
@@ -87,10 +96,35 @@ class RequestRequeue:
             params["MessageDeduplicationId"] = dedup_id
         self._client.send_message(**params)
 
-    def renew(self, queue_url: str, body: str, receipt_handle: str, *, renewals: int) -> None:
-        """A fresh copy of the message (receive count 1), then the original is deleted."""
-        self.requeue(queue_url, body, delay_s=0, group_id=None, dedup_id="", renewals=renewals)
-        self._client.delete_message(QueueUrl=queue_url, ReceiptHandle=receipt_handle)
+    def renew(self, queue_url: str, renewals: list[Renewal]) -> set[str]:
+        """Fresh copies of the messages (receive count 1), then the originals deleted: two batch
+        calls per ten messages, so that a slow moment cannot stop a batch's renewals half-way.
+        Returns the message ids renewed (a copy that was not sent keeps its original)."""
+        renewed: set[str] = set()
+        for start in range(0, len(renewals), 10):
+            chunk = {str(i): r for i, r in enumerate(renewals[start : start + 10])}
+            answer = self._client.send_message_batch(
+                QueueUrl=queue_url,
+                Entries=[
+                    {
+                        "Id": entry_id,
+                        "MessageBody": r.body,
+                        "MessageAttributes": {
+                            "handedBack": {"DataType": "String", "StringValue": "true"},
+                            "renewals": {"DataType": "Number", "StringValue": str(r.renewals)},
+                        },
+                    }
+                    for entry_id, r in chunk.items()
+                ],
+            )
+            sent = [chunk[entry["Id"]] for entry in answer.get("Successful", [])]
+            if sent:
+                self._client.delete_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": r.receipt_handle} for i, r in enumerate(sent)],
+                )
+            renewed.update(r.message_id for r in sent)
+        return renewed
 
     def postpone(self, queue_url: str, receipt_handle: str, delay_s: int) -> None:
         self._client.change_message_visibility(
