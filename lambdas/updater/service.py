@@ -22,7 +22,7 @@ from updater.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.planning import UpdatePlan, plan_revert, plan_update
 from updater.request import UpdateRequest
-from updater.service_errors import ConflictError, PermanentServiceError, RetryableServiceError
+from updater.service_errors import ConflictError, PermanentServiceError, RetryableServiceError, ServiceError
 from updater.settle import SettleEstimator, SettlePoller
 from updater.turns import UpdateTurns
 from updater.validation import validate_request
@@ -196,18 +196,36 @@ class UpdateService:
             if entry.terminal:
                 return ProcessResult(self._recorder.replay(entry, body))
             attempt = Attempt(request, body, trigger, now, now, entry, polls=entry.polls)
-            attempt.from_version = entry.base_version_id
-            return self._fail(attempt, FailureCode.RETRIES_EXHAUSTED, reason)
+            return self._end_exhausted(attempt, reason)
         finally:
             self._ledger.release(request.request_id, owner)
 
     def _give_up_dying(self, attempt: Attempt) -> ProcessResult:
         """Invocations keep dying on this request (timeouts, crashes): end it with a reason rather
-        than loop, or let SQS move it to the DLQ unexplained. A version it may have created is named."""
-        entry = attempt.entry
+        than loop, or let SQS move it to the DLQ unexplained."""
+        message = f"{attempt.entry.abandoned} invocations timed out or crashed while working on the request"
+        return self._end_exhausted(attempt, message)
+
+    def _end_exhausted(self, attempt: Attempt, reason: str) -> ProcessResult:
+        """RETRIES_EXHAUSTED, unless the request's own call already made a version that has settled:
+        then that is its outcome (a FAILED report for an applied change would be false)."""
+        entry, request = attempt.entry, attempt.request
         attempt.from_version = entry.base_version_id
-        message = f"{entry.abandoned} invocations timed out or crashed while working on the request"
-        return self._fail(attempt, FailureCode.RETRIES_EXHAUSTED, message, to_version=entry.to_version_id)
+        created = entry.to_version_id
+        if created is None and entry.base_version_id and self.may_have_called(request, entry):
+            created = str(int(entry.base_version_id) + 1)
+        if created is not None:
+            try:
+                version = self._gateway.get_image_set(request.datastore_id, request.image_set_id, created)
+            except ServiceError:  # never created (the call did not land), or unreadable now
+                version = None
+            if version is not None and version.settled:
+                if version.update_failed:
+                    message = scrub_message(version.message or "update failed")
+                    return self._fail(attempt, FailureCode.UPDATE_FAILED, message, to_version=created)
+                return self._succeed(attempt, version, noop=False)
+            created = entry.to_version_id  # named only when the ledger knows it was applied
+        return self._fail(attempt, FailureCode.RETRIES_EXHAUSTED, reason, to_version=created)
 
     def may_have_called(self, request: UpdateRequest, entry: LedgerEntry) -> bool:
         """Whether an earlier delivery may already have made this request's update call."""

@@ -309,3 +309,32 @@ def test_a_request_cut_off_after_its_call_returns_in_a_group_and_still_reports_i
         "2",
     )
     assert results[b.request_id].outcome.to_version_id == "3"
+
+
+def test_giving_up_on_a_request_whose_call_landed_reports_the_call(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """Out of deliveries after its call had landed: the soak saw RETRIES_EXHAUSTED reported for
+    changes that were applied (their versions unclaimed). Ending it reads the version it made."""
+    request = update(stack, image_set, "StudyDescription", "ALPHA")
+    crash_after_update_call(stack, request, image_set, claim=True)
+    call_update_directly(stack, image_set, request)
+    time.sleep(SETTLE_S + 0.3)
+
+    result = runtime.service.give_up(request, body=body(request), trigger="sqs", owner="last", reason="x")
+
+    assert versions(stack, image_set) == ["1", "2"]
+    outcome = result.outcome
+    assert (outcome.status, outcome.from_version_id, outcome.to_version_id) == ("SUCCEEDED", "1", "2")
+
+
+def test_giving_up_before_the_call_landed_reports_retries_exhausted(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    request = update(stack, image_set, "StudyDescription", "ALPHA")
+    crash_after_update_call(stack, request, image_set, claim=True)  # claimed, but never called
+
+    result = runtime.service.give_up(request, body=body(request), trigger="sqs", owner="last", reason="x")
+
+    assert versions(stack, image_set) == ["1"]
+    assert (result.outcome.error_code, result.outcome.to_version_id) == ("RETRIES_EXHAUSTED", None)
