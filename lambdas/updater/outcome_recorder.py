@@ -42,7 +42,7 @@ class OutcomeRecorder:
         document = outcome.model_dump(mode="json")
         entry = self._ledger.record_outcome(outcome.request_id, status, document)
         if entry.outcome != document:  # another invocation got there first: its outcome is the one
-            return self.replay(entry, body)
+            return self.replay(entry, body, publish=publish)
         if not publish:  # a coalesced call's own record: its members carry the events
             self._ledger.mark_published(outcome.request_id)
             return outcome
@@ -50,13 +50,18 @@ class OutcomeRecorder:
         self._count(outcome)
         return outcome
 
-    def replay(self, entry: LedgerEntry, body: str) -> UpdateOutcome:
-        """A redelivered request that already ended: re-publish only if publication was cut off."""
+    def replay(self, entry: LedgerEntry, body: str, *, publish: bool = True) -> UpdateOutcome:
+        """A redelivered request that already ended: re-publish only if publication was cut off.
+
+        `publish=False` (a coalesced call's own entry) only sets the flag a cut-off left unset: the
+        call's members carry the events, and an event for the call itself is one nobody sent."""
         stored = UpdateOutcome.model_validate(entry.outcome)
         if entry.published:
             self._metrics.count("Duplicate")
-        else:
+        elif publish:
             self._publish(stored, body)
+        else:
+            self._ledger.mark_published(entry.request_id)
         return stored
 
     def _publish(self, outcome: UpdateOutcome, body: str) -> None:

@@ -160,7 +160,7 @@ class UpdateService:
         attempt.turn_at_s = None if entry.turn_at_ms is None else entry.turn_at_ms / 1000
         try:
             if entry.terminal:
-                return ProcessResult(self._recorder.replay(entry, body))
+                return ProcessResult(self._recorder.replay(entry, body, publish=not internal))
             if entry.abandoned >= self._max_abandoned:
                 return self._give_up_dying(attempt)
             # Half the reserve for the request's calls; the other half releases its lease and hands it back.

@@ -338,3 +338,52 @@ def test_giving_up_before_the_call_landed_reports_retries_exhausted(
 
     assert versions(stack, image_set) == ["1"]
     assert (result.outcome.error_code, result.outcome.to_version_id) == ("RETRIES_EXHAUSTED", None)
+
+
+def test_a_coalesced_call_cut_off_before_its_published_flag_never_publishes_its_own_outcome(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """The 1,000-request soak's one unexpected event: a coalesced call's internal entry was stored as
+    ended and the invocation stopped before the entry was flagged; when the group came back, the
+    stored outcome was replayed as if it were a request's, and published under `coalesced-…`."""
+    from local.scenario import outcome_events  # noqa: PLC0415
+    from updater.adapters.ledger import Ledger, LedgerStatus  # noqa: PLC0415
+    from updater.coalescing import coalesce  # noqa: PLC0415
+    from updater.outcome import OutcomeStatus, UpdateOutcome  # noqa: PLC0415
+
+    a = update(stack, image_set, "StudyDescription", "ALPHA")
+    b = update(stack, image_set, "Occupation", "BETA")
+    [group] = coalesce([a, b], ordered=True, payload_limit=10_240)
+    merged = group.merged
+    assert stack.topology is not None
+    ledger = Ledger(stack.moto.client("dynamodb"), stack.topology.table_name)
+    now_ms = int(time.time() * 1000)
+    ledger.claim(
+        merged.request_id,
+        datastore_id=stack.datastore_id,
+        image_set_id=image_set,
+        owner="dead",
+        now_ms=now_ms,
+        lease_ms=1,
+    )
+    call_update_directly(stack, image_set, merged)
+    stored = UpdateOutcome(
+        request_id=merged.request_id,
+        datastore_id=stack.datastore_id,
+        image_set_id=image_set,
+        status=OutcomeStatus.SUCCEEDED,
+        trigger="sqs",
+        from_version_id="1",
+        to_version_id="2",
+    )
+    # Recorded, and the invocation stopped before `mark_published`.
+    ledger.record_outcome(merged.request_id, LedgerStatus.SUCCEEDED, stored.model_dump(mode="json"))
+    outcome_events(stack)  # start from an empty capture queue
+
+    results = process_group(runtime, [a, b], budget_s=20)
+
+    assert {r.outcome.to_version_id for r in results.values()} == {"2"}
+    published = sorted(event["detail"]["requestId"] for event in outcome_events(stack))
+    assert published == sorted([a.request_id, b.request_id])
+    entry = ledger.get(merged.request_id)
+    assert entry is not None and entry.published
