@@ -117,7 +117,7 @@ def _import_image_sets(stack: LocalStack, count: int) -> list[ImageSetTarget]:
 
 def _body_key() -> Callable[[str], str]:
     updater_handler()  # puts the Lambda code on sys.path
-    from updater.service import body_request_id  # noqa: PLC0415
+    from updater.attempt import body_request_id  # noqa: PLC0415
 
     return body_request_id
 

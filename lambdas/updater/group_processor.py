@@ -12,11 +12,12 @@ import json
 from collections.abc import Callable, Mapping
 
 from updater.adapters.ledger import Ledger
+from updater.attempt import ProcessResult
 from updater.coalescing import CoalescedGroup, coalesce
 from updater.outcome import UpdateOutcome
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
 from updater.request import UpdateRequest
-from updater.service import ProcessResult, UpdateService
+from updater.service import UpdateService
 from updater.validation import validate_request
 
 

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
 from updater.adapters.outcomes import Renewal
+from updater.attempt import ProcessResult
 from updater.coalescing import coalesce
 from updater.inbound import (
     IgnoredMessage,
@@ -31,7 +32,6 @@ from updater.inbound import (
 )
 from updater.renewal import last_delivery, renewals_of
 from updater.request import UpdateRequest
-from updater.service import ProcessResult
 from updater.service_errors import RetryableServiceError
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime

@@ -8,13 +8,10 @@ error).
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass, field
-from typing import Any, Protocol
-
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.ledger import LeaseHeld, Ledger, LedgerEntry, LedgerStatus
 from updater.adapters.version_claims import VersionClaims
+from updater.attempt import Attempt, Clock, ProcessResult, body_request_id
 from updater.call_deadline import OutOfTime, calls_until
 from updater.failures import FailureCode, ValidationFailure
 from updater.image_set import ImageSetVersion
@@ -25,54 +22,10 @@ from updater.request import UpdateRequest
 from updater.service_errors import ConflictError, PermanentServiceError, RetryableServiceError, ServiceError
 from updater.settle import SettleEstimator, SettlePoller
 from updater.turns import UpdateTurns
+from updater.update_call import UpdateCall, VersionClaimed
 from updater.validation import validate_request
 
 MAX_CONFLICT_RETRIES = 4
-
-
-@dataclass(frozen=True)
-class ProcessResult:
-    outcome: UpdateOutcome | None = None
-    retry_after_s: float | None = None  # hand the request back; it is not finished
-    waiting_for: str = ""  # "token", "lease", "claim", "settle", "transient", "time": why it was handed back
-
-
-@dataclass
-class Attempt:
-    """Bookkeeping for one invocation's work on one request."""
-
-    request: UpdateRequest
-    body: str
-    trigger: str
-    started_s: float
-    deadline_s: float
-    entry: LedgerEntry
-    polls: int = 0
-    from_version: str | None = None
-    plan: UpdatePlan | None = None
-    internal: bool = False  # a coalesced call: its members publish the outcomes, not it
-    # A coalesced call's members: their entries are marked APPLIED with the call, so a member that
-    # comes back on its own (handed back mid-settle, regrouped) settles the shared version instead
-    # of planning from scratch against metadata that already holds its change (a false no-op).
-    members: tuple[str, ...] = ()
-    turn_at_s: float | None = None  # pacing slot reserved by an earlier delivery
-    inline_wait_s: float = 1.5  # how long this invocation may wait for its slot before handing back
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-class Clock(Protocol):
-    def now(self) -> float: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-
-def body_request_id(body: str) -> str:
-    """Ledger key for a message too broken to carry or derive a requestId: its content hash."""
-    return "body-" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-class VersionClaimed(ConflictError):
-    """Another request holds the claim on this base version: its call will move the image set on."""
 
 
 class UpdateService:
@@ -100,10 +53,16 @@ class UpdateService:
         self._payload_limit = payload_limit_bytes
         self._allowed = allowed_datastores
         self._reserve_s = time_reserve_s
-        self._turns = turns
         self._estimator = estimator or SettleEstimator()
         self._max_abandoned = max_abandoned
-        self._claims = claims
+        self._calls = UpdateCall(
+            gateway=gateway,
+            claims=claims,
+            turns=turns,
+            metrics=metrics,
+            clock=clock,
+            claim_margin_s=time_reserve_s + 1.0,
+        )
 
     # -- entry points -------------------------------------------------------------------------
     def reject(
@@ -229,12 +188,7 @@ class UpdateService:
 
     def may_have_called(self, request: UpdateRequest, entry: LedgerEntry) -> bool:
         """Whether an earlier delivery may already have made this request's update call."""
-        if entry.status is LedgerStatus.APPLIED:
-            return True
-        if entry.status is not LedgerStatus.APPLYING or not entry.base_version_id:
-            return False
-        holder = self._claims.holder(request.datastore_id, request.image_set_id, entry.base_version_id)
-        return holder is not None and holder in (request.request_id, entry.via)
+        return self._calls.may_have_called(request, entry)
 
     def claim_request(
         self, request: UpdateRequest, *, owner: str, lease_s: float
@@ -294,8 +248,7 @@ class UpdateService:
         latest = self._gateway.get_image_set(request.datastore_id, request.image_set_id)
         if latest.version_id == base_version:
             return None
-        holder = self._claims.holder(request.datastore_id, request.image_set_id, base_version)
-        if holder is None or holder not in (request.request_id, attempt.entry.via):
+        if not self._calls.made_by(request, attempt.entry, base_version):
             return None
         base = self._gateway.get_image_set(request.datastore_id, request.image_set_id, base_version)
         attempt.from_version, attempt.plan = base_version, self._plan(attempt, base)
@@ -326,13 +279,13 @@ class UpdateService:
                 return self._succeed(attempt, current, noop=plan.noop)
             # Recorded before the token is taken: the call follows its token with no ledger write between.
             self._mark_applying(attempt, current.version_id)
-            if (wait := self._wait_for_turn(attempt)) > 0:
+            if (wait := self._calls.wait_for_turn(attempt)) > 0:
                 self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
                 return ProcessResult(retry_after_s=wait, waiting_for="token")
             try:
-                new = self._call_update(attempt, current.version_id)
+                new = self._calls.call(attempt, current.version_id)
             except ConflictError as err:
-                self._spent_turn(attempt)
+                self._calls.spent_turn(attempt)
                 if isinstance(err, VersionClaimed):  # back once the other request's call has moved on
                     return ProcessResult(retry_after_s=2.0, waiting_for="claim")
                 self._metrics.count("ConflictRetried")
@@ -346,7 +299,7 @@ class UpdateService:
         return ProcessResult(retry_after_s=5.0, waiting_for="transient")
 
     def _applied(self, attempt: Attempt, base_version_id: str, new_version_id: str) -> ProcessResult:
-        self._spent_turn(attempt)
+        self._calls.spent_turn(attempt)
         self._ledger.mark_applied(attempt.request.request_id, new_version_id, self._now_ms())
         for member in attempt.members:
             self._ledger.mark_applied(member, new_version_id, self._now_ms(), base_version_id=base_version_id)
@@ -356,45 +309,6 @@ class UpdateService:
         self._ledger.mark_applying(attempt.request.request_id, base_version_id)
         for member in attempt.members:
             self._ledger.mark_applying(member, base_version_id, via=attempt.request.request_id)
-
-    def _call_update(self, attempt: Attempt, base_version_id: str) -> ImageSetVersion:
-        request = attempt.request
-        holder = self._claims.claim(
-            request.datastore_id,
-            request.image_set_id,
-            base_version_id,
-            request.request_id,
-            now_ms=self._now_ms(),
-            until_ms=int((attempt.deadline_s + self._reserve_s + 1.0) * 1000),
-        )
-        if holder is not None:
-            raise VersionClaimed("VersionClaimed", "another request is updating this version")
-        self._metrics.count("UpdateCalls")
-        try:
-            return self._gateway.update(
-                request.datastore_id,
-                request.image_set_id,
-                latest_version_id=base_version_id,
-                updates=request.api_updates(),
-                force=request.force,
-                include_study_image_sets=request.include_study_image_sets,
-            )
-        finally:
-            if self._turns is not None:
-                self._turns.call_ended()
-
-    def _wait_for_turn(self, attempt: Attempt) -> float:
-        if self._turns is None:
-            return 0.0
-        budget = max(0.0, attempt.deadline_s - self._clock.now())
-        return self._turns.wait_for_turn(
-            attempt.request.request_id, attempt.turn_at_s, inline_wait_s=min(attempt.inline_wait_s, budget)
-        )
-
-    def _spent_turn(self, attempt: Attempt) -> None:
-        if self._turns is not None:
-            self._turns.used(attempt.request.request_id, attempt.turn_at_s)
-        attempt.turn_at_s = None
 
     def _plan(self, attempt: Attempt, current: ImageSetVersion) -> UpdatePlan:
         request = attempt.request
@@ -451,13 +365,13 @@ class UpdateService:
 
     # -- outcomes ---------------------------------------------------------------------------------
     def _succeed(self, attempt: Attempt, version: ImageSetVersion, *, noop: bool) -> ProcessResult:
-        outcome = self._outcome(attempt, version, noop=noop)
+        outcome = attempt.succeeded(version, noop=noop, now_s=self._clock.now())
         return ProcessResult(self._recorder.finish(outcome, attempt.body, publish=not attempt.internal))
 
     def _fail(
         self, attempt: Attempt, code: FailureCode, message: str, *, to_version: str | None = None
     ) -> ProcessResult:
-        outcome = self._outcome(attempt, None, noop=False).model_copy(
+        outcome = attempt.succeeded(None, noop=False, now_s=self._clock.now()).model_copy(
             update={
                 "status": OutcomeStatus.FAILED,
                 "error_code": code,
@@ -466,29 +380,6 @@ class UpdateService:
             }
         )
         return ProcessResult(self._recorder.finish(outcome, attempt.body, publish=not attempt.internal))
-
-    def _outcome(self, attempt: Attempt, version: ImageSetVersion | None, *, noop: bool) -> UpdateOutcome:
-        request, plan = attempt.request, attempt.plan
-        changed_to = None if version is None else version.version_id
-        return UpdateOutcome(
-            request_id=request.request_id,
-            datastore_id=request.datastore_id,
-            image_set_id=request.image_set_id,
-            status=OutcomeStatus.SUCCEEDED,
-            trigger=attempt.trigger,
-            from_version_id=attempt.from_version,
-            to_version_id=attempt.from_version if noop or request.dry_run else changed_to,
-            noop=noop,
-            dry_run=request.dry_run,
-            revert_to_version_id=request.revert_to_version_id,
-            forced=request.force,
-            attempts=attempt.entry.attempts,
-            polls=attempt.polls,
-            duration_ms=int((self._clock.now() - attempt.entry.received_at_ms / 1000) * 1000),
-            settle_ms=attempt.notes.get("settle_ms"),
-            changed=dict(plan.changed) if plan else {},
-            removed=dict(plan.removed) if plan else {},
-        )
 
     def _now_ms(self) -> int:
         return int(self._clock.now() * 1000)

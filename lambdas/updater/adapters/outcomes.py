@@ -126,11 +126,6 @@ class RequestRequeue:
             renewed.update(r.message_id for r in sent)
         return renewed
 
-    def postpone(self, queue_url: str, receipt_handle: str, delay_s: int) -> None:
-        self._client.change_message_visibility(
-            QueueUrl=queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=max(0, min(43_200, delay_s))
-        )
-
 
 def body_text(body: Any) -> str:
     return body if isinstance(body, str) else json.dumps(body)
