@@ -75,21 +75,31 @@ class EventOutbox:
         self._published: list[HealthImagingEvent] = []
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self.delivery_failures = 0
 
     def add(self, event: HealthImagingEvent) -> None:
         with self._lock:
             self._pending.append(event)
 
     def flush(self) -> None:
+        """Sends what is pending; never raises. Like the real service's EventBridge delivery, an
+        unreachable bus delays events (they stay pending, in order, for the next flush) and never
+        fails the API call or the settle that produced them."""
         with self._flush_lock:
             with self._lock:
                 batch, self._pending = self._pending, []
-                self._published.extend(batch)
-            if self._sink is None:
-                return
-            for start in range(0, len(batch), 10):
-                entries = [e.as_entry(self._event_bus_name) for e in batch[start : start + 10]]
-                self._sink.put_events(Entries=entries)
+            sent = 0
+            try:
+                for start in range(0, len(batch), 10):
+                    chunk = batch[start : start + 10]
+                    if self._sink is not None:
+                        self._sink.put_events(Entries=[e.as_entry(self._event_bus_name) for e in chunk])
+                    sent = start + len(chunk)
+            except Exception:  # any delivery failure: keep the events, try again later
+                self.delivery_failures += 1
+            with self._lock:
+                self._published.extend(batch[:sent])
+                self._pending = batch[sent:] + self._pending
 
     def published(self, detail_type: str | None = None) -> list[HealthImagingEvent]:
         """Every event emitted so far (also without an EventBridge endpoint), for tests."""

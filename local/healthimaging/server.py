@@ -6,6 +6,7 @@ with EmulatorServer(profile=BehaviourProfile.fast()) as emulator:
 
 from __future__ import annotations
 
+import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -18,6 +19,8 @@ from local.healthimaging.clock import Clock
 from local.healthimaging.http_front import HttpResponse, RestJsonFront
 from local.healthimaging.profile import BehaviourProfile
 from local.healthimaging.service import HealthImagingService
+
+logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.05
 
@@ -103,7 +106,10 @@ class EmulatorServer:
 
     def _tick(self) -> None:
         while not self._stopping.wait(TICK_SECONDS):
-            self.service.settle_due()
+            try:
+                self.service.settle_due()
+            except Exception:  # a dead ticker would leave every later write unsettled: log, go on
+                logger.exception("settle tick failed")
 
     def stop(self) -> None:
         self._stopping.set()
