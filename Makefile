@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test unit integration infra lint format synth bench chaos clean
+.PHONY: install demo test unit integration infra lint format synth bench chaos chaos-quick clean
 
 $(STAMP): requirements/lambda.txt requirements/dev.txt requirements/constraints.txt package.json package-lock.json
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: install
 
 chaos: install
 	$(PY) -m local.chaos
+
+chaos-quick: install
+	$(PY) -m local.chaos --requests 600 --minutes 10
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build
