@@ -85,10 +85,11 @@ class RequestRequeue:
         dedup_id: str,
         renewals: int = 0,
     ) -> None:
-        attributes = {"handedBack": {"DataType": "String", "StringValue": "true"}}
-        if renewals:  # carried along, so hand-backs cannot reset the bound on attempts
-            attributes["renewals"] = {"DataType": "Number", "StringValue": str(renewals)}
-        params: dict[str, Any] = {"QueueUrl": queue_url, "MessageBody": body, "MessageAttributes": attributes}
+        params: dict[str, Any] = {
+            "QueueUrl": queue_url,
+            "MessageBody": body,
+            "MessageAttributes": _handed_back(renewals),
+        }
         if group_id is None:
             params["DelaySeconds"] = max(0, min(900, delay_s))  # SQS caps a message delay at 15 minutes
         else:
@@ -109,10 +110,7 @@ class RequestRequeue:
                     {
                         "Id": entry_id,
                         "MessageBody": r.body,
-                        "MessageAttributes": {
-                            "handedBack": {"DataType": "String", "StringValue": "true"},
-                            "renewals": {"DataType": "Number", "StringValue": str(r.renewals)},
-                        },
+                        "MessageAttributes": _handed_back(r.renewals),
                     }
                     for entry_id, r in chunk.items()
                 ],
@@ -125,6 +123,13 @@ class RequestRequeue:
                 )
             renewed.update(r.message_id for r in sent)
         return renewed
+
+
+def _handed_back(renewals: int) -> dict[str, dict[str, str]]:
+    attributes = {"handedBack": {"DataType": "String", "StringValue": "true"}}
+    if renewals:  # carried along, so hand-backs cannot reset the bound on attempts
+        attributes["renewals"] = {"DataType": "Number", "StringValue": str(renewals)}
+    return attributes
 
 
 def body_text(body: Any) -> str:
