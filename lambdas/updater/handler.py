@@ -130,10 +130,11 @@ def _last_deliveries(
     failed: set[str],
 ) -> set[str]:
     """Renews messages on their last deliveries (and ends requests out of renewals) before any work;
-    returns their ids. Bad inputs and import events are renewed too: a batch that keeps timing out
-    takes them down with it, and SQS would move them to the DLQ without their reason."""
+    returns the ids of the records this dealt with. Bad inputs and import events are renewed too: a
+    batch that keeps timing out takes them down with it, and SQS would move them to the DLQ without
+    their reason."""
     renew: list[Renewal] = []
-    to_end: list[tuple[dict[str, Any], RequestMessage]] = []
+    to_end: list[tuple[dict[str, Any], RequestMessage | RejectedMessage]] = []
     for record in records:
         message = messages[record["messageId"]]
         if isinstance(message, IgnoredMessage):
@@ -142,37 +143,63 @@ def _last_deliveries(
         if decision.renew:
             renewals = renewals_of(record) + 1
             renew.append(Renewal(record["messageId"], record["body"], record["receiptHandle"], renewals))
-        elif decision.end and isinstance(message, RequestMessage):
+        elif decision.end and isinstance(message, RequestMessage | RejectedMessage):
             to_end.append((record, message))
-    renewed: set[str] = set()
+    dealt_with: set[str] = set()
     if renew:  # first: two calls for the whole batch, before anything slower
         try:
-            renewed = rt.requeue.renew(rt.requeue.queue_url(records[0]["eventSourceARN"]), renew)
+            dealt_with = rt.requeue.renew(rt.requeue.queue_url(records[0]["eventSourceARN"]), renew)
         except AWS_TROUBLE:
             logger.warning("could not renew last deliveries; they come back")
-        failed.update(r.message_id for r in renew if r.message_id not in renewed)
-        logger.warning("last deliveries renewed", extra={"renewed": len(renewed)})
-        metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=len(renewed))
-    for record, message in to_end:
-        try:
-            _end(rt, record, message, owner)
-            renewed.add(record["messageId"])
-        except AWS_TROUBLE:
-            logger.warning("could not end a request out of deliveries; it comes back")
-            failed.add(record["messageId"])
-    return renewed
+        failed.update(r.message_id for r in renew if r.message_id not in dealt_with)
+        logger.warning("last deliveries renewed", extra={"renewed": len(dealt_with)})
+        metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=len(dealt_with))
+    ended = [record for record, message in to_end if _end(rt, record, message, owner, failed)]
+    dealt_with.update(record["messageId"] for record in ended)
+    _delete_now(rt, ended)
+    return dealt_with
 
 
-def _end(rt: Runtime, record: dict[str, Any], message: RequestMessage, owner: str) -> None:
-    logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
-    result = rt.service.give_up(
-        message.request,
-        body=record["body"],
-        trigger=message.trigger,
-        owner=owner,
-        reason="no delivery finished: invocations timed out, crashed or failed transiently",
-    )
-    _finish(rt, record["body"], result, SQSRecord(record))
+def _end(
+    rt: Runtime,
+    record: dict[str, Any],
+    message: RequestMessage | RejectedMessage,
+    owner: str,
+    failed: set[str],
+) -> bool:
+    """Ends the message's request on a kept-back delivery (FIFO, or out of renewals); False if an
+    AWS service was unreachable (the record comes back)."""
+    try:
+        if isinstance(message, RejectedMessage):
+            result = rt.service.reject(record["body"], message.failure, message.trigger, message.request_id)
+        else:
+            logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
+            result = rt.service.give_up(
+                message.request,
+                body=record["body"],
+                trigger=message.trigger,
+                owner=owner,
+                reason="no delivery finished: invocations timed out, crashed or failed transiently",
+            )
+        _finish(rt, record["body"], result, SQSRecord(record))
+    except AWS_TROUBLE:
+        logger.warning("could not end a request out of deliveries; it comes back")
+        failed.add(record["messageId"])
+        return False
+    return True
+
+
+def _delete_now(rt: Runtime, records: list[dict[str, Any]]) -> None:
+    """An ended record is deleted at once: if the rest of the batch overruns, the batch response
+    never reaches SQS, and a record on its last delivery would be moved to the DLQ by SQS's redrive,
+    without its reason, next to the record the updater put there."""
+    if not records:
+        return
+    try:
+        queue_url = rt.requeue.queue_url(records[0]["eventSourceARN"])
+        rt.requeue.delete(queue_url, [record["receiptHandle"] for record in records])
+    except AWS_TROUBLE:
+        logger.warning("could not delete ended records now; the batch response deletes them")
 
 
 def _process_coalesced(

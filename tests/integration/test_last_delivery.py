@@ -17,6 +17,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from local.chaos_evidence import dead_letters
+from local.event_source import InvocationFault
 from local.healthimaging.profile import BehaviourProfile, FaultInjection
 from local.invoke import drain
 from local.stack import LocalStack, LocalStackOptions
@@ -124,3 +125,61 @@ def test_the_last_delivery_is_renewed_until_the_renewals_are_used_up(failing_sta
     events = drain(stack.aws, stack.topology.queue("outcome_capture").url)
     assert [e["detail"]["requestId"] for e in events] == [request_id]
     assert events[0]["detail"]["errorMessage"].startswith("no delivery finished")
+
+
+@pytest.fixture(scope="module")
+def lost_response_stack() -> Iterator[LocalStack]:
+    """Every invocation does its work, but its answer never reaches the event source (as when the
+    function overruns after its records are done): nothing is deleted by the batch response."""
+    options = LocalStackOptions(
+        name_prefix=f"lost{uuid.uuid4().hex[:6]}-",
+        visibility_timeout_s=1,
+        function_timeout_s=30,
+        fault_plan=lambda planned: InvocationFault(lose_response=True),
+        extra_environment={"MAX_RECEIVE_COUNT": str(MAX_RECEIVE_COUNT)},
+    )
+    with LocalStack(options) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("queue_role", "expected_receive_counts"),
+    [
+        # FIFO: no copies; the kept-back delivery ends the request and deletes its record at once.
+        ("fifo_ingest", [(n,) for n in range(1, MAX_RECEIVE_COUNT)]),
+        # Standard: renewed twice, then the last copy's kept-back delivery ends and deletes it.
+        ("ingest", [(n,) for n in range(1, MAX_RECEIVE_COUNT)] * (MAX_RENEWALS + 1)),
+    ],
+)
+def test_an_ended_record_is_deleted_even_when_the_batch_response_is_lost(
+    lost_response_stack: LocalStack, queue_role: str, expected_receive_counts: list[tuple[int, ...]]
+) -> None:
+    """The soak's seed 9 found raw dead letters on the FIFO queue: records ended on a kept-back
+    delivery whose invocations then overran, so SQS's redrive moved them to the DLQ with no reason."""
+    stack = lost_response_stack
+    assert stack.topology is not None
+    (image_set_id,) = stack.emulator.service.import_dicom_files(
+        stack.datastore_id, [str(get_testdata_file("CT_small.dcm"))]
+    )
+    request_id = f"lost-{uuid.uuid4().hex[:6]}"
+    body = {
+        "datastoreId": stack.datastore_id,
+        "imageSetId": image_set_id,
+        "requestId": request_id,
+        "DICOMUpdates": {
+            "updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "ONCE"}}}
+        },
+    }
+    queue = stack.topology.queue(queue_role)
+    extra = {"MessageGroupId": image_set_id, "MessageDeduplicationId": request_id} if queue.fifo else {}
+    before = len(stack.invocations())
+    stack.aws.sqs.send_message(QueueUrl=queue.url, MessageBody=json.dumps(body), **extra)
+    stack.run_until_idle(120)
+
+    assert [r.receive_counts for r in stack.invocations()[before:]] == expected_receive_counts
+    assert dead_letters(stack.aws, stack.topology) == []  # nothing moved there by SQS alone
+    events = drain(stack.aws, stack.topology.queue("outcome_capture").url)
+    assert [(e["detail-type"], e["detail"]["requestId"]) for e in events] == [
+        ("ImageSetMetadataUpdate.Succeeded", request_id)
+    ]
+    assert len(stack.emulator.service.version_history(stack.datastore_id, image_set_id)) == 2

@@ -124,6 +124,16 @@ class RequestRequeue:
             renewed.update(r.message_id for r in sent)
         return renewed
 
+    def delete(self, queue_url: str, receipt_handles: list[str]) -> None:
+        """Deletes messages whose work is done now, not when the batch response reaches SQS: an
+        invocation that dies later must not leave them to come back and be moved to the DLQ."""
+        for start in range(0, len(receipt_handles), 10):
+            chunk = receipt_handles[start : start + 10]
+            self._client.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)],
+            )
+
 
 def _handed_back(renewals: int) -> dict[str, dict[str, str]]:
     attributes = {"handedBack": {"DataType": "String", "StringValue": "true"}}
