@@ -96,7 +96,7 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
         return {}
     messages = {record["messageId"]: classify(record["body"]) for record in event["Records"]}
     failed: set[str] = set()  # records whose early work met an unreachable AWS service
-    done = _last_deliveries(rt, event["Records"], messages, owner, failed)
+    done = _last_deliveries(rt, event["Records"], messages, deadline, owner, failed)
     live = [record for record in event["Records"] if record["messageId"] not in done | failed]
     settled = _process_coalesced(rt, live, messages, deadline, owner, failed)
 
@@ -126,6 +126,7 @@ def _last_deliveries(
     rt: Runtime,
     records: list[dict[str, Any]],
     messages: dict[str, InboundMessage],
+    deadline: float,
     owner: str,
     failed: set[str],
 ) -> set[str]:
@@ -154,10 +155,30 @@ def _last_deliveries(
         failed.update(r.message_id for r in renew if r.message_id not in dealt_with)
         logger.warning("last deliveries renewed", extra={"renewed": len(dealt_with)})
         metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=len(dealt_with))
-    ended = [record for record, message in to_end if _end(rt, record, message, owner, failed)]
-    dealt_with.update(record["messageId"] for record in ended)
-    _delete_now(rt, ended)
+    dealt_with.update(_end_all(rt, to_end, deadline, owner, failed))
     return dealt_with
+
+
+def _end_all(
+    rt: Runtime,
+    to_end: list[tuple[dict[str, Any], RequestMessage | RejectedMessage]],
+    deadline: float,
+    owner: str,
+    failed: set[str],
+) -> set[str]:
+    """Ends kept-back records one by one, each deleted as soon as it has ended: a FIFO batch can
+    hold many, and one invocation that overruns while ending them must not take back the ones
+    already ended. The most-received go first (their next delivery may be SQS's redrive); those
+    the time reserve does not leave room for come back on a later delivery."""
+    reserve_s = rt.settings.time_reserve_ms / 1000
+    ended: set[str] = set()
+    for record, message in sorted(to_end, key=lambda pair: -_receive_count(SQSRecord(pair[0]))):
+        if time.time() > deadline - reserve_s:
+            failed.add(record["messageId"])
+        elif _end(rt, record, message, owner, failed):
+            _delete_now(rt, [record])
+            ended.add(record["messageId"])
+    return ended
 
 
 def _end(
@@ -171,7 +192,7 @@ def _end(
     AWS service was unreachable (the record comes back)."""
     try:
         if isinstance(message, RejectedMessage):
-            result = rt.service.reject(record["body"], message.failure, message.trigger, message.request_id)
+            _reject(rt, record["body"], message, SQSRecord(record))
         else:
             logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
             result = rt.service.give_up(
@@ -181,7 +202,7 @@ def _end(
                 owner=owner,
                 reason="no delivery finished: invocations timed out, crashed or failed transiently",
             )
-        _finish(rt, record["body"], result, SQSRecord(record))
+            _finish(rt, record["body"], result, SQSRecord(record))
     except AWS_TROUBLE:
         logger.warning("could not end a request out of deliveries; it comes back")
         failed.add(record["messageId"])
@@ -263,8 +284,7 @@ def _handle_message(
         logger.info("import completed event handled", extra={"summary": summary})
         return
     if isinstance(message, RejectedMessage):
-        rejected = rt.service.reject(body, message.failure, message.trigger, message.request_id)
-        _finish(rt, body, rejected, record)
+        _reject(rt, body, message, record)
         return
     request = message.request
     logger.append_keys(request_id=request.request_id, image_set_id=request.image_set_id)
@@ -279,6 +299,11 @@ def _handle_message(
         inline_wait_s=FIFO_INLINE_WAIT_S if fifo else STANDARD_INLINE_WAIT_S,
     )
     _after_process(rt, body, message, result, owner, record)
+
+
+def _reject(rt: Runtime, body: str, message: RejectedMessage, record: SQSRecord | None) -> None:
+    rejected = rt.service.reject(body, message.failure, message.trigger, message.request_id)
+    _finish(rt, body, rejected, record)
 
 
 def _after_process(

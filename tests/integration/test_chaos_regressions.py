@@ -387,3 +387,110 @@ def test_a_coalesced_call_cut_off_before_its_published_flag_never_publishes_its_
     assert published == sorted([a.request_id, b.request_id])
     entry = ledger.get(merged.request_id)
     assert entry is not None and entry.published
+
+
+class LambdaStopped(BaseException):
+    """The function stopped mid-invocation (a timeout or a crash): nothing after it runs."""
+
+
+def kept_back_fifo_batch(stack: LocalStack, image_set: str, receive_counts: list[int]) -> dict[str, Any]:
+    """A FIFO batch of never-started requests on their kept-back deliveries (one group each)."""
+    from local.sqs_lambda_event import lambda_sqs_event  # noqa: PLC0415
+
+    assert stack.topology is not None
+    queue = stack.topology.queue("fifo_ingest")
+    for index, _ in enumerate(receive_counts):
+        request = update(stack, image_set, "StudyDescription", f"KEPT-{index}")
+        stack.aws.sqs.send_message(
+            QueueUrl=queue.url,
+            MessageBody=body(request),
+            MessageGroupId=f"group-{index}",
+            MessageDeduplicationId=request.request_id,
+        )
+    messages = receive_until(stack, queue.url, len(receive_counts))
+    for message, count in zip(messages, receive_counts, strict=True):
+        message["Attributes"]["ApproximateReceiveCount"] = str(count)
+    return lambda_sqs_event(messages, queue.arn)
+
+
+def receive_until(stack: LocalStack, queue_url: str, count: int, wait_s: float = 10) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    give_up_at = time.monotonic() + wait_s
+    while len(messages) < count and time.monotonic() < give_up_at:
+        answer = stack.aws.sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=2, AttributeNames=["All"]
+        )
+        messages.extend(answer.get("Messages", []))
+    return messages
+
+
+def test_kept_back_records_are_deleted_one_by_one_most_received_first(
+    stack: LocalStack, runtime: Any, image_set: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A soak in the full suite found a raw FIFO dead letter: a batch of kept-back records, ended one
+    after another, overran before any was deleted, so all came back, and the most-received went to the
+    DLQ by SQS's redrive. Each ended record is deleted at once, the one on its last delivery first."""
+    from local.lambda_context import LocalLambdaContext  # noqa: PLC0415
+    from updater.handler import handle  # noqa: PLC0415
+
+    assert stack.topology is not None
+    event = kept_back_fifo_batch(stack, image_set, [4, 5, 4])
+    ids = [record["messageId"] for record in event["Records"]]
+    ended: list[str] = []
+    give_up = runtime.service.give_up
+
+    def give_up_then_stop(request: Any, **kwargs: Any) -> Any:
+        if ended:  # the function dies while ending the second record
+            raise LambdaStopped
+        ended.append(request.request_id)
+        return give_up(request, **kwargs)
+
+    monkeypatch.setattr(runtime.service, "give_up", give_up_then_stop)
+    with pytest.raises(LambdaStopped):
+        handle(event, LocalLambdaContext("updater", "512", timeout_s=30), runtime)
+
+    last = next(r for r in event["Records"] if r["attributes"]["ApproximateReceiveCount"] == "5")
+    assert ended == [json.loads(last["body"])["requestId"]]  # the one SQS would move next
+    time.sleep(2.5)  # the batch's visibility timeout: what was not deleted comes back
+    back = receive_until(stack, stack.topology.queue("fifo_ingest").url, 2)
+    assert sorted(m["MessageId"] for m in back) == sorted(i for i in ids if i != last["messageId"])
+    for message in back:  # leave the queue empty for the module's other tests
+        stack.aws.sqs.delete_message(
+            QueueUrl=stack.topology.queue("fifo_ingest").url, ReceiptHandle=message["ReceiptHandle"]
+        )
+
+
+def test_kept_back_records_past_the_time_reserve_come_back_unended(
+    stack: LocalStack, runtime: Any, image_set: str
+) -> None:
+    """Ending a request writes the ledger, an event and a DLQ record: with no time left it is not
+    started (the record comes back for its next delivery) rather than cut off half-way."""
+    from local.lambda_context import LocalLambdaContext  # noqa: PLC0415
+    from updater.handler import handle  # noqa: PLC0415
+
+    assert stack.topology is not None
+    event = kept_back_fifo_batch(stack, image_set, [4, 4])
+
+    response = handle(event, LocalLambdaContext("updater", "512", timeout_s=0), runtime)
+
+    ids = sorted(record["messageId"] for record in event["Records"])
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ids
+    for record in event["Records"]:
+        request_id = json.loads(record["body"])["requestId"]
+        assert (
+            runtime.service.claim_request(update_request(record["body"]), owner="next", lease_s=1).attempts
+            == 1
+        ), request_id  # never claimed before: not ended
+    time.sleep(2.5)
+    back = receive_until(stack, stack.topology.queue("fifo_ingest").url, 2)
+    assert sorted(m["MessageId"] for m in back) == ids
+    for message in back:
+        stack.aws.sqs.delete_message(
+            QueueUrl=stack.topology.queue("fifo_ingest").url, ReceiptHandle=message["ReceiptHandle"]
+        )
+
+
+def update_request(raw: str) -> Any:
+    from updater.request import parse_update_request  # noqa: PLC0415
+
+    return parse_update_request(json.loads(raw))

@@ -116,11 +116,7 @@ class RequestRequeue:
                 ],
             )
             sent = [chunk[entry["Id"]] for entry in answer.get("Successful", [])]
-            if sent:
-                self._client.delete_message_batch(
-                    QueueUrl=queue_url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": r.receipt_handle} for i, r in enumerate(sent)],
-                )
+            self.delete(queue_url, [r.receipt_handle for r in sent])
             renewed.update(r.message_id for r in sent)
         return renewed
 
