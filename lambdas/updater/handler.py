@@ -211,17 +211,16 @@ def _end(
 
 
 def _delete_now(rt: Runtime, records: list[dict[str, Any]]) -> None:
-    """A record whose work is done (ended, or handed back as a copy) is deleted at once: if the rest
-    of the batch overruns, the batch response never reaches SQS, and a record on its last delivery
-    would be moved to the DLQ by SQS's redrive, without its reason, next to the record the updater
-    put there."""
+    """An ended record is deleted at once: if the rest of the batch overruns, the batch response
+    never reaches SQS, and a record on its last delivery would be moved to the DLQ by SQS's redrive,
+    without its reason, next to the record the updater put there."""
     if not records:
         return
     try:
         queue_url = rt.requeue.queue_url(records[0]["eventSourceARN"])
         rt.requeue.delete(queue_url, [record["receiptHandle"] for record in records])
     except AWS_TROUBLE:
-        logger.warning("could not delete finished records now; the batch response deletes them")
+        logger.warning("could not delete ended records now; the batch response deletes them")
 
 
 def _process_coalesced(
@@ -343,7 +342,3 @@ def _finish(rt: Runtime, body: str, result: ProcessResult, record: SQSRecord | N
     dedup = f"{record.message_id if record else 'direct'}-{int(time.time())}"
     renewals = renewals_of(record.raw_event) if record else 0
     rt.requeue.requeue(queue_url, body, delay_s=delay, group_id=group, dedup_id=dedup, renewals=renewals)
-    if record is not None:
-        # The copy is queued: the original goes now, not with the batch response, which a later
-        # record's overrun would lose (the original would come back beside its copy, twice the work).
-        _delete_now(rt, [record.raw_event])

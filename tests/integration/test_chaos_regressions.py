@@ -495,31 +495,3 @@ def update_request(raw: str) -> Any:
 
     return parse_update_request(json.loads(raw))
 
-
-def test_a_handed_back_record_is_deleted_at_once_beside_its_copy(
-    stack: LocalStack, runtime: Any, image_set: str
-) -> None:
-    """The 2,000-request soak on a loaded host: invocations overran after handing requests back, so
-    their batch responses were lost and each original came back beside its copy, the backlog
-    growing with every overrun. The copy's send and the original's delete now go together."""
-    from local.lambda_context import LocalLambdaContext  # noqa: PLC0415
-    from local.sqs_lambda_event import lambda_sqs_event  # noqa: PLC0415
-    from updater.handler import handle  # noqa: PLC0415
-
-    assert stack.topology is not None
-    queue = stack.topology.queue("ingest")
-    request = update(stack, image_set, "StudyDescription", "WAITS")
-    runtime.service.claim_request(request, owner="another-invocation", lease_s=60)  # it must wait
-    stack.aws.sqs.send_message(QueueUrl=queue.url, MessageBody=body(request))
-    [message] = receive_until(stack, queue.url, 1)
-
-    response = handle(
-        lambda_sqs_event([message], queue.arn), LocalLambdaContext("updater", "512", timeout_s=30), runtime
-    )
-
-    assert response == {"batchItemFailures": []}
-    time.sleep(2.5)  # past the original's visibility timeout: it would be back by now
-    assert receive_until(stack, queue.url, 1, wait_s=2) == []
-    depth = stack.aws.sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])["Attributes"]
-    assert (depth["ApproximateNumberOfMessages"], depth["ApproximateNumberOfMessagesDelayed"]) == ("0", "1")
-    stack.aws.sqs.purge_queue(QueueUrl=queue.url)  # the copy, due after the lease
