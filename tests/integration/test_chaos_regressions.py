@@ -494,4 +494,3 @@ def update_request(raw: str) -> Any:
     from updater.request import parse_update_request  # noqa: PLC0415
 
     return parse_update_request(json.loads(raw))
-
