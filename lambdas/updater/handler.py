@@ -7,7 +7,6 @@ SQS needs (a partial batch response, or a hand-back to the queue for requests th
 from __future__ import annotations
 
 import json
-import math
 import time
 from typing import Any
 
@@ -17,11 +16,11 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.exceptions import BotoCoreError, ClientError
 
-from updater.adapters.outcomes import Renewal
+from updater.adapters.outcomes import QueueCopy
 from updater.attempt import ProcessResult
 from updater.coalescing import coalesce
+from updater.hand_back import AWS_TROUBLE, finish, hand_back_together, receive_count, reject
 from updater.inbound import (
     IgnoredMessage,
     ImportCompletedMessage,
@@ -30,14 +29,12 @@ from updater.inbound import (
     RequestMessage,
     classify,
 )
-from updater.renewal import last_delivery, renewals_of
+from updater.kept_back import last_deliveries
 from updater.request import UpdateRequest
 from updater.service_errors import RetryableServiceError
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
 
-# Errors of an AWS service the handler cannot get past now (unreachable, failing): retried by SQS.
-AWS_TROUBLE = (BotoCoreError, ClientError, RetryableServiceError)
 STANDARD_INLINE_WAIT_S = 1.5  # a standard queue's hand-back comes back on time (whole-second delays)
 FIFO_INLINE_WAIT_S = 30.0
 logger = Logger()
@@ -96,9 +93,10 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
         return {}
     messages = {record["messageId"]: classify(record["body"]) for record in event["Records"]}
     failed: set[str] = set()  # records whose early work met an unreachable AWS service
-    done = _last_deliveries(rt, event["Records"], messages, deadline, owner, failed)
+    done = last_deliveries(rt, event["Records"], messages, deadline, owner, failed)
     live = [record for record in event["Records"] if record["messageId"] not in done | failed]
     settled = _process_coalesced(rt, live, messages, deadline, owner, failed)
+    later: list[QueueCopy] = []  # hand-backs for time, sent together at the end
 
     def record_handler(record: SQSRecord) -> None:
         if record.message_id in failed:
@@ -107,9 +105,11 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
             return
         message = messages[record.message_id]
         if record.message_id in settled:
-            _after_process(rt, record.body, message, settled[record.message_id], owner, record)
+            _after_process(rt, record.body, message, settled[record.message_id], owner, record, later)
             return
-        _handle_message(rt, record.body, message, deadline, f"{owner}/{record.message_id}", record=record)
+        _handle_message(
+            rt, record.body, message, deadline, f"{owner}/{record.message_id}", record=record, later=later
+        )
 
     # A batch whose every record failed is still a partial batch response, not an exception: the same
     # records come back either way, and the invocation does not count as a Lambda error. One processor
@@ -119,108 +119,9 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: Runtime) -> dict[s
     response = process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
-    return dict(response)
-
-
-def _last_deliveries(
-    rt: Runtime,
-    records: list[dict[str, Any]],
-    messages: dict[str, InboundMessage],
-    deadline: float,
-    owner: str,
-    failed: set[str],
-) -> set[str]:
-    """Renews messages on their last deliveries (and ends requests out of renewals) before any work;
-    returns the ids of the records this dealt with. Bad inputs and import events are renewed too: a
-    batch that keeps timing out takes them down with it, and SQS would move them to the DLQ without
-    their reason."""
-    renew: list[Renewal] = []
-    to_end: list[tuple[dict[str, Any], RequestMessage | RejectedMessage]] = []
-    for record in records:
-        message = messages[record["messageId"]]
-        if isinstance(message, IgnoredMessage):
-            continue
-        decision = last_delivery(record, max_receive_count=rt.settings.max_receive_count)
-        if decision.renew:
-            renewals = renewals_of(record) + 1
-            renew.append(Renewal(record["messageId"], record["body"], record["receiptHandle"], renewals))
-        elif decision.end and isinstance(message, RequestMessage | RejectedMessage):
-            to_end.append((record, message))
-    dealt_with: set[str] = set()
-    if renew:  # first: two calls for the whole batch, before anything slower
-        try:
-            dealt_with = rt.requeue.renew(rt.requeue.queue_url(records[0]["eventSourceARN"]), renew)
-        except AWS_TROUBLE:
-            logger.warning("could not renew last deliveries; they come back")
-        failed.update(r.message_id for r in renew if r.message_id not in dealt_with)
-        logger.warning("last deliveries renewed", extra={"renewed": len(dealt_with)})
-        metrics.add_metric(name="DeliveriesRenewed", unit=MetricUnit.Count, value=len(dealt_with))
-    dealt_with.update(_end_all(rt, to_end, deadline, owner, failed))
-    return dealt_with
-
-
-def _end_all(
-    rt: Runtime,
-    to_end: list[tuple[dict[str, Any], RequestMessage | RejectedMessage]],
-    deadline: float,
-    owner: str,
-    failed: set[str],
-) -> set[str]:
-    """Ends kept-back records one by one, each deleted as soon as it has ended: a FIFO batch can
-    hold many, and one invocation that overruns while ending them must not take back the ones
-    already ended. The most-received go first (their next delivery may be SQS's redrive); those
-    the time reserve does not leave room for come back on a later delivery."""
-    reserve_s = rt.settings.time_reserve_ms / 1000
-    ended: set[str] = set()
-    for record, message in sorted(to_end, key=lambda pair: -_receive_count(SQSRecord(pair[0]))):
-        if time.time() > deadline - reserve_s:
-            failed.add(record["messageId"])
-        elif _end(rt, record, message, owner, failed):
-            _delete_now(rt, [record])
-            ended.add(record["messageId"])
-    return ended
-
-
-def _end(
-    rt: Runtime,
-    record: dict[str, Any],
-    message: RequestMessage | RejectedMessage,
-    owner: str,
-    failed: set[str],
-) -> bool:
-    """Ends the message's request on a kept-back delivery (FIFO, or out of renewals); False if an
-    AWS service was unreachable (the record comes back)."""
-    try:
-        if isinstance(message, RejectedMessage):
-            _reject(rt, record["body"], message, SQSRecord(record))
-        else:
-            logger.warning("deliveries used up", extra={"request_id": message.request.request_id})
-            result = rt.service.give_up(
-                message.request,
-                body=record["body"],
-                trigger=message.trigger,
-                owner=owner,
-                reason="no delivery finished: invocations timed out, crashed or failed transiently",
-            )
-            _finish(rt, record["body"], result, SQSRecord(record))
-    except AWS_TROUBLE:
-        logger.warning("could not end a request out of deliveries; it comes back")
-        failed.add(record["messageId"])
-        return False
-    return True
-
-
-def _delete_now(rt: Runtime, records: list[dict[str, Any]]) -> None:
-    """An ended record is deleted at once: if the rest of the batch overruns, the batch response
-    never reaches SQS, and a record on its last delivery would be moved to the DLQ by SQS's redrive,
-    without its reason, next to the record the updater put there."""
-    if not records:
-        return
-    try:
-        queue_url = rt.requeue.queue_url(records[0]["eventSourceARN"])
-        rt.requeue.delete(queue_url, [record["receiptHandle"] for record in records])
-    except AWS_TROUBLE:
-        logger.warning("could not delete ended records now; the batch response deletes them")
+    unsent = hand_back_together(rt, event["Records"][0]["eventSourceARN"], later) if later else set()
+    failures = [*response["batchItemFailures"], *({"itemIdentifier": i} for i in sorted(unsent))]
+    return {**response, "batchItemFailures": failures}
 
 
 def _process_coalesced(
@@ -269,14 +170,20 @@ def _process_coalesced(
 
 
 def _handle_message(
-    rt: Runtime, body: str, message: InboundMessage, deadline: float, owner: str, record: SQSRecord | None
+    rt: Runtime,
+    body: str,
+    message: InboundMessage,
+    deadline: float,
+    owner: str,
+    record: SQSRecord | None,
+    later: list[QueueCopy] | None = None,
 ) -> None:
     if isinstance(message, IgnoredMessage):
         logger.info("ignored message", extra={"reason": message.reason})
         metrics.add_metric(name="Ignored", unit=MetricUnit.Count, value=1)
         return
     if isinstance(message, ImportCompletedMessage):
-        last = record is None or _receive_count(record) >= rt.settings.max_receive_count
+        last = record is None or receive_count(record) >= rt.settings.max_receive_count
         try:
             summary = rt.react_to_import(message.envelope, last_delivery=last)
         except RetryableServiceError as err:
@@ -284,7 +191,7 @@ def _handle_message(
         logger.info("import completed event handled", extra={"summary": summary})
         return
     if isinstance(message, RejectedMessage):
-        _reject(rt, body, message, record)
+        reject(rt, body, message, record)
         return
     request = message.request
     logger.append_keys(request_id=request.request_id, image_set_id=request.image_set_id)
@@ -298,12 +205,7 @@ def _handle_message(
         owner=owner,
         inline_wait_s=FIFO_INLINE_WAIT_S if fifo else STANDARD_INLINE_WAIT_S,
     )
-    _after_process(rt, body, message, result, owner, record)
-
-
-def _reject(rt: Runtime, body: str, message: RejectedMessage, record: SQSRecord | None) -> None:
-    rejected = rt.service.reject(body, message.failure, message.trigger, message.request_id)
-    _finish(rt, body, rejected, record)
+    _after_process(rt, body, message, result, owner, record, later)
 
 
 def _after_process(
@@ -313,32 +215,11 @@ def _after_process(
     result: ProcessResult,
     owner: str,
     record: SQSRecord | None,
+    later: list[QueueCopy] | None = None,
 ) -> None:
     if result.waiting_for == "transient" and isinstance(message, RequestMessage):
-        if record is not None and _receive_count(record) < rt.settings.max_receive_count:
+        if record is not None and receive_count(record) < rt.settings.max_receive_count:
             raise TransientFailure("transient failure; SQS will deliver the record again")
         logger.warning("transient failures used up the deliveries")
         result = rt.service.give_up(message.request, body=body, trigger=message.trigger, owner=owner)
-    _finish(rt, body, result, record)
-
-
-def _receive_count(record: SQSRecord) -> int:
-    return int(record.attributes.approximate_receive_count)
-
-
-def _finish(rt: Runtime, body: str, result: ProcessResult, record: SQSRecord | None) -> None:
-    if result.outcome is not None:
-        logger.info(
-            "request finished", extra={"outcome": result.outcome.model_dump(mode="json", by_alias=True)}
-        )
-        return
-    wait = result.retry_after_s or 0.0
-    # Back just before a reserved pacing slot (the last moments are waited in the invocation);
-    # any other wait is rounded up, past the lease or settle it waits for.
-    delay = math.floor(wait) if result.waiting_for == "token" else math.ceil(wait) + 1
-    logger.info("request handed back", extra={"waiting_for": result.waiting_for, "delay_s": delay})
-    group = record.attributes.message_group_id if record else None
-    queue_url = rt.requeue.queue_url(record.event_source_arn) if record else rt.settings.ingest_queue_url
-    dedup = f"{record.message_id if record else 'direct'}-{int(time.time())}"
-    renewals = renewals_of(record.raw_event) if record else 0
-    rt.requeue.requeue(queue_url, body, delay_s=delay, group_id=group, dedup_id=dedup, renewals=renewals)
+    finish(rt, body, result, record, later)

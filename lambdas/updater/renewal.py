@@ -12,7 +12,7 @@ delivery), so the attempts stay bounded. The last two deliveries are kept back (
 
 FIFO queues get no copies (a copy would go to the back of its message group, out of order): a
 request there ends RETRIES_EXHAUSTED on its kept-back deliveries instead. A record ended there
-is deleted at once (the handler's `_delete_now`), not by a batch response that an overrun would lose.
+is deleted at once (`updater.kept_back`), not by a batch response that an overrun would lose.
 """
 
 from __future__ import annotations

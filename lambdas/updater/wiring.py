@@ -77,6 +77,7 @@ class Runtime:
     groups: GroupProcessor
     requeue: RequestRequeue
     react_to_import: ImportReactionRunner
+    metrics: MetricsSink
 
 
 def build_runtime(
@@ -141,4 +142,5 @@ def build_runtime(
             publisher=publisher,
             failure_queue=failure_queue,
         ),
+        metrics=metrics,
     )

@@ -53,11 +53,16 @@ class FailureQueue:
 
 
 @dataclass(frozen=True)
-class Renewal:
+class QueueCopy:
+    """A fresh copy of a received message (receive count 1) that replaces the original."""
+
     message_id: str
     body: str
     receipt_handle: str
     renewals: int
+    delay_s: int = 0  # standard queues only: FIFO queues have no per-message delay
+    group_id: str | None = None  # FIFO queues: the original's group, and a deduplication id
+    dedup_id: str = ""
 
 
 class RequestRequeue:
@@ -97,28 +102,21 @@ class RequestRequeue:
             params["MessageDeduplicationId"] = dedup_id
         self._client.send_message(**params)
 
-    def renew(self, queue_url: str, renewals: list[Renewal]) -> set[str]:
-        """Fresh copies of the messages (receive count 1), then the originals deleted: two batch
-        calls per ten messages, so that a slow moment cannot stop a batch's renewals half-way.
-        Returns the message ids renewed (a copy that was not sent keeps its original)."""
-        renewed: set[str] = set()
-        for start in range(0, len(renewals), 10):
-            chunk = {str(i): r for i, r in enumerate(renewals[start : start + 10])}
+    def replace(self, queue_url: str, copies: list[QueueCopy]) -> set[str]:
+        """Fresh copies of the messages, then the originals deleted: two batch calls per ten
+        messages, so that a slow moment cannot stop a batch's copies half-way and an invocation
+        that dies later does not bring the originals back beside their copies. Returns the message
+        ids replaced (a copy that was not sent keeps its original)."""
+        replaced: set[str] = set()
+        for start in range(0, len(copies), 10):
+            chunk = {str(i): c for i, c in enumerate(copies[start : start + 10])}
             answer = self._client.send_message_batch(
-                QueueUrl=queue_url,
-                Entries=[
-                    {
-                        "Id": entry_id,
-                        "MessageBody": r.body,
-                        "MessageAttributes": _handed_back(r.renewals),
-                    }
-                    for entry_id, r in chunk.items()
-                ],
+                QueueUrl=queue_url, Entries=[_entry(entry_id, c) for entry_id, c in chunk.items()]
             )
             sent = [chunk[entry["Id"]] for entry in answer.get("Successful", [])]
-            self.delete(queue_url, [r.receipt_handle for r in sent])
-            renewed.update(r.message_id for r in sent)
-        return renewed
+            self.delete(queue_url, [c.receipt_handle for c in sent])
+            replaced.update(c.message_id for c in sent)
+        return replaced
 
     def delete(self, queue_url: str, receipt_handles: list[str]) -> None:
         """Deletes messages whose work is done now, not when the batch response reaches SQS: an
@@ -129,6 +127,20 @@ class RequestRequeue:
                 QueueUrl=queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": handle} for i, handle in enumerate(chunk)],
             )
+
+
+def _entry(entry_id: str, copy: QueueCopy) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "Id": entry_id,
+        "MessageBody": copy.body,
+        "MessageAttributes": _handed_back(copy.renewals),
+    }
+    if copy.group_id is None:
+        entry["DelaySeconds"] = max(0, min(900, copy.delay_s))
+    else:  # a FIFO batch keeps its entries' order within a group
+        entry["MessageGroupId"] = copy.group_id
+        entry["MessageDeduplicationId"] = copy.dedup_id
+    return entry
 
 
 def _handed_back(renewals: int) -> dict[str, dict[str, str]]:
