@@ -393,14 +393,17 @@ class LambdaStopped(BaseException):
     """The function stopped mid-invocation (a timeout or a crash): nothing after it runs."""
 
 
-def kept_back_fifo_batch(stack: LocalStack, image_set: str, receive_counts: list[int]) -> dict[str, Any]:
-    """A FIFO batch of never-started requests on their kept-back deliveries (one group each)."""
+def kept_back_fifo_batch(
+    stack: LocalStack, image_set: str, receive_counts: list[int]
+) -> tuple[dict[str, Any], list[Any]]:
+    """A FIFO batch of never-started requests on their kept-back deliveries (one group each), and
+    the requests in the batch's order."""
     from local.sqs_lambda_event import lambda_sqs_event  # noqa: PLC0415
 
     assert stack.topology is not None
     queue = stack.topology.queue("fifo_ingest")
-    for index, _ in enumerate(receive_counts):
-        request = update(stack, image_set, "StudyDescription", f"KEPT-{index}")
+    requests = [update(stack, image_set, "StudyDescription", f"KEPT-{i}") for i in range(len(receive_counts))]
+    for index, request in enumerate(requests):
         stack.aws.sqs.send_message(
             QueueUrl=queue.url,
             MessageBody=body(request),
@@ -410,7 +413,18 @@ def kept_back_fifo_batch(stack: LocalStack, image_set: str, receive_counts: list
     messages = receive_until(stack, queue.url, len(receive_counts))
     for message, count in zip(messages, receive_counts, strict=True):
         message["Attributes"]["ApproximateReceiveCount"] = str(count)
-    return lambda_sqs_event(messages, queue.arn)
+    by_id = {request.request_id: request for request in requests}
+    in_order = [by_id[json.loads(message["Body"])["requestId"]] for message in messages]
+    return lambda_sqs_event(messages, queue.arn), in_order
+
+
+def clear_fifo(stack: LocalStack, messages: list[dict[str, Any]]) -> None:
+    """Deletes what came back: the module's other tests start from an empty queue."""
+    assert stack.topology is not None
+    for message in messages:
+        stack.aws.sqs.delete_message(
+            QueueUrl=stack.topology.queue("fifo_ingest").url, ReceiptHandle=message["ReceiptHandle"]
+        )
 
 
 def receive_until(stack: LocalStack, queue_url: str, count: int, wait_s: float = 10) -> list[dict[str, Any]]:
@@ -434,7 +448,7 @@ def test_kept_back_records_are_deleted_one_by_one_most_received_first(
     from updater.handler import handle  # noqa: PLC0415
 
     assert stack.topology is not None
-    event = kept_back_fifo_batch(stack, image_set, [4, 5, 4])
+    event, requests = kept_back_fifo_batch(stack, image_set, [4, 5, 4])
     ids = [record["messageId"] for record in event["Records"]]
     ended: list[str] = []
     give_up = runtime.service.give_up
@@ -449,15 +463,11 @@ def test_kept_back_records_are_deleted_one_by_one_most_received_first(
     with pytest.raises(LambdaStopped):
         handle(event, LocalLambdaContext("updater", "512", timeout_s=30), runtime)
 
-    last = next(r for r in event["Records"] if r["attributes"]["ApproximateReceiveCount"] == "5")
-    assert ended == [json.loads(last["body"])["requestId"]]  # the one SQS would move next
+    assert ended == [requests[1].request_id]  # the one on its 5th delivery: SQS would move it next
     time.sleep(2.5)  # the batch's visibility timeout: what was not deleted comes back
     back = receive_until(stack, stack.topology.queue("fifo_ingest").url, 2)
-    assert sorted(m["MessageId"] for m in back) == sorted(i for i in ids if i != last["messageId"])
-    for message in back:  # leave the queue empty for the module's other tests
-        stack.aws.sqs.delete_message(
-            QueueUrl=stack.topology.queue("fifo_ingest").url, ReceiptHandle=message["ReceiptHandle"]
-        )
+    clear_fifo(stack, back)
+    assert sorted(m["MessageId"] for m in back) == sorted([ids[0], ids[2]])
 
 
 def test_kept_back_records_past_the_time_reserve_come_back_unended(
@@ -469,28 +479,15 @@ def test_kept_back_records_past_the_time_reserve_come_back_unended(
     from updater.handler import handle  # noqa: PLC0415
 
     assert stack.topology is not None
-    event = kept_back_fifo_batch(stack, image_set, [4, 4])
+    event, requests = kept_back_fifo_batch(stack, image_set, [4, 4])
 
     response = handle(event, LocalLambdaContext("updater", "512", timeout_s=0), runtime)
 
     ids = sorted(record["messageId"] for record in event["Records"])
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ids
-    for record in event["Records"]:
-        request_id = json.loads(record["body"])["requestId"]
-        assert (
-            runtime.service.claim_request(update_request(record["body"]), owner="next", lease_s=1).attempts
-            == 1
-        ), request_id  # never claimed before: not ended
+    # Never claimed before (the first claim is this one): not ended.
+    assert [runtime.service.claim_request(r, owner="next", lease_s=1).attempts for r in requests] == [1, 1]
     time.sleep(2.5)
     back = receive_until(stack, stack.topology.queue("fifo_ingest").url, 2)
+    clear_fifo(stack, back)
     assert sorted(m["MessageId"] for m in back) == ids
-    for message in back:
-        stack.aws.sqs.delete_message(
-            QueueUrl=stack.topology.queue("fifo_ingest").url, ReceiptHandle=message["ReceiptHandle"]
-        )
-
-
-def update_request(raw: str) -> Any:
-    from updater.request import parse_update_request  # noqa: PLC0415
-
-    return parse_update_request(json.loads(raw))
