@@ -74,6 +74,7 @@ class ChaosReport:
     deliveries: dict[str, int]
     faults: dict[str, int]
     invocations: dict[str, int]
+    overran_at: dict[str, int]
     outcomes: dict[str, int]
     emulator_calls: dict[str, int]
     invariants: list[InvariantResult]
@@ -175,6 +176,7 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
             deliveries=deliveries,
             faults=_faults(faults, bursts, evidence, stack, options) | {"moto_outages": outages.outages},
             invocations=dict(Counter(_invocation_label(r) for r in evidence.invocations)),
+            overran_at=_overran_at(evidence.invocations),
             outcomes=outcome_counts(evidence),
             emulator_calls=stack.emulator.service.call_log.call_counts(),
             invariants=check_all(workload, evidence),
@@ -185,6 +187,12 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
 
 def _invocation_label(record: InvocationRecord) -> str:
     return f"{record.status}:{record.error_type}" if record.error_type else str(record.status)
+
+
+def _overran_at(records: list[InvocationRecord]) -> dict[str, int]:
+    """Where the handlers that overran their timeout were stopped: the most frequent places."""
+    stopped = Counter(r.stopped_at or "?" for r in records if r.status == "timed_out")
+    return dict(stopped.most_common(8))
 
 
 def _wait_until_drained(stack: LocalStack, deadline: float) -> bool:
@@ -226,6 +234,7 @@ def format_report(report: ChaosReport) -> str:
         _section("deliveries", report.deliveries),
         _section("faults injected", report.faults),
         _section("invocations", report.invocations),
+        _section("timed out in", report.overran_at),
         _section("outcomes", report.outcomes),
         _section("emulator calls", report.emulator_calls),
         "invariants:",

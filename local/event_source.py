@@ -108,6 +108,7 @@ class InvocationRecord:
     error_type: str | None
     duration_s: float
     remaining_ms_at_end: int
+    stopped_at: str | None = None  # a timed-out or cut-off handler's code location
 
 
 class SqsEventSourcePoller:
@@ -282,6 +283,7 @@ class SqsEventSourcePoller:
             error_type=result.error_type,
             duration_s=time.monotonic() - context.started_at,
             remaining_ms_at_end=context.get_remaining_time_in_millis(),
+            stopped_at=result.stopped_at,
         )
         with self._lock:
             self.invocations.append(record)

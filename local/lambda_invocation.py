@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import json
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +48,8 @@ class InvocationResult:
     response: Any = None
     # Exception type only: messages may quote request content, and request content may be PHI.
     error_type: str | None = None
+    # Where a stopped handler was (code locations only, never values): what made it overrun.
+    stopped_at: str | None = None
 
 
 _STOPPED_ATTRIBUTE = "lambda_invocation_stopped"
@@ -90,9 +93,26 @@ def invoke_handler(
     cut_off = cut_off_after_s is not None and cut_off_after_s < context.timeout_s
     thread.join(cut_off_after_s if cut_off else context.timeout_s)
     if thread.is_alive():
+        stopped_at = where(thread)
         _stop(thread)
-        return InvocationResult(InvocationStatus.CUT_OFF if cut_off else InvocationStatus.TIMED_OUT)
+        status = InvocationStatus.CUT_OFF if cut_off else InvocationStatus.TIMED_OUT
+        return InvocationResult(status, stopped_at=stopped_at)
     return outcome[0]
+
+
+def where(thread: threading.Thread) -> str | None:
+    """The innermost updater function the thread is in, and the call it is blocked in, e.g.
+    `service.py:_settle > time.sleep`: file and function names only, no arguments."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return None
+    innermost = frame.f_code.co_name
+    while frame is not None and "/lambdas/updater/" not in frame.f_code.co_filename:
+        frame = frame.f_back
+    if frame is None:
+        return f"(outside the updater) > {innermost}"
+    path = frame.f_code.co_filename.split("/lambdas/updater/", 1)[1]
+    return f"{path}:{frame.f_code.co_name} > {innermost}"
 
 
 def _stop(thread: threading.Thread) -> None:

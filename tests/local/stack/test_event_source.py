@@ -302,3 +302,25 @@ def test_idle_wait_covers_several_queues(aws: AwsClients, topology: LocalTopolog
         for each in pollers:
             each.stop()
     assert [json.loads(r["body"]) for r in standard_handler.records()] == [{"n": 1}]
+
+
+def test_a_timed_out_invocation_says_where_it_was_stopped() -> None:
+    from local.lambda_context import LocalLambdaContext  # noqa: PLC0415
+    from local.lambda_invocation import invoke_handler  # noqa: PLC0415
+    from updater.renewal import renewals_of  # noqa: PLC0415
+
+    def stuck_in_the_updater(event: dict[str, Any], context: Any) -> None:
+        # An updater function that blocks: the location names it and the call it waits in.
+        renewals_of({"messageAttributes": _SlowMapping(renewals={})})
+
+    context = LocalLambdaContext("updater", "128", timeout_s=0.3)
+    result = invoke_handler(stuck_in_the_updater, {"Records": []}, context)
+
+    assert result.status is InvocationStatus.TIMED_OUT
+    assert result.stopped_at == "renewal.py:renewals_of > get"
+
+
+class _SlowMapping(dict[str, Any]):
+    def get(self, key: str, default: Any = None) -> Any:
+        while True:  # forever, one short sleep at a time
+            time.sleep(0.02)
