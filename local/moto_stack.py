@@ -18,6 +18,8 @@ import boto3
 from botocore.config import Config
 from moto.server import ThreadedMotoServer
 
+from local import moto_speedups
+
 LOCAL_REGION = "us-east-1"
 # moto's default account; ARNs it builds carry this id.
 LOCAL_ACCOUNT_ID = "123456789012"
@@ -52,6 +54,7 @@ class MotoServer:
     def start(self) -> Self:
         # werkzeug logs one line per request to stderr; the demo's output is for people.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_speedups.install()
         self._server.start()
         host, port = self._server.get_host_and_port()
         self._endpoint_url = f"http://{host}:{port}"
