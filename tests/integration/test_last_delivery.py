@@ -83,10 +83,15 @@ def test_a_request_that_times_out_on_every_delivery_ends_with_a_reason(stack: Lo
 
 @pytest.fixture(scope="module")
 def failing_stack() -> Iterator[LocalStack]:
+    """Each delivery fails fast, and the record comes back after 1 s. One poller per queue: with
+    the visibility this far below the function timeout (AWS would not allow it), a second poller
+    received the record again while a slow host's first invocation still held it, and found its
+    lease (a hand-back, so a fresh copy, out of the delivery sequence this test checks)."""
     options = LocalStackOptions(
         name_prefix=f"fail{uuid.uuid4().hex[:6]}-",
         visibility_timeout_s=1,
         function_timeout_s=30,
+        workers=1,
         emulator_profile=BehaviourProfile(
             faults=FaultInjection(internal_error_probability=1.0, operations=["GetImageSet"])
         ),
