@@ -90,17 +90,8 @@ class RequestRequeue:
         dedup_id: str,
         renewals: int = 0,
     ) -> None:
-        params: dict[str, Any] = {
-            "QueueUrl": queue_url,
-            "MessageBody": body,
-            "MessageAttributes": _handed_back(renewals),
-        }
-        if group_id is None:
-            params["DelaySeconds"] = max(0, min(900, delay_s))  # SQS caps a message delay at 15 minutes
-        else:
-            params["MessageGroupId"] = group_id
-            params["MessageDeduplicationId"] = dedup_id
-        self._client.send_message(**params)
+        message = _message(body, renewals, delay_s=delay_s, group_id=group_id, dedup_id=dedup_id)
+        self._client.send_message(QueueUrl=queue_url, **message)
 
     def replace(self, queue_url: str, copies: list[QueueCopy]) -> set[str]:
         """Fresh copies of the messages, then the originals deleted: two batch calls per ten
@@ -130,17 +121,24 @@ class RequestRequeue:
 
 
 def _entry(entry_id: str, copy: QueueCopy) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "Id": entry_id,
-        "MessageBody": copy.body,
-        "MessageAttributes": _handed_back(copy.renewals),
-    }
-    if copy.group_id is None:
-        entry["DelaySeconds"] = max(0, min(900, copy.delay_s))
-    else:  # a FIFO batch keeps its entries' order within a group
-        entry["MessageGroupId"] = copy.group_id
-        entry["MessageDeduplicationId"] = copy.dedup_id
-    return entry
+    # A FIFO batch keeps its entries' order within a group.
+    message = _message(
+        copy.body, copy.renewals, delay_s=copy.delay_s, group_id=copy.group_id, dedup_id=copy.dedup_id
+    )
+    return {"Id": entry_id, **message}
+
+
+def _message(
+    body: str, renewals: int, *, delay_s: int, group_id: str | None, dedup_id: str
+) -> dict[str, Any]:
+    """One handed-back message, for SendMessage or an entry of SendMessageBatch."""
+    message: dict[str, Any] = {"MessageBody": body, "MessageAttributes": _handed_back(renewals)}
+    if group_id is None:
+        message["DelaySeconds"] = max(0, min(900, delay_s))  # SQS caps a message delay at 15 minutes
+    else:  # FIFO queues have no per-message delay
+        message["MessageGroupId"] = group_id
+        message["MessageDeduplicationId"] = dedup_id
+    return message
 
 
 def _handed_back(renewals: int) -> dict[str, dict[str, str]]:
