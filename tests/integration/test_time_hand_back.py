@@ -41,18 +41,6 @@ def stack() -> Iterator[LocalStack]:
         running.stop()
 
 
-@pytest.fixture(scope="module")
-def runtime(stack: LocalStack) -> Any:
-    from aws_lambda_powertools import Metrics  # noqa: PLC0415
-
-    from updater.handler import PowertoolsMetricsSink  # noqa: PLC0415
-    from updater.settings import load_settings  # noqa: PLC0415
-    from updater.wiring import AwsClients, build_runtime  # noqa: PLC0415
-
-    load_settings.cache_clear()
-    return build_runtime(load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(Metrics()))
-
-
 @pytest.fixture
 def sqs_calls(runtime: Any) -> Iterator[list[tuple[str, int]]]:
     """The SQS operations the updater's client makes, with how many entries each carried."""
