@@ -56,9 +56,9 @@ def _peak_bytes(work: Callable[[], object]) -> int:
 
 
 def _handler_work(body: str, metadata_blob: bytes, payload_limit: int) -> Callable[[], object]:
-    from updater.inbound import RequestMessage, classify  # noqa: PLC0415  (lambdas/ is put on the path first)
-    from updater.planning import plan_update  # noqa: PLC0415
-    from updater.validation import validate_request  # noqa: PLC0415
+    from updater.domain.inbound import RequestMessage, classify  # noqa: PLC0415  (lambdas/ is put on the path first)
+    from updater.domain.planning import plan_update  # noqa: PLC0415
+    from updater.domain.validation import validate_request  # noqa: PLC0415
 
     def work() -> object:
         message = classify(body)

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from updater.adapters.ledger import LedgerEntry
-from updater.image_set import ImageSetVersion
-from updater.outcome import OutcomeStatus, UpdateOutcome
-from updater.planning import UpdatePlan
-from updater.request import UpdateRequest
+from updater.domain.image_set import ImageSetVersion
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.planning import UpdatePlan
+from updater.domain.request import UpdateRequest
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from collections.abc import Callable, Mapping
 
 from updater.adapters.ledger import Ledger
 from updater.attempt import ProcessResult
-from updater.coalescing import CoalescedGroup, coalesce
-from updater.outcome import UpdateOutcome
+from updater.domain.coalescing import CoalescedGroup, coalesce
+from updater.domain.outcome import UpdateOutcome
+from updater.domain.request import UpdateRequest
+from updater.domain.validation import validate_request
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
-from updater.request import UpdateRequest
 from updater.service import UpdateService
-from updater.validation import validate_request
 
 
 class GroupProcessor:

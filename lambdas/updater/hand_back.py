@@ -18,9 +18,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from updater.adapters.outcomes import QueueCopy
 from updater.attempt import ProcessResult
-from updater.inbound import RejectedMessage
+from updater.domain.errors import RetryableServiceError
+from updater.domain.inbound import RejectedMessage
 from updater.renewal import renewals_of
-from updater.service_errors import RetryableServiceError
 from updater.wiring import Runtime
 
 # Errors of an AWS service the handler cannot get past now (unreachable, failing): retried by SQS.

@@ -19,9 +19,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.outcomes import QueueCopy
 from updater.attempt import ProcessResult
-from updater.coalescing import coalesce
-from updater.hand_back import AWS_TROUBLE, finish, hand_back_together, receive_count, reject
-from updater.inbound import (
+from updater.domain.coalescing import coalesce
+from updater.domain.errors import RetryableServiceError
+from updater.domain.inbound import (
     IgnoredMessage,
     ImportCompletedMessage,
     InboundMessage,
@@ -29,9 +29,9 @@ from updater.inbound import (
     RequestMessage,
     classify,
 )
+from updater.domain.request import UpdateRequest
+from updater.hand_back import AWS_TROUBLE, finish, hand_back_together, receive_count, reject
 from updater.kept_back import last_deliveries
-from updater.request import UpdateRequest
-from updater.service_errors import RetryableServiceError
 from updater.settings import load_settings
 from updater.wiring import AwsClients, Runtime, build_runtime
 

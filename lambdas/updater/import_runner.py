@@ -15,14 +15,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.outcomes import FailureQueue, OutcomePublisher
-from updater.failures import FailureCode
+from updater.domain.errors import FailureCode, RetryableServiceError, ServiceError
 from updater.imports.corrections import CorrectionsReader
 from updater.imports.events import ImportEventInvalid
 from updater.imports.fanout import FanoutIncomplete, RequestFanout
 from updater.imports.manifests import ImportManifestInvalid, ImportManifestReader, ImportOutputNotFound
 from updater.imports.reaction import react_to_import_completed
 from updater.imports.rules import RuleSet, load_rules
-from updater.service_errors import RetryableServiceError, ServiceError
 from updater.settings import UpdaterSettings
 
 IMPORT_SUMMARY_DETAIL_TYPE = "ImportJob.Reacted"

@@ -10,8 +10,8 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from updater.adapters.outcomes import QueueCopy
+from updater.domain.inbound import IgnoredMessage, InboundMessage, RejectedMessage, RequestMessage
 from updater.hand_back import AWS_TROUBLE, finish, receive_count, reject
-from updater.inbound import IgnoredMessage, InboundMessage, RejectedMessage, RequestMessage
 from updater.renewal import last_delivery, renewals_of
 from updater.wiring import Runtime
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from updater.adapters.ledger import Ledger, LedgerEntry, LedgerStatus
 from updater.adapters.outcomes import FailureQueue, OutcomePublisher
-from updater.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome
 
 
 class MetricsSink(Protocol):

@@ -18,8 +18,8 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
-from updater.outcome import DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, SOURCE, UpdateOutcome
-from updater.request import CliUpdateInput, UpdateRequest
+from updater.domain.outcome import DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, SOURCE, UpdateOutcome
+from updater.domain.request import CliUpdateInput, UpdateRequest
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "events" / "schemas"

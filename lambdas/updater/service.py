@@ -13,17 +13,23 @@ from updater.adapters.ledger import LeaseHeld, Ledger, LedgerEntry, LedgerStatus
 from updater.adapters.version_claims import VersionClaims
 from updater.attempt import Attempt, Clock, ProcessResult, body_request_id
 from updater.call_deadline import OutOfTime, calls_until
-from updater.failures import FailureCode, ValidationFailure
-from updater.image_set import ImageSetVersion
-from updater.outcome import OutcomeStatus, UpdateOutcome, scrub_message
+from updater.domain.errors import (
+    ConflictError,
+    FailureCode,
+    PermanentServiceError,
+    RetryableServiceError,
+    ServiceError,
+    ValidationFailure,
+)
+from updater.domain.image_set import ImageSetVersion
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
+from updater.domain.planning import UpdatePlan, plan_revert, plan_update
+from updater.domain.request import UpdateRequest
+from updater.domain.validation import validate_request
 from updater.outcome_recorder import MetricsSink, OutcomeRecorder
-from updater.planning import UpdatePlan, plan_revert, plan_update
-from updater.request import UpdateRequest
-from updater.service_errors import ConflictError, PermanentServiceError, RetryableServiceError, ServiceError
 from updater.settle import SettleEstimator, SettlePoller
 from updater.turns import UpdateTurns
 from updater.update_call import UpdateCall, VersionClaimed
-from updater.validation import validate_request
 
 MAX_CONFLICT_RETRIES = 4
 

@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from updater.image_set import ImageSetVersion
+from updater.domain.image_set import ImageSetVersion
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.ledger import LedgerEntry, LedgerStatus
 from updater.adapters.version_claims import VersionClaims
 from updater.attempt import Attempt, Clock
-from updater.image_set import ImageSetVersion
+from updater.domain.errors import ConflictError
+from updater.domain.image_set import ImageSetVersion
+from updater.domain.request import UpdateRequest
 from updater.outcome_recorder import MetricsSink
-from updater.request import UpdateRequest
-from updater.service_errors import ConflictError
 from updater.turns import UpdateTurns
 
 

@@ -53,7 +53,7 @@ def image_set(stack: LocalStack) -> str:
 
 
 def update(stack: LocalStack, image_set_id: str, keyword: str, value: str) -> Any:
-    from updater.request import parse_update_request  # noqa: PLC0415
+    from updater.domain.request import parse_update_request  # noqa: PLC0415
 
     document = {"SchemaVersion": 1.1, "Study": {"DICOM": {keyword: value}}}
     return parse_update_request(
@@ -81,7 +81,7 @@ def process(runtime: Any, request: Any, budget_s: float = 20.0) -> Any:
 
 
 def process_group(runtime: Any, requests: list[Any], budget_s: float) -> dict[str, Any]:
-    from updater.coalescing import coalesce  # noqa: PLC0415
+    from updater.domain.coalescing import coalesce  # noqa: PLC0415
 
     [group] = coalesce(requests, ordered=True, payload_limit=10_240)
     assert group.coalesced
@@ -254,7 +254,7 @@ def test_members_of_a_coalesced_call_cut_off_after_it_report_its_version_alone(
 ) -> None:
     """The shared call holds the claim; each member's entry names the call (`via`) before it is made."""
     from updater.adapters.ledger import Ledger  # noqa: PLC0415
-    from updater.coalescing import coalesce  # noqa: PLC0415
+    from updater.domain.coalescing import coalesce  # noqa: PLC0415
 
     a = update(stack, image_set, "StudyDescription", "ALPHA")
     b = update(stack, image_set, "Occupation", "BETA")
@@ -336,8 +336,8 @@ def test_a_coalesced_call_cut_off_before_its_published_flag_never_publishes_its_
     stored outcome was replayed as if it were a request's, and published under `coalesced-…`."""
     from local.scenario import outcome_events  # noqa: PLC0415
     from updater.adapters.ledger import Ledger, LedgerStatus  # noqa: PLC0415
-    from updater.coalescing import coalesce  # noqa: PLC0415
-    from updater.outcome import OutcomeStatus, UpdateOutcome  # noqa: PLC0415
+    from updater.domain.coalescing import coalesce  # noqa: PLC0415
+    from updater.domain.outcome import OutcomeStatus, UpdateOutcome  # noqa: PLC0415
 
     a = update(stack, image_set, "StudyDescription", "ALPHA")
     b = update(stack, image_set, "Occupation", "BETA")

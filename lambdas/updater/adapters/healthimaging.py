@@ -10,8 +10,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from updater.image_set import ImageSetVersion
-from updater.service_errors import RetryableServiceError, error_from_aws
+from updater.domain.errors import RetryableServiceError, error_from_aws
+from updater.domain.image_set import ImageSetVersion
 
 
 @contextmanager

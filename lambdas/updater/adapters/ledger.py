@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from updater.service_errors import RetryableServiceError
+from updater.domain.errors import RetryableServiceError
 
 
 class LedgerStatus(StrEnum):

@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from updater.outcome import SOURCE, UpdateOutcome
-from updater.service_errors import RetryableServiceError
+from updater.domain.errors import RetryableServiceError
+from updater.domain.outcome import SOURCE, UpdateOutcome
 
 
 class OutcomePublisher:

@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from updater.service_errors import RetryableServiceError
+from updater.domain.errors import RetryableServiceError
 
 PACER_KEY = {"pk": {"S": "pacer#UpdateImageSetMetadata"}}
 _MAX_RACES = 8

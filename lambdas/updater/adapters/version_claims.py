@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from updater.service_errors import RetryableServiceError
+from updater.domain.errors import RetryableServiceError
 
 
 def _key(datastore_id: str, image_set_id: str, base_version_id: str) -> dict[str, Any]:

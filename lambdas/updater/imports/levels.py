@@ -8,10 +8,10 @@ level is rejected by the service, so rules and corrections are checked against t
 
 from __future__ import annotations
 
-from updater.dicom_dictionary import entry_for_keyword
-from updater.validation.force_rules import FORCE_ONLY_KEYWORDS, GENERATED_ATTRIBUTES
-from updater.validation.levels import PATIENT_KEYWORDS, SERIES_KEYWORDS, STUDY_KEYWORDS, level_of
-from updater.validation.levels import Level as AttributeLevel
+from updater.domain.validation.dicom_dictionary import entry_for_keyword
+from updater.domain.validation.force_rules import FORCE_ONLY_KEYWORDS, GENERATED_ATTRIBUTES
+from updater.domain.validation.levels import PATIENT_KEYWORDS, SERIES_KEYWORDS, STUDY_KEYWORDS, level_of
+from updater.domain.validation.levels import Level as AttributeLevel
 
 # One normalization table for the whole updater: the request validator's.
 KEYWORDS_BY_LEVEL: dict[AttributeLevel, frozenset[str]] = {

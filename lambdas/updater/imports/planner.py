@@ -1,6 +1,6 @@
 """Plans the UpdateRequests an import calls for: one per (image set, rule or corrections file).
 
-The output is plain native `UpdateRequest` dicts (`updater.request.parse_update_request` accepts them),
+The output is plain native `UpdateRequest` dicts (`updater.domain.request.parse_update_request` accepts them),
 so the requests take the standard path: ingest queue, validation, pacing, settle polling, ledger,
 outcome. Their `requestId` is derived from job id, image set id and source, so a replayed event
 yields the same ids (the ledger applies nothing twice); and because a change is planned only where
@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from updater.dicom_dictionary import entry_for_keyword
+from updater.domain.validation.dicom_dictionary import entry_for_keyword
 from updater.imports.changes import ImageSetDocument, MetadataChanges, NodePath
 from updater.imports.corrections import Correction, CorrectionsFile
 from updater.imports.events import ImportJobCompleted

@@ -12,12 +12,12 @@ import pytest
 
 from tests.integration.imports.conftest import drain, failure, put_ndjson, success
 from tests.unit.imports.documents import DATASTORE_ID, JOB_ID, STUDY_UID, applied, metadata_document
+from updater.domain.request import parse_update_request
 from updater.imports.corrections import CorrectionsReader
 from updater.imports.events import IgnoredReason
 from updater.imports.fanout import RequestFanout, react_to_import_completed
 from updater.imports.manifests import ImportManifestReader
 from updater.imports.rules import load_rules
-from updater.request import parse_update_request
 
 ROOT = Path(__file__).resolve().parents[3]
 CT_SET = "c7" * 16

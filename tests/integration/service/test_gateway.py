@@ -11,8 +11,7 @@ from local.healthimaging import EmulatorServer
 from local.healthimaging.client import medical_imaging_client
 from local.healthimaging.profile import BehaviourProfile, FaultInjection
 from updater.adapters.healthimaging import HealthImagingGateway
-from updater.failures import FailureCode
-from updater.service_errors import ConflictError, PermanentServiceError
+from updater.domain.errors import ConflictError, FailureCode, PermanentServiceError
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from updater.failures import FailureCode
-from updater.inbound import IgnoredMessage, ImportCompletedMessage, RejectedMessage, RequestMessage, classify
-from updater.request import MAX_NESTING
-from updater.validation import validate_request
+from updater.domain.errors import FailureCode
+from updater.domain.inbound import (
+    IgnoredMessage,
+    ImportCompletedMessage,
+    RejectedMessage,
+    RequestMessage,
+    classify,
+)
+from updater.domain.request import MAX_NESTING
+from updater.domain.validation import validate_request
 
 PROFILE = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DATASTORE_ID = "a" * 32

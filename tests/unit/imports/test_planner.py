@@ -15,9 +15,9 @@ from tests.unit.imports.documents import (
     job,
     metadata_document,
 )
+from updater.domain.request import parse_update_request
 from updater.imports.planner import ImportPlan, import_request_id, plan_import_updates
 from updater.imports.rules import RuleSet
-from updater.request import parse_update_request
 
 
 def rules(*rule_list: dict[str, Any]) -> RuleSet:

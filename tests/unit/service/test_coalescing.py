@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from updater.coalescing import coalesce
-from updater.request import UpdateRequest, parse_update_request
+from updater.domain.coalescing import coalesce
+from updater.domain.request import UpdateRequest, parse_update_request
 
 DS = "a" * 32
 IS1, IS2 = "b" * 32, "c" * 32

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from updater.image_set import ImageSetVersion
+from updater.domain.image_set import ImageSetVersion
 from updater.settle import SettleEstimator, SettlePoller
 
 

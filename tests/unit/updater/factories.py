@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from updater.request import UpdateRequest, parse_update_request
+from updater.domain.request import UpdateRequest, parse_update_request
 
 DATASTORE_ID = "12345678901234567890123456789012"
 IMAGE_SET_ID = "ea92b0d8838c72a3f25d00d13616f87e"

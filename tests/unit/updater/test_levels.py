@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 from pydicom.datadict import keyword_dict
 
-from updater.validation.levels import PATIENT_KEYWORDS, SERIES_KEYWORDS, STUDY_KEYWORDS, Level, level_of
+from updater.domain.validation.levels import (
+    PATIENT_KEYWORDS,
+    SERIES_KEYWORDS,
+    STUDY_KEYWORDS,
+    Level,
+    level_of,
+)
 
 
 @pytest.mark.parametrize(

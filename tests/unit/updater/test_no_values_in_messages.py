@@ -15,11 +15,11 @@ from tests.unit.updater.factories import (
     study_doc,
     update_request,
 )
-from updater.failures import RequestRejected, ValidationFailure
-from updater.outcome import scrub_message
-from updater.planning import plan_update
-from updater.request import parse_update_request
-from updater.validation import validate_request
+from updater.domain.errors import RequestRejected, ValidationFailure
+from updater.domain.outcome import scrub_message
+from updater.domain.planning import plan_update
+from updater.domain.request import parse_update_request
+from updater.domain.validation import validate_request
 
 SECRET = "ZZSECRETZZ"
 

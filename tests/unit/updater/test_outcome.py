@@ -5,8 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from updater.failures import FailureCode
-from updater.outcome import (
+from updater.domain.errors import FailureCode
+from updater.domain.outcome import (
     DETAIL_TYPE_FAILED,
     DETAIL_TYPE_SUCCEEDED,
     OutcomeStatus,

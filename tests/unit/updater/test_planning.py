@@ -16,8 +16,8 @@ from tests.unit.updater.factories import (
     study_doc,
     update_request,
 )
-from updater.failures import FailureCode
-from updater.planning import UpdatePlan, apply_to_document, plan_revert, plan_update, values_equal
+from updater.domain.errors import FailureCode
+from updater.domain.planning import UpdatePlan, apply_to_document, plan_revert, plan_update, values_equal
 
 INSTANCE_KEY = f"Instance/{SERIES_UID}/{SOP_UID}"
 SERIES_KEY = f"Series/{SERIES_UID}"

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID, patient_doc, update_request
-from updater.failures import FailureCode, RequestRejected
-from updater.request import MAX_RAW_BYTES, UpdateRequest, parse_update_request
+from updater.domain.errors import FailureCode, RequestRejected
+from updater.domain.request import MAX_RAW_BYTES, UpdateRequest, parse_update_request
 
 PATIENT_DOC = patient_doc(PatientName="MX^MX")
 

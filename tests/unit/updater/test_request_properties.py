@@ -10,10 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID, metadata_document
-from updater.failures import RequestRejected
-from updater.planning import plan_update
-from updater.request import UpdateRequest, parse_update_request
-from updater.validation import validate_request
+from updater.domain.errors import RequestRejected
+from updater.domain.planning import plan_update
+from updater.domain.request import UpdateRequest, parse_update_request
+from updater.domain.validation import validate_request
 
 CONTRACT_KEYS = [
     "datastoreId", "imageSetId", "requestId", "expectedVersionId", "force", "includeStudyImageSets", "dryRun",

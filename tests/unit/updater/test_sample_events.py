@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from tests.unit.updater.factories import metadata_document
-from updater.failures import FailureCode, RequestRejected
-from updater.planning import plan_update
-from updater.request import parse_update_request
-from updater.validation import validate_request
+from updater.domain.errors import FailureCode, RequestRejected
+from updater.domain.planning import plan_update
+from updater.domain.request import parse_update_request
+from updater.domain.validation import validate_request
 
 REQUESTS = Path(__file__).resolve().parents[3] / "events" / "requests"
 EXPECTED = json.loads((REQUESTS / "bad" / "expected.json").read_text(encoding="utf-8"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from updater.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome
 from updater.schemas import DEFAULT_DIRECTORY, drifted, main, outcome_schema, request_schema, write
 
 REQUESTS = Path(__file__).resolve().parents[3] / "events" / "requests"

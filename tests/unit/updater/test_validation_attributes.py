@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from tests.unit.updater.factories import instance_doc, patient_doc, series_doc, study_doc, update_request
-from updater.failures import FailureCode, ValidationFailure
-from updater.validation import validate_request
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.validation import validate_request
 
 
 def failures_for(updatable: Any = None, removable: Any = None, **fields: Any) -> list[ValidationFailure]:

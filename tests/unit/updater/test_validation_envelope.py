@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.updater.factories import DATASTORE_ID, patient_doc, update_request
-from updater.failures import FailureCode
-from updater.validation import API_BLOB_LIMIT_BYTES, validate_request
+from updater.domain.errors import FailureCode
+from updater.domain.validation import API_BLOB_LIMIT_BYTES, validate_request
 
 PATIENT_DOC = patient_doc(PatientName="MX^MX")
 

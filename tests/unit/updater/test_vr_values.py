@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from updater.validation.vr_values import is_valid_uid, vr_value_problem
+from updater.domain.validation.vr_values import is_valid_uid, vr_value_problem
 
 ACCEPTED = [
     ("DA", "20240229"), ("DA", "19000101"), ("DA", "20240101 "), ("DA", ""), ("DA", None),

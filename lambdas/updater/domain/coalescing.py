@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from updater.request import DicomUpdates, UpdateRequest, compact_json
+from updater.domain.request import DicomUpdates, UpdateRequest, compact_json
 
 # Maps whose values are DICOM attribute values (leaves), not further levels of the document.
 _LEAF_MAPS = frozenset({"DICOM", "DICOMVRs"})

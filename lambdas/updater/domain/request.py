@@ -15,7 +15,7 @@ SHA-256 hex digest (64 chars) of the canonical JSON (sorted keys, compact, defau
 field, so redelivering the same content always maps to the same ledger entry. Send an explicit requestId to
 apply identical content again on purpose.
 
-Parsing checks shape and JSON types only; the DICOM rules live in ``updater.validation``.
+Parsing checks shape and JSON types only; the DICOM rules live in ``updater.domain.validation``.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from updater.failures import FailureCode, RequestRejected, ValidationFailure
+from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
 
 MAX_RAW_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
 MAX_NESTING = 64  # deep enough for Study/Series/Instances/DICOM plus nested sequences

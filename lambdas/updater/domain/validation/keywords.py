@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from updater.dicom_dictionary import DictionaryEntry as KeywordInfo
-from updater.dicom_dictionary import entry_for_keyword
+from updater.domain.validation.dicom_dictionary import DictionaryEntry as KeywordInfo
+from updater.domain.validation.dicom_dictionary import entry_for_keyword
 
 TAG_SHAPE = re.compile(r"^[0-9A-Fa-f]{8}$")
 _RESERVED_ODD_GROUPS = frozenset({0x0001, 0x0003, 0x0005, 0x0007, 0xFFFF})

@@ -17,11 +17,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from updater.failures import FailureCode, ValidationFailure
-from updater.request import safe_segment
-from updater.validation.keywords import VALUE_REPRESENTATIONS, private_tag_problem
-from updater.validation.levels import Level
-from updater.validation.vr_values import is_valid_uid
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.request import safe_segment
+from updater.domain.validation.keywords import VALUE_REPRESENTATIONS, private_tag_problem
+from updater.domain.validation.levels import Level
+from updater.domain.validation.vr_values import is_valid_uid
 
 SCHEMA_VERSION = "1.1"
 TOP_LEVEL_KEYS = frozenset({"SchemaVersion", "Patient", "Study"})

@@ -8,11 +8,11 @@ Validation never logs: failures carry field paths and rules, never attribute val
 
 from __future__ import annotations
 
-from updater.failures import FailureCode, ValidationFailure
-from updater.request import UpdateRequest
-from updater.validation.attributes import check_attribute
-from updater.validation.document import walk_document
-from updater.validation.ids import check_identifiers, check_update_kind
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.request import UpdateRequest
+from updater.domain.validation.attributes import check_attribute
+from updater.domain.validation.document import walk_document
+from updater.domain.validation.ids import check_identifiers, check_update_kind
 
 API_BLOB_LIMIT_BYTES = 30_000  # DICOMAttribute blob max in the service model
 DEFAULT_PAYLOAD_LIMIT_BYTES = 10 * 1024  # service quota L-A880A4C2, adjustable per account

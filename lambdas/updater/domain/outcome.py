@@ -13,7 +13,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from updater.failures import FailureCode
+from updater.domain.errors import FailureCode
 
 SOURCE = "healthimaging.metadata-updater"
 DETAIL_TYPE_SUCCEEDED = "ImageSetMetadataUpdate.Succeeded"
@@ -51,7 +51,7 @@ class OutcomeStatus(StrEnum):
 class UpdateOutcome(BaseModel):
     """The ``detail`` of ``ImageSetMetadataUpdate.Succeeded`` / ``.Failed`` events (camelCase on the wire).
 
-    ``changed``/``removed`` map a level path to attribute names (see ``updater.planning`` for the keys).
+    ``changed``/``removed`` map a level path to attribute names (keys: see ``updater.domain.planning``).
     For a no-op or a dry run ``toVersionId`` equals ``fromVersionId``: no version was created.
     """
 
@@ -84,6 +84,12 @@ class UpdateOutcome(BaseModel):
         if value not in TRIGGERS:
             raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}")
         return value
+
+    def failed(self, code: FailureCode, message: str) -> UpdateOutcome:
+        """This outcome as a failure with `code` (versions kept: a failed call still names its version)."""
+        return self.model_copy(
+            update={"status": OutcomeStatus.FAILED, "error_code": code, "error_message": message}
+        )
 
     def detail_type(self) -> str:
         return DETAIL_TYPE_SUCCEEDED if self.status is OutcomeStatus.SUCCEEDED else DETAIL_TYPE_FAILED

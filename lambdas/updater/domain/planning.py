@@ -19,10 +19,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from updater.failures import FailureCode, ValidationFailure
-from updater.request import UpdateRequest
-from updater.validation.keywords import is_tag_shaped
-from updater.validation.levels import Level
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.request import UpdateRequest
+from updater.domain.validation.keywords import is_tag_shaped
+from updater.domain.validation.levels import Level
 
 
 @dataclass(frozen=True)

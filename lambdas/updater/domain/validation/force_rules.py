@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from updater.dicom_dictionary import DictionaryEntry as KeywordInfo
-from updater.validation.levels import Level
+from updater.domain.validation.dicom_dictionary import DictionaryEntry as KeywordInfo
+from updater.domain.validation.levels import Level
 
 GENERATED_ATTRIBUTES = frozenset(
     {

@@ -8,12 +8,12 @@ VR value checks apply only to updatableAttributes: a removal must repeat the sto
 
 from __future__ import annotations
 
-from updater.failures import FailureCode, ValidationFailure
-from updater.validation.document import AttributeEntry
-from updater.validation.force_rules import is_generated, private_force_reason, standard_force_reason
-from updater.validation.keywords import is_tag_shaped, lookup_keyword, private_tag_problem
-from updater.validation.levels import level_of
-from updater.validation.vr_values import vr_value_problem
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.validation.document import AttributeEntry
+from updater.domain.validation.force_rules import is_generated, private_force_reason, standard_force_reason
+from updater.domain.validation.keywords import is_tag_shaped, lookup_keyword, private_tag_problem
+from updater.domain.validation.levels import level_of
+from updater.domain.validation.vr_values import vr_value_problem
 
 
 def _failure(code: FailureCode, entry: AttributeEntry, rule: str) -> ValidationFailure:

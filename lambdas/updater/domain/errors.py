@@ -3,7 +3,14 @@
 Exception tree::
 
     Exception
-     └── RequestRejected      the request can never succeed as written (carries ValidationFailure items)
+     ├── RequestRejected            the request can never succeed as written (ValidationFailure items)
+     └── ServiceError               an error answered by an AWS service (or the network on the way)
+          ├── ConflictError         409: image set LOCKED, or `latestVersion` is stale
+          ├── RetryableServiceError throttling after the SDK's own retries, 5xx, timeouts
+          │    └── ThrottledError   ThrottlingException
+          └── PermanentServiceError Validation / NotFound / AccessDenied / quota: retrying cannot help
+
+One table (`error_from_aws`) maps AWS error codes onto the service errors; nothing matches on text.
 
 Every ``ValidationFailure.message`` names the field and the rule it breaks and never the offending value:
 attribute values are PHI and messages end up in logs, metrics, events and DLQ message attributes. Messages
@@ -64,6 +71,7 @@ class FailureCode(StrEnum):
     SERVICE_REJECTED = "SERVICE_REJECTED"
     SERVICE_QUOTA_EXCEEDED = "SERVICE_QUOTA_EXCEEDED"
     UPDATE_FAILED = "UPDATE_FAILED"
+    SETTLE_TIMEOUT = "SETTLE_TIMEOUT"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
     IMPORT_EVENT_INVALID = "IMPORT_EVENT_INVALID"
@@ -141,6 +149,9 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
         "HealthImaging refused the update with ServiceQuotaExceededException."
     ),
     FailureCode.UPDATE_FAILED: "The new version settled as UPDATE_FAILED.",
+    FailureCode.SETTLE_TIMEOUT: (
+        "The update call made a new version that was still not settled when the wait ran out."
+    ),
     FailureCode.RETRIES_EXHAUSTED: (
         "No delivery finished: throttling, server errors, timeouts or crashes on every retry."
     ),
@@ -188,3 +199,51 @@ class RequestRejected(Exception):
 
     def __str__(self) -> str:
         return self.summary()
+
+
+class ServiceError(Exception):
+    """An error answered by an AWS service (or the network on the way to it)."""
+
+    def __init__(self, aws_code: str, message: str) -> None:
+        super().__init__(f"{aws_code}: {message}")
+        self.aws_code = aws_code
+        self.message = message
+
+
+class ConflictError(ServiceError):
+    pass
+
+
+class RetryableServiceError(ServiceError):
+    pass
+
+
+class ThrottledError(RetryableServiceError):
+    pass
+
+
+class PermanentServiceError(ServiceError):
+    def __init__(self, aws_code: str, message: str, failure_code: FailureCode) -> None:
+        super().__init__(aws_code, message)
+        self.failure_code = failure_code
+
+
+_PERMANENT: dict[str, FailureCode] = {
+    "ValidationException": FailureCode.SERVICE_REJECTED,
+    "ResourceNotFoundException": FailureCode.IMAGE_SET_NOT_FOUND,
+    "AccessDeniedException": FailureCode.ACCESS_DENIED,
+    "ServiceQuotaExceededException": FailureCode.SERVICE_QUOTA_EXCEEDED,
+}
+_THROTTLING = {"ThrottlingException", "TooManyRequestsException", "429"}
+
+
+def error_from_aws(aws_code: str, message: str) -> ServiceError:
+    """Map an AWS error code to the domain error type (unknown codes count as retryable)."""
+    if aws_code in _PERMANENT:
+        return PermanentServiceError(aws_code, message, _PERMANENT[aws_code])
+    if aws_code in ("ConflictException", "409"):
+        return ConflictError(aws_code, message)
+    if aws_code in _THROTTLING:
+        return ThrottledError(aws_code, message)
+    # 5xx, timeouts and codes we do not know: SQS retries, the redrive policy bounds it.
+    return RetryableServiceError(aws_code, message)

@@ -11,8 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from updater.failures import FailureCode, RequestRejected, ValidationFailure
-from updater.request import UpdateRequest, parse_update_request
+from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
+from updater.domain.request import UpdateRequest, parse_update_request
 
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED = "Import Job Completed"

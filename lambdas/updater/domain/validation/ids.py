@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from updater.failures import FailureCode, ValidationFailure
-from updater.request import ID_PATTERN, REQUEST_ID_PATTERN, VERSION_PATTERN, UpdateRequest
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.request import ID_PATTERN, REQUEST_ID_PATTERN, VERSION_PATTERN, UpdateRequest
 
 _ID = re.compile(ID_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
