@@ -35,6 +35,7 @@ def emit_image_set_event(state: EmulatorState, image_set: ImageSet, detail_type:
             image_set.workflow_status,
             image_set.is_primary,
             at,
+            state.behaviour.profile.image_set_event_id_key,
         )
     )
 

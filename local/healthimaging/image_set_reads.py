@@ -28,7 +28,9 @@ def version_properties(image_set: ImageSet, version: ImageSetVersion) -> dict[st
         "imageSetId": image_set.image_set_id,
         "versionId": version.version_id,
         "imageSetState": image_set.state if is_latest else version.state,
-        "createdAt": version.created_at,
+        # Every version reports the image set's creation time (the CLI's list-image-set-versions
+        # example shows one createdAt for versions 1 to 4); updatedAt is the version's own.
+        "createdAt": image_set.created_at,
         "updatedAt": version.updated_at,
         "isPrimary": image_set.is_primary,
     }

@@ -22,7 +22,7 @@ from local.healthimaging.dicom_import import (
     group_by_series,
     missing_required_attribute,
 )
-from local.healthimaging.events import import_job_event
+from local.healthimaging.events import resource_event
 from local.healthimaging.image_set_lifecycle import add_active_image_set
 from local.healthimaging.import_locations import (
     InputFile,
@@ -32,6 +32,7 @@ from local.healthimaging.import_locations import (
     write_output,
 )
 from local.healthimaging.import_manifests import ImportResult, manifest_files
+from local.healthimaging.messages import model_message
 from local.healthimaging.pagination import page
 from local.healthimaging.records import Datastore, ImageSet, ImportJob, new_resource_id
 from local.healthimaging.state import EmulatorState
@@ -110,7 +111,7 @@ class ImportJobRunner:
 
     def _transition(self, job: ImportJob, status: str, message: str | None = None) -> None:
         job.status = status
-        job.message = message
+        job.message = model_message(message) if message else None
         if status in ("COMPLETED", "FAILED"):
             job.ended_at = self._state.clock.now()
         detail = {
@@ -122,7 +123,7 @@ class ImportJobRunner:
             "outputS3Uri": job.output_s3_uri,
         }
         arn = self._state.datastore_arn(job.datastore_id)
-        self._state.outbox.add(import_job_event(_STATUS_EVENT[status], arn, detail, self._state.clock.now()))
+        self._state.outbox.add(resource_event(_STATUS_EVENT[status], arn, detail, self._state.clock.now()))
 
     def _run(self, job: ImportJob) -> None:
         with self._state.lock:

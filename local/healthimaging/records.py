@@ -56,6 +56,7 @@ class ImageSet:
     created_at: float
     versions: list[ImageSetVersion] = field(default_factory=list)
     is_primary: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
     deletion: PendingDeletion | None = None
     deleted_at: float | None = None
 
@@ -100,8 +101,14 @@ class Datastore:
     datastore_id: str
     name: str
     created_at: float
-    status: str = "ACTIVE"
+    status: str = "CREATING"
+    updated_at: float = 0.0
     kms_key_arn: str | None = None
+    lambda_authorizer_arn: str | None = None
+    # The documented default: "Data stores use HTJ2K as the storage format by default".
+    lossless_storage_format: str = "HTJ2K"
+    # When CREATING becomes ACTIVE, or DELETING becomes DELETED.
+    transition_deadline: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
     image_sets: dict[str, ImageSet] = field(default_factory=dict)
 

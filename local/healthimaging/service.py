@@ -107,6 +107,7 @@ class HealthImagingService:
     def settle_due(self) -> None:
         """Finalize every write whose settle time has passed (the server's ticker calls this too)."""
         with self._state.lock:
+            datastores.settle_datastores(self._state)
             settle_due(self._state)
         self._state.outbox.flush()
 
@@ -120,8 +121,12 @@ class HealthImagingService:
         self.behaviour.set_profile(profile)
 
     def create_datastore(self, name: str) -> str:
+        """An ACTIVE data store at once (CREATING is skipped, its events are still published)."""
         with self._state.lock:
             created = datastores.create_datastore(self._state, {"datastoreName": name})
+            self._state.datastores[created["datastoreId"]].transition_deadline = self.clock.now()
+            datastores.settle_datastores(self._state)
+        self._state.outbox.flush()
         return str(created["datastoreId"])
 
     def seed_image_set(self, datastore_id: str, metadata_document: MetadataDocument) -> str:
