@@ -129,11 +129,13 @@ class HealthImagingService:
         self._state.outbox.flush()
         return str(created["datastoreId"])
 
-    def seed_image_set(self, datastore_id: str, metadata_document: MetadataDocument) -> str:
+    def seed_image_set(
+        self, datastore_id: str, metadata_document: MetadataDocument, *, is_primary: bool = True
+    ) -> str:
         """Version 1, ACTIVE/CREATED, holding `metadata_document` (ids and SchemaVersion stamped)."""
         with self._state.lock:
             datastore = self._state.datastore(datastore_id)
-            image_set = add_active_image_set(self._state, datastore, metadata_document)
+            image_set = add_active_image_set(self._state, datastore, metadata_document, is_primary)
         self._state.outbox.flush()
         return image_set.image_set_id
 
