@@ -50,6 +50,7 @@ def image_set_event(
     is_primary: bool,
     time: float,
     id_key: str = "imageSetId",
+    extra: dict[str, str] | None = None,
 ) -> HealthImagingEvent:
     """The developer guide's sample fields; `imageSetVersion` is the version that changed, a string."""
     detail = {
@@ -60,6 +61,7 @@ def image_set_event(
         id_key: image_set_id,
         "imageSetState": state,
         "imageSetWorkflowStatus": workflow_status,
+        **(extra or {}),  # `Image Set Copying` adds `sourceImageSetArn`
     }
     return HealthImagingEvent(detail_type, [arn], detail, time)
 

@@ -50,6 +50,13 @@ class PendingDeletion:
 
 
 @dataclass
+class PendingCopySource:
+    """A copy reads this image set until `deadline`: LOCKED, COPYING_WITH_READ_ONLY_ACCESS meanwhile."""
+
+    deadline: float
+
+
+@dataclass
 class ImageSet:
     image_set_id: str
     datastore_id: str
@@ -58,6 +65,7 @@ class ImageSet:
     is_primary: bool = True
     tags: dict[str, str] = field(default_factory=dict)
     deletion: PendingDeletion | None = None
+    copy_source: PendingCopySource | None = None
     deleted_at: float | None = None
 
     @property
@@ -77,7 +85,7 @@ class ImageSet:
     def state(self) -> str:
         if self.deleted_at is not None:
             return "DELETED"
-        if self.deletion is not None:
+        if self.deletion is not None or self.copy_source is not None:
             return "LOCKED"
         return self.latest.state
 
@@ -87,6 +95,8 @@ class ImageSet:
             return "DELETED"
         if self.deletion is not None:
             return "DELETING"
+        if self.copy_source is not None:
+            return "COPYING_WITH_READ_ONLY_ACCESS"
         return self.latest.workflow_status
 
     @property
