@@ -106,6 +106,7 @@ def copy_image_set(state: EmulatorState, params: dict[str, Any]) -> dict[str, An
             outcome = PendingOutcome(deadline, "COPY_FAILED", previous, problem, "Image Set Copy Failed")
     source_arn = {"sourceImageSetArn": state.image_set_arn(source.datastore_id, source.image_set_id)}
     open_locked_version(state, destination, "COPYING", outcome, force, "Image Set Copying", source_arn)
+    destination.frames.update(source.frames)  # the copied instances' frame ids stay valid
     _lock_for_reading(state, source, deadline)
     return {
         "datastoreId": datastore.datastore_id,

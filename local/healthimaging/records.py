@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.healthimaging.image_frames import StoredFrame
+
 MetadataDocument = dict[str, Any]
 
 
@@ -64,6 +66,8 @@ class ImageSet:
     versions: list[ImageSetVersion] = field(default_factory=list)
     is_primary: bool = True
     tags: dict[str, str] = field(default_factory=dict)
+    # Image frame id -> stored frame (GetImageFrame); frames never change, versions only re-point.
+    frames: dict[str, StoredFrame] = field(default_factory=dict)
     deletion: PendingDeletion | None = None
     copy_source: PendingCopySource | None = None
     deleted_at: float | None = None
