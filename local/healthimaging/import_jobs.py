@@ -56,6 +56,7 @@ class ImportJobRunner:
             input_s3_uri=params["inputS3Uri"],
             output_s3_uri=params["outputS3Uri"],
             data_access_role_arn=params["dataAccessRoleArn"],
+            import_configuration=params.get("importConfiguration"),
         )
         state.import_jobs[job.job_id] = job
         self._transition(job, "SUBMITTED")
@@ -136,6 +137,8 @@ def _job_properties(job: ImportJob, output_uri: str) -> dict[str, Any]:
         properties["endedAt"] = job.ended_at
     if job.message:
         properties["message"] = job.message
+    if job.import_configuration is not None:
+        properties["importConfiguration"] = job.import_configuration
     return properties
 
 
@@ -158,5 +161,11 @@ def list_dicom_import_jobs(state: EmulatorState, params: dict[str, Any]) -> dict
     summaries = []
     for job in items:
         properties = _job_properties(job, "")
-        summaries.append({k: v for k, v in properties.items() if k not in ("inputS3Uri", "outputS3Uri")})
+        summaries.append(
+            {
+                k: v
+                for k, v in properties.items()
+                if k not in ("inputS3Uri", "outputS3Uri", "importConfiguration")
+            }
+        )
     return {"jobSummaries": summaries, **({"nextToken": token} if token else {})}

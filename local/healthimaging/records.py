@@ -137,5 +137,7 @@ class ImportJob:
     input_s3_uri: str
     output_s3_uri: str
     data_access_role_arn: str
+    # Kept and returned; a DICOM JSON metadata import is not applied by the emulator.
+    import_configuration: dict[str, Any] | None = None
     ended_at: float | None = None
     message: str | None = None

@@ -12,6 +12,7 @@ import pydicom
 import pytest
 
 from local.healthimaging import BehaviourProfile, EmulatorServer, HealthImagingService, medical_imaging_client
+from tests.local.healthimaging.contract import ContractRecorder
 from tests.local.healthimaging.dicom_files import shipped
 from tests.local.healthimaging.test_dicom_import import ROLE_ARN, wait_for_job
 
@@ -102,3 +103,23 @@ def test_an_import_job_reports_the_matched_primary_in_its_manifest(tmp_path: Pat
     assert summaries[0] == summaries[1]
     assert [(s["imageSetVersion"], s["isPrimary"]) for s in summaries[0]] == [(1, True)]
     assert [s["imageSetId"] for s in listed] == [summaries[0][0]["imageSetId"]]
+
+
+def test_the_import_configuration_given_is_returned(client: Any, tmp_path: Path) -> None:
+    recorder = ContractRecorder(client)
+    (tmp_path / "in").mkdir()
+    configuration = {
+        "dicomJsonMetadataImportConfiguration": {
+            "dicomMetadataMappings": [{"studyInstanceUID": "1.2.3", "metadataFilePath": "study.json"}]
+        }
+    }
+    datastore_id = client.create_datastore(datastoreName="configured", clientToken="c")["datastoreId"]
+    job_id = client.start_dicom_import_job(
+        datastoreId=datastore_id, dataAccessRoleArn=ROLE_ARN, clientToken="c",
+        importConfiguration=configuration,
+        inputS3Uri=f"file://{tmp_path}/in/", outputS3Uri=f"file://{tmp_path}/out/",
+    )["jobId"]  # fmt: skip
+
+    assert wait_for_job(client, datastore_id, job_id)["importConfiguration"] == configuration
+    assert client.list_dicom_import_jobs(datastoreId=datastore_id)["jobSummaries"][0]["jobId"] == job_id
+    assert recorder.problems == []
