@@ -38,9 +38,10 @@ def reidentified_sample(directory: Path) -> tuple[Path, str]:
 
 
 def emulator_profile(rules: str) -> BehaviourProfile:
-    """Fast settles, and the published GetImageSet quota so that the burst step can be throttled."""
+    """Settles of about a second (a loaded host must still reach the LOCKED image set with a second
+    call), and the published GetImageSet quota so that the burst step can be throttled."""
     return BehaviourProfile(
-        settle=SettleTime(median_seconds=0.05, p99_seconds=0.2),
+        settle=SettleTime(median_seconds=1.0, p99_seconds=1.5),
         rate_limits={"GetImageSet": REAL_SERVICE_QUOTAS["GetImageSet"]},
         primary_image_set_rules=rules,
     )
