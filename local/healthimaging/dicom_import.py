@@ -1,11 +1,13 @@
-"""Turn DICOM P10 files into SchemaVersion 1.1 metadata documents, one image set per series."""
+"""Turn DICOM P10 files into SchemaVersion 1.1 metadata documents, one image set per series.
+
+Pixel data goes to image frames (image_frames); the document's instance nodes carry their
+`StoredTransferSyntaxUID` and `ImageFrames` entries.
+"""
 
 from __future__ import annotations
 
-import secrets
-import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydicom import Dataset
@@ -14,6 +16,7 @@ from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
 
 from local.healthimaging.dicom_levels import Level, level_of
+from local.healthimaging.image_frames import InstanceFrames
 from local.healthimaging.records import MetadataDocument
 
 # Binary VRs have no JSON value in the metadata document; their pixels live in image frames.
@@ -31,6 +34,12 @@ class SeriesKey:
 class ParsedInstance:
     input_file: str
     dataset: Dataset
+    frames: InstanceFrames
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def sop_instance_uid(self) -> str:
+        return str(self.dataset.SOPInstanceUID)
 
     @property
     def series_key(self) -> SeriesKey:
@@ -58,12 +67,12 @@ def build_document(datastore_id: str, image_set_id: str, instances: list[ParsedI
     instance_nodes: dict[str, Any] = {}
     for instance in instances:
         dicom, vrs = _split_by_level(instance.dataset, patient, study, series)
-        instance_nodes[str(instance.dataset.SOPInstanceUID)] = {
+        instance_nodes[instance.sop_instance_uid] = {
             "DICOM": dicom,
             "DICOMVRs": vrs,
-            "StoredTransferSyntaxUID": _transfer_syntax(instance.dataset),
+            "StoredTransferSyntaxUID": instance.frames.stored_transfer_syntax,
             "ChecksumType": "DECOMPRESSED",
-            "ImageFrames": _image_frames(instance.dataset),
+            "ImageFrames": instance.frames.entries,
         }
     series_uid = str(instances[0].dataset.SeriesInstanceUID)
     return {
@@ -120,29 +129,3 @@ def _scalar(vr: str, value: Any) -> Any:
     if isinstance(value, int | float | str):
         return value
     return str(value)
-
-
-def _transfer_syntax(dataset: Dataset) -> str | None:
-    meta = getattr(dataset, "file_meta", None)
-    uid = meta.get("TransferSyntaxUID") if meta is not None else None
-    return str(uid) if uid else None
-
-
-def _image_frames(dataset: Dataset) -> list[dict[str, Any]]:
-    """A stub of the frame index: ids and checksums, no decoded pixels."""
-    pixel_data = dataset.get("PixelData")
-    if pixel_data is None:
-        return []
-    frame_count = int(dataset.get("NumberOfFrames", 1) or 1)
-    rows, columns = int(dataset.get("Rows", 0)), int(dataset.get("Columns", 0))
-    data: bytes = pixel_data if isinstance(pixel_data, bytes) else b""
-    return [
-        {
-            "ID": secrets.token_hex(16),
-            "PixelDataChecksumFromBaseToFullResolution": [
-                {"Width": columns, "Height": rows, "Checksum": zlib.crc32(data)}
-            ],
-            "FrameSizeInBytes": len(data) // frame_count,
-        }
-        for _ in range(frame_count)
-    ]

@@ -6,6 +6,7 @@ Detail shapes follow the developer guide's samples (reference §4), with the ima
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ class HealthImagingEvent:
             "DetailType": self.detail_type,
             "Detail": json.dumps(self.detail),
             "Resources": self.resources,
+            # The moment the state changed (a settle deadline), not the moment of delivery.
+            "Time": dt.datetime.fromtimestamp(self.time, tz=dt.UTC),
             "EventBusName": event_bus_name,
         }
 
@@ -46,23 +49,26 @@ def image_set_event(
     workflow_status: str,
     is_primary: bool,
     time: float,
+    id_key: str = "imageSetId",
+    extra: dict[str, str] | None = None,
 ) -> HealthImagingEvent:
+    """The developer guide's sample fields; `imageSetVersion` is the version that changed, a string."""
     detail = {
         "imagingVersion": IMAGING_VERSION,
         "isPrimary": is_primary,
         "imageSetVersion": version_id,
         "datastoreId": datastore_id,
-        "imageSetId": image_set_id,
+        id_key: image_set_id,
         "imageSetState": state,
         "imageSetWorkflowStatus": workflow_status,
+        **(extra or {}),  # `Image Set Copying` adds `sourceImageSetArn`
     }
     return HealthImagingEvent(detail_type, [arn], detail, time)
 
 
-def import_job_event(
-    detail_type: str, arn: str, job_detail: dict[str, Any], time: float
-) -> HealthImagingEvent:
-    return HealthImagingEvent(detail_type, [arn], {"imagingVersion": IMAGING_VERSION, **job_detail}, time)
+def resource_event(detail_type: str, arn: str, detail: dict[str, Any], time: float) -> HealthImagingEvent:
+    """Data store and import job events: `imagingVersion` plus the resource's own detail fields."""
+    return HealthImagingEvent(detail_type, [arn], {"imagingVersion": IMAGING_VERSION, **detail}, time)
 
 
 class EventOutbox:

@@ -115,6 +115,9 @@ def _parse_request(
         wire_name = member.serialization.get("name", name)
         if location == "uri" and wire_name in uri_params:
             params[name] = uri_params[wire_name]
+        elif location == "querystring" and wire_name in query and isinstance(member, ListShape):
+            # UntagResource's tagKeys: `?tagKeys=a&tagKeys=b`.
+            params[name] = [_scalar_from_text(v, member.member, wire_name) for v in query[wire_name]]
         elif location == "querystring" and wire_name in query:
             params[name] = _scalar_from_text(query[wire_name][0], member, wire_name)
         elif location == "header" and wire_name.lower() in lower_headers:

@@ -7,9 +7,15 @@ import json
 from typing import Any
 
 from local.healthimaging.errors import ValidationException
-from local.healthimaging.image_set_lifecycle import open_locked_version, stamp_identity
+from local.healthimaging.image_set_lifecycle import emit_image_set_event, open_locked_version, stamp_identity
 from local.healthimaging.image_set_writes import ensure_writable
-from local.healthimaging.records import ImageSet, MetadataDocument, PendingOutcome, new_resource_id
+from local.healthimaging.records import (
+    ImageSet,
+    MetadataDocument,
+    PendingCopySource,
+    PendingOutcome,
+    new_resource_id,
+)
 from local.healthimaging.state import EmulatorState
 
 SERIES_MISMATCH = "INVALID_REQUEST:  Series of SourceImageSet and DestinationImageSet don't match."
@@ -61,6 +67,14 @@ def _properties(state: EmulatorState, image_set: ImageSet) -> dict[str, Any]:
     }
 
 
+def _lock_for_reading(state: EmulatorState, source: ImageSet, deadline: float) -> None:
+    """The source takes no write while it is copied (CLI copy-image-set example: LOCKED,
+    COPYING_WITH_READ_ONLY_ACCESS); it gets no version of its own."""
+    source.copy_source = PendingCopySource(deadline)
+    state.unsettled.add((source.datastore_id, source.image_set_id))
+    emit_image_set_event(state, source, "Image Set Copying With Read Only Access", state.clock.now())
+
+
 def copy_image_set(state: EmulatorState, params: dict[str, Any]) -> dict[str, Any]:
     datastore = state.datastore(params["datastoreId"])
     source = state.image_set(params["datastoreId"], params["sourceImageSetId"])
@@ -80,6 +94,8 @@ def copy_image_set(state: EmulatorState, params: dict[str, Any]) -> dict[str, An
         document = stamp_identity(copied, datastore.datastore_id, destination.image_set_id)
         outcome = PendingOutcome(deadline, "COPIED", document, completed_event="Image Set Copied")
     else:
+        if target_info["imageSetId"] == source.image_set_id:
+            raise ValidationException("The destination image set must differ from the source")
         destination = state.image_set(params["datastoreId"], target_info["imageSetId"])
         ensure_writable(destination, target_info["latestVersionId"])
         document, problem = _merge_into(destination.latest.document, copied)
@@ -88,7 +104,10 @@ def copy_image_set(state: EmulatorState, params: dict[str, Any]) -> dict[str, An
         else:
             previous = copy.deepcopy(destination.latest.document)
             outcome = PendingOutcome(deadline, "COPY_FAILED", previous, problem, "Image Set Copy Failed")
-    open_locked_version(state, destination, "COPYING", outcome, force, "Image Set Copying")
+    source_arn = {"sourceImageSetArn": state.image_set_arn(source.datastore_id, source.image_set_id)}
+    open_locked_version(state, destination, "COPYING", outcome, force, "Image Set Copying", source_arn)
+    destination.frames.update(source.frames)  # the copied instances' frame ids stay valid
+    _lock_for_reading(state, source, deadline)
     return {
         "datastoreId": datastore.datastore_id,
         "sourceImageSetProperties": _properties(state, source),

@@ -23,7 +23,13 @@ from local.healthimaging.state import EmulatorState
 FAILED_EVENT = {"Image Set Updated": "Image Set Update Failed", "Image Set Copied": "Image Set Copy Failed"}
 
 
-def emit_image_set_event(state: EmulatorState, image_set: ImageSet, detail_type: str, at: float) -> None:
+def emit_image_set_event(
+    state: EmulatorState,
+    image_set: ImageSet,
+    detail_type: str,
+    at: float,
+    extra: dict[str, str] | None = None,
+) -> None:
     state.outbox.add(
         image_set_event(
             detail_type,
@@ -35,6 +41,8 @@ def emit_image_set_event(state: EmulatorState, image_set: ImageSet, detail_type:
             image_set.workflow_status,
             image_set.is_primary,
             at,
+            state.behaviour.profile.image_set_event_id_key,
+            extra,
         )
     )
 
@@ -73,6 +81,7 @@ def open_locked_version(
     outcome: PendingOutcome,
     forced: bool,
     started_event: str,
+    started_detail: dict[str, str] | None = None,
 ) -> ImageSetVersion:
     """Append a LOCKED version serving the previous metadata until `outcome` is due."""
     now = state.clock.now()
@@ -89,7 +98,7 @@ def open_locked_version(
     )
     image_set.versions.append(version)
     state.unsettled.add((image_set.datastore_id, image_set.image_set_id))
-    emit_image_set_event(state, image_set, started_event, now)
+    emit_image_set_event(state, image_set, started_event, now, started_detail)
     return version
 
 
@@ -113,9 +122,12 @@ def _settle(state: EmulatorState, image_set: ImageSet, now: float) -> bool:
         version.updated_at = outcome.deadline
         version.pending = None
         emit_image_set_event(state, image_set, outcome.completed_event, outcome.deadline)
+    copy_source = image_set.copy_source
+    if copy_source is not None and copy_source.deadline <= now:
+        image_set.copy_source = None  # back to the state and status of its latest version
     deletion = image_set.deletion
     if deletion is not None and deletion.deadline <= now:
         image_set.deletion = None
         image_set.deleted_at = deletion.deadline
         emit_image_set_event(state, image_set, "Image Set Deleted", deletion.deadline)
-    return image_set.latest.pending is None and image_set.deletion is None
+    return image_set.latest.pending is None and image_set.deletion is None and image_set.copy_source is None

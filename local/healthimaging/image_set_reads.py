@@ -1,4 +1,4 @@
-"""GetImageSet, GetImageSetMetadata and ListImageSetVersions."""
+"""GetImageSet, GetImageSetMetadata, GetImageFrame and ListImageSetVersions."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ def version_properties(image_set: ImageSet, version: ImageSetVersion) -> dict[st
         "imageSetId": image_set.image_set_id,
         "versionId": version.version_id,
         "imageSetState": image_set.state if is_latest else version.state,
-        "createdAt": version.created_at,
+        # Every version reports the image set's creation time (the CLI's list-image-set-versions
+        # example shows one createdAt for versions 1 to 4); updatedAt is the version's own.
+        "createdAt": image_set.created_at,
         "updatedAt": version.updated_at,
         "isPrimary": image_set.is_primary,
     }
@@ -74,3 +76,13 @@ def list_image_set_versions(state: EmulatorState, params: dict[str, Any]) -> dic
         for v in items
     ]
     return {"imageSetPropertiesList": listed, **({"nextToken": token} if token else {})}
+
+
+def get_image_frame(state: EmulatorState, params: dict[str, Any]) -> dict[str, Any]:
+    """The stored frame as it is ("No transcoding is performed during retrieval", developer guide)."""
+    image_set = state.image_set(params["datastoreId"], params["imageSetId"])
+    frame_id = params["imageFrameInformation"]["imageFrameId"]
+    frame = image_set.frames.get(frame_id)
+    if frame is None or image_set.deleted_at is not None:
+        raise ResourceNotFoundException(f"Image frame {frame_id} does not exist")
+    return {"imageFrameBlob": frame.data, "contentType": frame.content_type}

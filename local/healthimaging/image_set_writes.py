@@ -7,6 +7,7 @@ from typing import Any
 
 from local.healthimaging.errors import ConflictException, ServiceQuotaExceededException, ValidationException
 from local.healthimaging.image_set_lifecycle import emit_image_set_event, open_locked_version
+from local.healthimaging.primary_rules import check_primary_rules
 from local.healthimaging.records import Datastore, ImageSet, PendingDeletion, PendingOutcome
 from local.healthimaging.state import EmulatorState
 from local.healthimaging.update_plan import (
@@ -79,22 +80,31 @@ def _plan_dicom_updates(
     force: bool,
     include_study: bool,
 ) -> list[PlannedChange]:
-    updates = parse_dicom_updates(dicom_updates, state.behaviour.profile.update_payload_limit_bytes)
+    profile = state.behaviour.profile
+    updates = parse_dicom_updates(dicom_updates, profile.update_payload_limit_bytes)
+    strict = profile.primary_image_set_rules == "strict"
+    if strict and image_set.is_primary:
+        check_primary_rules(updates)
     check_dicom_updates(updates, image_set.latest.document, force)
     changes = [plan_change(image_set, updates, force)]
     if include_study and image_set.study_instance_uid is not None:
-        for other in _same_study(datastore, image_set):
+        study_wide = updates.study_wide()
+        for other in _primary_image_sets_of_the_study(datastore, image_set):
             ensure_writable(other)
-            changes.append(plan_change(other, updates.study_wide(), force))
+            if strict:
+                check_primary_rules(study_wide)
+            changes.append(plan_change(other, study_wide, force))
     return changes
 
 
-def _same_study(datastore: Datastore, image_set: ImageSet) -> list[ImageSet]:
+def _primary_image_sets_of_the_study(datastore: Datastore, image_set: ImageSet) -> list[ImageSet]:
+    """The newest guide: `--include-study-image-sets` updates "all the primary image sets that share
+    the same Study Instance UID"; non-primary ones keep their metadata."""
     study_uid = image_set.study_instance_uid
     return [
         s
         for s in datastore.image_sets.values()
-        if s is not image_set and s.deleted_at is None and s.study_instance_uid == study_uid
+        if s is not image_set and s.is_primary and s.deleted_at is None and s.study_instance_uid == study_uid
     ]
 
 

@@ -2,39 +2,33 @@
 
 A job runs on a background thread: SUBMITTED when the call returns, then IN_PROGRESS, then
 COMPLETED (even when some files failed; the manifests say which) or FAILED when the input
-cannot be read at all. Every series becomes its own image set, as the service does; a series
-that already has an image set gets a new, non-primary one (imports never deduplicate).
+cannot be read at all. Where the instances land (new image sets, new versions of primary ones,
+non-primary image sets for conflicting data) is import_placement's business.
 """
 
 from __future__ import annotations
 
-import io
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-import pydicom
-from pydicom.errors import InvalidDicomError
-
-from local.healthimaging.dicom_import import (
-    ParsedInstance,
-    build_document,
-    group_by_series,
-    missing_required_attribute,
-)
-from local.healthimaging.events import import_job_event
-from local.healthimaging.image_set_lifecycle import add_active_image_set
+from local.healthimaging.events import resource_event
 from local.healthimaging.import_locations import (
-    InputFile,
     LocationError,
     job_output_uri,
     read_input_files,
     write_output,
 )
 from local.healthimaging.import_manifests import ImportResult, manifest_files
+from local.healthimaging.import_parsing import parse_instances
+from local.healthimaging.import_placement import place_instances
+from local.healthimaging.messages import model_message
 from local.healthimaging.pagination import page
-from local.healthimaging.records import Datastore, ImageSet, ImportJob, new_resource_id
+from local.healthimaging.records import ImportJob, new_resource_id
 from local.healthimaging.state import EmulatorState
+
+logger = logging.getLogger(__name__)
 
 _STATUS_EVENT = {
     "SUBMITTED": "Import Job Submitted",
@@ -42,41 +36,6 @@ _STATUS_EVENT = {
     "COMPLETED": "Import Job Completed",
     "FAILED": "Import Job Failed",
 }
-
-
-def parse_instances(files: list[InputFile], result: ImportResult) -> list[ParsedInstance]:
-    parsed = []
-    for input_file in files:
-        try:
-            dataset = pydicom.dcmread(io.BytesIO(input_file.data))
-        except (InvalidDicomError, EOFError, ValueError, OSError):
-            result.fail(input_file.name, "ValidationException", "File is not a DICOM P10 file")
-            continue
-        missing = missing_required_attribute(dataset)
-        if missing is not None:
-            result.fail(input_file.name, "ValidationException", f"DICOM attribute {missing} does not exist")
-            continue
-        parsed.append(ParsedInstance(input_file.name, dataset))
-    return parsed
-
-
-def import_instances(
-    state: EmulatorState, datastore: Datastore, instances: list[ParsedInstance]
-) -> list[tuple[ImageSet, list[ParsedInstance]]]:
-    """Create one ACTIVE image set per series (caller holds the state lock)."""
-    created = []
-    for key, members in group_by_series(instances).items():
-        duplicate = any(
-            s.deleted_at is None
-            and s.study_instance_uid == key.study_instance_uid
-            and key.series_instance_uid in s.latest.document["Study"]["Series"]
-            for s in datastore.image_sets.values()
-        )
-        image_set = add_active_image_set(state, datastore, {}, is_primary=not duplicate)
-        document = build_document(datastore.datastore_id, image_set.image_set_id, members)
-        image_set.latest.document = document
-        created.append((image_set, members))
-    return created
 
 
 class ImportJobRunner:
@@ -97,6 +56,7 @@ class ImportJobRunner:
             input_s3_uri=params["inputS3Uri"],
             output_s3_uri=params["outputS3Uri"],
             data_access_role_arn=params["dataAccessRoleArn"],
+            import_configuration=params.get("importConfiguration"),
         )
         state.import_jobs[job.job_id] = job
         self._transition(job, "SUBMITTED")
@@ -110,7 +70,7 @@ class ImportJobRunner:
 
     def _transition(self, job: ImportJob, status: str, message: str | None = None) -> None:
         job.status = status
-        job.message = message
+        job.message = model_message(message) if message else None
         if status in ("COMPLETED", "FAILED"):
             job.ended_at = self._state.clock.now()
         detail = {
@@ -122,7 +82,7 @@ class ImportJobRunner:
             "outputS3Uri": job.output_s3_uri,
         }
         arn = self._state.datastore_arn(job.datastore_id)
-        self._state.outbox.add(import_job_event(_STATUS_EVENT[status], arn, detail, self._state.clock.now()))
+        self._state.outbox.add(resource_event(_STATUS_EVENT[status], arn, detail, self._state.clock.now()))
 
     def _run(self, job: ImportJob) -> None:
         with self._state.lock:
@@ -138,17 +98,27 @@ class ImportJobRunner:
         except LocationError as error:
             with self._state.lock:
                 self._transition(job, "FAILED", str(error))
+        except Exception:  # a job must end: an emulator bug fails it instead of leaving it IN_PROGRESS
+            logger.exception("import job %s failed", job.job_id)
+            with self._state.lock:
+                self._transition(job, "FAILED", "Internal error while importing")
         finally:
             self._flush_events()
 
     def _import(self, job: ImportJob) -> ImportResult:
         files = read_input_files(job.input_s3_uri, self._s3_client)
         result = ImportResult(scanned=len(files))
-        instances = parse_instances(files, result)
         with self._state.lock:
-            datastore = self._state.datastore(job.datastore_id)
-            for image_set, members in import_instances(self._state, datastore, instances):
-                result.add_image_set(image_set, [m.input_file for m in members])
+            storage_format = self._state.datastore(job.datastore_id).lossless_storage_format
+        instances = parse_instances(files, result, storage_format)  # decoding and encoding: unlocked
+        with self._state.lock:
+            placements, refusals = place_instances(
+                self._state, self._state.datastore(job.datastore_id), instances
+            )
+        for placement in placements:
+            result.add_image_set(placement.image_set, placement.instances)
+        for refusal in refusals:
+            result.fail(refusal.instance.input_file, "ConflictException", refusal.message)
         return result
 
 
@@ -167,6 +137,8 @@ def _job_properties(job: ImportJob, output_uri: str) -> dict[str, Any]:
         properties["endedAt"] = job.ended_at
     if job.message:
         properties["message"] = job.message
+    if job.import_configuration is not None:
+        properties["importConfiguration"] = job.import_configuration
     return properties
 
 
@@ -189,5 +161,11 @@ def list_dicom_import_jobs(state: EmulatorState, params: dict[str, Any]) -> dict
     summaries = []
     for job in items:
         properties = _job_properties(job, "")
-        summaries.append({k: v for k, v in properties.items() if k not in ("inputS3Uri", "outputS3Uri")})
+        summaries.append(
+            {
+                k: v
+                for k, v in properties.items()
+                if k not in ("inputS3Uri", "outputS3Uri", "importConfiguration")
+            }
+        )
     return {"jobSummaries": summaries, **({"nextToken": token} if token else {})}

@@ -8,6 +8,7 @@ feel the 0.25 TPS UpdateImageSetMetadata ceiling.
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -81,6 +82,18 @@ class BehaviourProfile(BaseModel):
     update_payload_limit_bytes: int = Field(default=10 * 1024, ge=1)
     # Service quota L-8588E9BF.
     max_concurrent_updates_per_datastore: int = Field(default=100, ge=1)
+    # What UpdateImageSetMetadata allows on a *primary* image set. The developer guide disagrees with
+    # itself and nobody here can check a real account (`python -m local.conformance` tells):
+    # - "legacy": the CLI examples and older editions: Patient- and Series-level updates and forced
+    #   Study/Series/SOP Instance UID changes succeed on any image set;
+    # - "strict": the newest "Updating image set metadata": Patient- and Series-level elements cannot
+    #   be updated on primary image sets, and force does not change those UIDs there.
+    primary_image_set_rules: Literal["legacy", "strict"] = "legacy"
+    # How long a data store stays CREATING / DELETING (0: until the next call or settle tick).
+    datastore_transition_seconds: float = Field(default=0.0, ge=0)
+    # The image set events' id key: the developer guide's sample spells it `imagesetId`, the
+    # EventBridge schema registry and AWS's samples `imageSetId` (what consumers should accept: both).
+    image_set_event_id_key: Literal["imageSetId", "imagesetId"] = "imageSetId"
     seed: int | None = None
 
     @classmethod

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from local.healthimaging.image_frames import StoredFrame
+
 MetadataDocument = dict[str, Any]
 
 
@@ -50,13 +52,24 @@ class PendingDeletion:
 
 
 @dataclass
+class PendingCopySource:
+    """A copy reads this image set until `deadline`: LOCKED, COPYING_WITH_READ_ONLY_ACCESS meanwhile."""
+
+    deadline: float
+
+
+@dataclass
 class ImageSet:
     image_set_id: str
     datastore_id: str
     created_at: float
     versions: list[ImageSetVersion] = field(default_factory=list)
     is_primary: bool = True
+    tags: dict[str, str] = field(default_factory=dict)
+    # Image frame id -> stored frame (GetImageFrame); frames never change, versions only re-point.
+    frames: dict[str, StoredFrame] = field(default_factory=dict)
     deletion: PendingDeletion | None = None
+    copy_source: PendingCopySource | None = None
     deleted_at: float | None = None
 
     @property
@@ -76,7 +89,7 @@ class ImageSet:
     def state(self) -> str:
         if self.deleted_at is not None:
             return "DELETED"
-        if self.deletion is not None:
+        if self.deletion is not None or self.copy_source is not None:
             return "LOCKED"
         return self.latest.state
 
@@ -86,6 +99,8 @@ class ImageSet:
             return "DELETED"
         if self.deletion is not None:
             return "DELETING"
+        if self.copy_source is not None:
+            return "COPYING_WITH_READ_ONLY_ACCESS"
         return self.latest.workflow_status
 
     @property
@@ -100,8 +115,14 @@ class Datastore:
     datastore_id: str
     name: str
     created_at: float
-    status: str = "ACTIVE"
+    status: str = "CREATING"
+    updated_at: float = 0.0
     kms_key_arn: str | None = None
+    lambda_authorizer_arn: str | None = None
+    # The documented default: "Data stores use HTJ2K as the storage format by default".
+    lossless_storage_format: str = "HTJ2K"
+    # When CREATING becomes ACTIVE, or DELETING becomes DELETED.
+    transition_deadline: float | None = None
     tags: dict[str, str] = field(default_factory=dict)
     image_sets: dict[str, ImageSet] = field(default_factory=dict)
 
@@ -116,5 +137,7 @@ class ImportJob:
     input_s3_uri: str
     output_s3_uri: str
     data_access_role_arn: str
+    # Kept and returned; a DICOM JSON metadata import is not applied by the emulator.
+    import_configuration: dict[str, Any] | None = None
     ended_at: float | None = None
     message: str | None = None

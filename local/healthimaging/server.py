@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -45,7 +46,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
-        self.send_header("x-amzn-RequestId", "emulator")
+        self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         self.end_headers()
         self.wfile.write(response.body)
 

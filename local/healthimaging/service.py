@@ -26,15 +26,11 @@ from local.healthimaging.errors import ServiceError, UnknownOperationException
 from local.healthimaging.events import EventOutbox, EventSink, HealthImagingEvent
 from local.healthimaging.image_set_copy import copy_image_set
 from local.healthimaging.image_set_lifecycle import add_active_image_set, settle_due
-from local.healthimaging.import_jobs import (
-    ImportJobRunner,
-    get_dicom_import_job,
-    import_instances,
-    list_dicom_import_jobs,
-    parse_instances,
-)
+from local.healthimaging.import_jobs import ImportJobRunner, get_dicom_import_job, list_dicom_import_jobs
 from local.healthimaging.import_locations import InputFile
 from local.healthimaging.import_manifests import ImportResult
+from local.healthimaging.import_parsing import parse_instances, reidentified
+from local.healthimaging.import_placement import place_instances
 from local.healthimaging.profile import BehaviourProfile
 from local.healthimaging.records import ImageSetVersion, MetadataDocument
 from local.healthimaging.search import search_image_sets
@@ -76,6 +72,7 @@ class HealthImagingService:
             "ListDICOMImportJobs": list_dicom_import_jobs,
             "GetImageSet": reads.get_image_set,
             "GetImageSetMetadata": reads.get_image_set_metadata,
+            "GetImageFrame": reads.get_image_frame,
             "ListImageSetVersions": reads.list_image_set_versions,
             "SearchImageSets": search_image_sets,
             "UpdateImageSetMetadata": writes.update_image_set_metadata,
@@ -107,6 +104,7 @@ class HealthImagingService:
     def settle_due(self) -> None:
         """Finalize every write whose settle time has passed (the server's ticker calls this too)."""
         with self._state.lock:
+            datastores.settle_datastores(self._state)
             settle_due(self._state)
         self._state.outbox.flush()
 
@@ -120,27 +118,43 @@ class HealthImagingService:
         self.behaviour.set_profile(profile)
 
     def create_datastore(self, name: str) -> str:
+        """An ACTIVE data store at once (CREATING is skipped, its events are still published)."""
         with self._state.lock:
             created = datastores.create_datastore(self._state, {"datastoreName": name})
+            self._state.datastores[created["datastoreId"]].transition_deadline = self.clock.now()
+            datastores.settle_datastores(self._state)
+        self._state.outbox.flush()
         return str(created["datastoreId"])
 
-    def seed_image_set(self, datastore_id: str, metadata_document: MetadataDocument) -> str:
+    def seed_image_set(
+        self, datastore_id: str, metadata_document: MetadataDocument, *, is_primary: bool = True
+    ) -> str:
         """Version 1, ACTIVE/CREATED, holding `metadata_document` (ids and SchemaVersion stamped)."""
         with self._state.lock:
             datastore = self._state.datastore(datastore_id)
-            image_set = add_active_image_set(self._state, datastore, metadata_document)
+            image_set = add_active_image_set(self._state, datastore, metadata_document, is_primary)
         self._state.outbox.flush()
         return image_set.image_set_id
 
-    def import_dicom_files(self, datastore_id: str, paths: list[str]) -> list[str]:
-        """Import synchronously, one image set per series; unreadable files are skipped."""
+    def import_dicom_files(
+        self, datastore_id: str, paths: list[str], *, reidentify: bool = True
+    ) -> list[str]:
+        """Import synchronously; unreadable files are skipped. Returns the image sets created or matched.
+
+        By default every call re-identifies its series and instances (fresh Series and SOP Instance
+        UIDs, the Study kept), so importing one sample file N times gives N new primary image sets.
+        `reidentify=False` imports the files as they are, under the import job's re-import rules.
+        """
         files = [InputFile(Path(p).name, Path(p).read_bytes()) for p in paths]
-        instances = parse_instances(files, ImportResult(scanned=len(files)))
         with self._state.lock:
-            datastore = self._state.datastore(datastore_id)
-            created = import_instances(self._state, datastore, instances)
+            storage_format = self._state.datastore(datastore_id).lossless_storage_format
+        instances = parse_instances(files, ImportResult(scanned=len(files)), storage_format)
+        if reidentify:
+            instances = reidentified(instances)
+        with self._state.lock:
+            placements, _ = place_instances(self._state, self._state.datastore(datastore_id), instances)
         self._state.outbox.flush()
-        return [image_set.image_set_id for image_set, _ in created]
+        return list(dict.fromkeys(p.image_set.image_set_id for p in placements))
 
     def version_history(self, datastore_id: str, image_set_id: str) -> list[ImageSetVersion]:
         """Snapshots of every version, oldest first, after settling what is due."""

@@ -38,7 +38,7 @@ def constraint_violations(value: Any, shape: Shape, name: str) -> list[str]:
             for v in constraint_violations(value.get(member), member_shape, f"{name}.{member}")
         ]
     if isinstance(shape, ListShape):
-        return [
+        return _size_violations(len(value), shape, name) + [
             v
             for i, item in enumerate(value)
             for v in constraint_violations(item, shape.member, f"{name}[{i}]")

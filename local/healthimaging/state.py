@@ -27,7 +27,7 @@ class EmulatorState:
 
     def datastore(self, datastore_id: str) -> Datastore:
         datastore = self.datastores.get(datastore_id)
-        if datastore is None or datastore.status == "DELETED":
+        if datastore is None or datastore.status in ("DELETING", "DELETED"):
             raise ResourceNotFoundException(f"Datastore {datastore_id} does not exist")
         return datastore
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.healthimaging.errors import ServiceQuotaExceededException, ValidationException
+from local.healthimaging.messages import model_message
 from local.healthimaging.records import ImageSet, MetadataDocument
 from local.healthimaging.update_document import (
     UpdateDocument,
@@ -90,5 +91,5 @@ def plan_change(image_set: ImageSet, updates: DicomUpdates, force: bool) -> Plan
 
 
 def failure_message(problems: list[str]) -> str:
-    """Fits the model's message pattern and 2048-character limit."""
-    return ("INVALID_REQUEST: " + "; ".join(problems))[:2048]
+    """Problems joined with commas: the model's Message pattern has no `;`."""
+    return model_message("INVALID_REQUEST: " + ", ".join(problems))

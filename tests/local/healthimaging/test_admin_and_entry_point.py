@@ -91,3 +91,26 @@ def test_module_entry_point_serves_until_terminated() -> None:
         if process.stdout is not None:
             process.stdout.close()
     assert process.returncode == 0
+
+
+def test_profile_file_selects_the_strict_primary_image_set_rules(tmp_path: Any) -> None:
+    profile_file = tmp_path / "strict.json"
+    profile_file.write_text(json.dumps({"primary_image_set_rules": "strict"}))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.healthimaging", "--port", "0", "--profile", str(profile_file)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        endpoint_url = process.stdout.readline().strip().rsplit(" ", 1)[-1]
+        request = urllib.request.Request(f"{endpoint_url}/_emulator/profile")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            served = json.loads(response.read())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert served["primary_image_set_rules"] == "strict"
+    assert BehaviourProfile().primary_image_set_rules == "legacy"

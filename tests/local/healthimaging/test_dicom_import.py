@@ -22,7 +22,9 @@ def test_metadata_document_puts_attributes_at_their_levels(
     service: HealthImagingService, datastore_id: str
 ) -> None:
     source = pydicom.dcmread(shipped("CT_small.dcm"))
-    [image_set_id] = service.import_dicom_files(datastore_id, [str(shipped("CT_small.dcm"))])
+    [image_set_id] = service.import_dicom_files(
+        datastore_id, [str(shipped("CT_small.dcm"))], reidentify=False
+    )
     document = service.current_metadata(datastore_id, image_set_id)
 
     series = document["Study"]["Series"][source.SeriesInstanceUID]
@@ -37,7 +39,13 @@ def test_metadata_document_puts_attributes_at_their_levels(
     assert instance["DICOM"]["PixelData"] is None
     assert instance["DICOMVRs"]["00091001"] == source[0x00091001].VR
     assert document["Patient"]["DICOM"]["PatientBirthDate"] is None  # empty in the file
-    assert instance["ImageFrames"][0]["FrameSizeInBytes"] == len(source.PixelData)
+    assert instance["StoredTransferSyntaxUID"] == "1.2.840.10008.1.2.4.202"  # transcoded to HTJ2K
+    [frame] = instance["ImageFrames"]
+    assert (frame["MinPixelValue"], frame["MaxPixelValue"]) == (
+        source.pixel_array.min(),
+        source.pixel_array.max(),
+    )
+    assert frame["PixelDataChecksumFromBaseToFullResolution"][-1]["Width"] == source.Columns
 
 
 def test_one_image_set_per_series(service: HealthImagingService, datastore_id: str) -> None:
@@ -94,18 +102,20 @@ def test_file_import_writes_manifests_and_reports_bad_files(tmp_path: Path) -> N
     ]
 
 
-def test_reimporting_a_series_creates_a_non_primary_image_set(
+def test_direct_imports_of_one_file_give_new_primary_image_sets_of_the_same_study(
     service: HealthImagingService, datastore_id: str
 ) -> None:
     path = str(shipped("MR_small.dcm"))
     [first] = service.import_dicom_files(datastore_id, [path])
     [second] = service.import_dicom_files(datastore_id, [path])
 
-    primaries = {
-        i: service.call("GetImageSet", {"datastoreId": datastore_id, "imageSetId": i})["isPrimary"]
-        for i in (first, second)
-    }
-    assert primaries == {first: True, second: False}
+    documents = [service.current_metadata(datastore_id, i) for i in (first, second)]
+    shown = [
+        service.call("GetImageSet", {"datastoreId": datastore_id, "imageSetId": i}) for i in (first, second)
+    ]
+    assert first != second and [s["isPrimary"] for s in shown] == [True, True]
+    assert len({d["Study"]["DICOM"]["StudyInstanceUID"] for d in documents}) == 1
+    assert len({next(iter(d["Study"]["Series"])) for d in documents}) == 2
 
 
 @pytest.fixture
