@@ -152,10 +152,7 @@ class SqsEventSourcePoller:
         return self
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join()
-        self._threads = []
+        stop_pollers([self])
 
     def run_until_idle(self, timeout_s: float) -> list[InvocationRecord]:
         """Polls until the queue is drained and no invocation runs; returns this run's invocations."""
@@ -298,6 +295,17 @@ class SqsEventSourcePoller:
             self.invocations.append(record)
         if self._on_invocation is not None:
             self._on_invocation(record)
+
+
+def stop_pollers(pollers: Sequence[SqsEventSourcePoller]) -> None:
+    """Stops them together: each worker ends its long poll (or finishes its batch) first, so one at
+    a time would add up their waits."""
+    for poller in pollers:
+        poller._stopping.set()
+    for poller in pollers:
+        for thread in poller._threads:
+            thread.join()
+        poller._threads = []
 
 
 def wait_until_idle(pollers: Sequence[SqsEventSourcePoller], timeout_s: float) -> None:
