@@ -1,11 +1,12 @@
-"""A local SQS event source mapping: polls a queue and runs a handler the way Lambda does.
+"""A local SQS event source mapping: polls a queue and invokes its function the way Lambda does.
 
 Per batch: ReceiveMessage (up to the batch size, gathering for the batching window), build the
 Lambda SQS event, invoke with a `LocalLambdaContext` whose remaining time counts down from the
 function timeout, then delete what succeeded. Failed messages are left alone: they reappear after
 the queue's visibility timeout, and moto moves them to the DLQ once their receive count reaches
 the redrive policy's maxReceiveCount. A raised exception, a timeout or an invalid response fails
-the whole batch. Several workers poll concurrently, like the mapping's concurrent pollers.
+the whole batch. Several workers poll concurrently, like the mapping's concurrent pollers; each
+invocation goes to the function's `FunctionInvoker` (its execution environments, or in process).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local.invocation_faults import FaultPlan, InvocationFault, PlannedInvocation
 from local.lambda_context import LocalLambdaContext
-from local.lambda_invocation import Handler, InvocationResult, InvocationStatus, invoke_handler
+from local.lambda_invocation import FunctionInvoker, InvocationResult, InvocationStatus
 from local.sqs_lambda_event import BatchVerdict, batch_verdict, lambda_sqs_event
 from local.topology import LocalTopology
 
@@ -55,14 +57,15 @@ class EventSourceSettings:
     def from_topology(
         cls, topology: LocalTopology, queue_role: str, workers: int | None = None
     ) -> EventSourceSettings:
-        mapping = next(m for m in topology.event_source_mappings if m.queue_role == queue_role)
+        mapping = topology.mapping(queue_role)
+        function = topology.function_of(queue_role)
         queue = topology.queue(queue_role)
         return cls(
             queue_url=queue.url,
             queue_arn=queue.arn,
-            function_name=topology.function.function_name,
-            function_timeout_s=topology.function.timeout_s,
-            memory_mb=topology.function.memory_mb,
+            function_name=function.function_name,
+            function_timeout_s=function.timeout_s,
+            memory_mb=function.memory_mb,
             batch_size=mapping.batch_size,
             # AWS sizes visibility >= 6 x timeout + window; shortened local visibility must keep
             # the window below it, or a gathered message reappears before its batch is invoked.
@@ -73,34 +76,9 @@ class EventSourceSettings:
 
 
 @dataclass(frozen=True)
-class PlannedInvocation:
-    """What a fault plan sees before an invocation starts."""
-
-    request_id: str
-    queue_arn: str
-    message_ids: tuple[str, ...]
-    receive_counts: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class InvocationFault:
-    """A fault to inject into one invocation (for the chaos soak).
-
-    `cut_off_after_s`: stop the handler this many seconds in, as if the execution environment died.
-    `lose_response`: the handler finishes but its answer is lost, so no message is deleted and the
-    whole batch is delivered again (at-least-once delivery made visible).
-    """
-
-    cut_off_after_s: float | None = None
-    lose_response: bool = False
-
-
-FaultPlan = Callable[[PlannedInvocation], InvocationFault | None]
-
-
-@dataclass(frozen=True)
 class InvocationRecord:
     request_id: str
+    function_name: str
     message_ids: tuple[str, ...]
     receive_counts: tuple[int, ...]
     status: InvocationStatus
@@ -115,14 +93,14 @@ class SqsEventSourcePoller:
     def __init__(
         self,
         sqs_client: Any,
-        handler: Handler,
+        function: FunctionInvoker,
         settings: EventSourceSettings,
         *,
         fault_plan: FaultPlan | None = None,
         on_invocation: Callable[[InvocationRecord], None] | None = None,
     ) -> None:
         self._sqs = sqs_client
-        self._handler = handler
+        self._function = function
         self.settings = settings
         self._fault_plan = fault_plan
         self._on_invocation = on_invocation
@@ -149,7 +127,12 @@ class SqsEventSourcePoller:
         return self
 
     def stop(self) -> None:
+        stop_pollers([self])
+
+    def _request_stop(self) -> None:
         self._stopping.set()
+
+    def _join(self) -> None:
         for thread in self._threads:
             thread.join()
         self._threads = []
@@ -240,10 +223,13 @@ class SqsEventSourcePoller:
         )
         fault = (self._fault_plan(planned) if self._fault_plan else None) or InvocationFault()
         event = lambda_sqs_event(messages, self.settings.queue_arn)
-        result = invoke_handler(self._handler, event, context, cut_off_after_s=fault.cut_off_after_s)
+        result = self._function.invoke(event, context, cut_off_after_s=fault.cut_off_after_s)
         verdict = self._verdict(result, message_ids, fault)
-        self._delete(messages, verdict.succeeded)
         self._record(planned, result, verdict, context)
+        try:
+            self._delete(messages, verdict.succeeded)
+        except (BotoCoreError, ClientError):  # SQS unreachable: as in AWS, the batch comes back
+            logger.warning("local event source could not delete a finished batch; it will be delivered again")
 
     def _verdict(
         self, result: InvocationResult, message_ids: tuple[str, ...], fault: InvocationFault
@@ -276,6 +262,7 @@ class SqsEventSourcePoller:
     ) -> None:
         record = InvocationRecord(
             request_id=planned.request_id,
+            function_name=self.settings.function_name,
             message_ids=planned.message_ids,
             receive_counts=planned.receive_counts,
             status=result.status,
@@ -289,6 +276,15 @@ class SqsEventSourcePoller:
             self.invocations.append(record)
         if self._on_invocation is not None:
             self._on_invocation(record)
+
+
+def stop_pollers(pollers: Sequence[SqsEventSourcePoller]) -> None:
+    """Stops them together: each worker ends its long poll (or finishes its batch) first, so one at
+    a time would add up their waits."""
+    for poller in pollers:
+        poller._request_stop()
+    for poller in pollers:
+        poller._join()
 
 
 def wait_until_idle(pollers: Sequence[SqsEventSourcePoller], timeout_s: float) -> None:

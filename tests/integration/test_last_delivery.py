@@ -17,8 +17,8 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from local.chaos_evidence import dead_letters
-from local.event_source import InvocationFault
 from local.healthimaging.profile import BehaviourProfile, FaultInjection
+from local.invocation_faults import InvocationFault
 from local.invoke import drain
 from local.stack import LocalStack, LocalStackOptions
 from updater.adapters.ledger import Ledger
