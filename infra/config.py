@@ -89,8 +89,15 @@ class StageConfig(_CamelModel):
     log_retention_days: int
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     ledger_ttl_days: int = Field(ge=1)
+    # HealthImaging's quotas (the newest developer guide: UpdateImageSetMetadata 10/s burst 40;
+    # accounts on the older quota: 0.25/s burst 1), all adjustable through AWS Support.
     update_rate_per_second: float = Field(gt=0)
     update_burst: int = Field(ge=1)
+    get_image_set_tps: float = Field(default=25.0, gt=0)
+    get_image_set_metadata_tps: float = Field(default=50.0, gt=0)
+    search_image_sets_tps: float = Field(default=25.0, gt=0)
+    # The share of each read quota the updater keeps to; the rest is left to other readers.
+    read_quota_share: float = Field(default=0.5, gt=0, le=1)
     # Extra spacing between update calls (the service counts arrivals; transit time varies).
     update_pacing_margin_ms: int = Field(default=200, ge=0)
     # HealthImaging's update payload quota is 10 KB; the API model allows 30,000 bytes.

@@ -19,6 +19,7 @@ from infra.names import (
     IMPORT_COMPLETED_DETAIL_TYPE,
     IMPORT_COMPLETED_SOURCE,
     REQUEST_DETAIL_TYPE,
+    SETTLE_NOTICE_DETAIL_TYPES,
     ResourceNames,
 )
 
@@ -32,6 +33,16 @@ def import_completed_pattern(datastore_ids: tuple[str, ...]) -> events.EventPatt
     return events.EventPattern(
         source=[IMPORT_COMPLETED_SOURCE],
         detail_type=[IMPORT_COMPLETED_DETAIL_TYPE],
+        detail={"datastoreId": list(datastore_ids)},
+    )
+
+
+def settle_notice_pattern(datastore_ids: tuple[str, ...]) -> events.EventPattern:
+    """HealthImaging announcing that a version settled, for this stage's data stores: the lane
+    waiting for it stops waiting (the updater's settle notices)."""
+    return events.EventPattern(
+        source=[IMPORT_COMPLETED_SOURCE],
+        detail_type=list(SETTLE_NOTICE_DETAIL_TYPES),
         detail={"datastoreId": list(datastore_ids)},
     )
 
@@ -82,6 +93,21 @@ class EventRouting(Construct):
             event_pattern=update_requested_pattern(),
             targets=[self._queue_target(ingest_queue, self.requests_rule_dlq)],
         )
+        self.settle_rule_dlq = encrypted_queue(
+            self,
+            "SettleRuleDlq",
+            queue_name=names.settle_rule_dlq,
+            key=key,
+            removal_policy=removal_policy,
+            retention_period=DLQ_RETENTION,
+        )
+        self.settle_rule = events.Rule(
+            self,
+            "SettleNoticesRule",
+            description="HealthImaging settle events (this stage's data stores) -> ingest: settle notices",
+            event_pattern=settle_notice_pattern(datastore_ids),
+            targets=[self._queue_target(ingest_queue, self.settle_rule_dlq)],
+        )
         self.import_rule = events.Rule(
             self,
             "ImportCompletedRule",
@@ -101,5 +127,5 @@ class EventRouting(Construct):
         )
 
     @property
-    def dead_letter_queues(self) -> tuple[sqs.Queue, sqs.Queue]:
-        return (self.requests_rule_dlq, self.import_rule_dlq)
+    def dead_letter_queues(self) -> tuple[sqs.Queue, ...]:
+        return (self.requests_rule_dlq, self.import_rule_dlq, self.settle_rule_dlq)

@@ -21,6 +21,7 @@ FINALIZE_HANDLER = "updater.handlers.finalize.lambda_handler"
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED_SOURCE = "aws.medical-imaging"
 IMPORT_COMPLETED_DETAIL_TYPE = "Import Job Completed"
+SETTLE_NOTICE_DETAIL_TYPES = ("Image Set Updated", "Image Set Update Failed")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ class ResourceNames:
     @property
     def requests_rule_dlq(self) -> str:
         return f"{self.prefix}-requests-rule-dlq"
+
+    @property
+    def settle_rule_dlq(self) -> str:
+        return f"{self.prefix}-settle-rule-dlq"
 
     @property
     def import_rule_dlq(self) -> str:
@@ -135,10 +140,15 @@ def updater_environment(
         "UPDATE_RATE_PER_SECOND": str(stage.update_rate_per_second),
         "UPDATE_BURST": str(stage.update_burst),
         "UPDATE_PACING_MARGIN_MS": str(stage.update_pacing_margin_ms),
+        "GET_IMAGE_SET_TPS": str(stage.get_image_set_tps),
+        "GET_IMAGE_SET_METADATA_TPS": str(stage.get_image_set_metadata_tps),
+        "SEARCH_IMAGE_SETS_TPS": str(stage.search_image_sets_tps),
+        "READ_QUOTA_SHARE": str(stage.read_quota_share),
         "LEDGER_TTL_DAYS": str(stage.ledger_ttl_days),
         "TIME_RESERVE_MS": str(stage.time_reserve_ms),
         "SETTLE_INLINE_MS": str(stage.settle_inline_ms),
         "SETTLE_TIMEOUT_S": str(stage.settle_timeout_seconds),
+        "SETTLE_NOTICES": "true",
         "IMPORT_RULES_PATH": import_rules_path,
         "POWERTOOLS_SERVICE_NAME": service.name,
         "POWERTOOLS_METRICS_NAMESPACE": service.metrics_namespace,

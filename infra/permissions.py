@@ -140,7 +140,12 @@ def intake_statements(
     return [
         *_shared(stack, grants, log_group_name),
         _consume(ingest_queue_arns),
-        iam.PolicyStatement(sid="ForwardToTheLane", actions=["sqs:SendMessage"], resources=[lane_queue_arn]),
+        # ChangeMessageVisibility: a settle notice wakes the lane messages waiting for it.
+        iam.PolicyStatement(
+            sid="ForwardToTheLaneAndWakeIt",
+            actions=["sqs:SendMessage", "sqs:ChangeMessageVisibility"],
+            resources=[lane_queue_arn],
+        ),
         _image_sets(stack, grants, "ReadImportedImageSets", ("medical-imaging:GetImageSetMetadata",)),
         *_s3_statements(stack, import_locations),
     ]

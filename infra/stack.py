@@ -182,17 +182,24 @@ class MetadataUpdaterStack(Stack):
                 max_concurrency=max_concurrency,
             )
 
-        common = {"code": code, "environment": environment, "key": key, "removal_policy": removal}
+        common = {"code": code, "key": key, "removal_policy": removal}
+
+        def environment_of(spec: FunctionSpec) -> dict[str, str]:
+            # Its environments split the read budget between them (adapters.read_budget).
+            return {**environment, "FUNCTION_CONCURRENCY": str(spec.reserved_concurrency)}
+
+        intake_spec = spec(
+            "intake",
+            INTAKE_HANDLER,
+            "Validates update requests and forwards them to their image set's lane",
+            stage.reserved_concurrency,
+            stage.max_concurrency,
+        )
         self.intake = UpdaterFunction(
             self,
             "Intake",
-            spec=spec(
-                "intake",
-                INTAKE_HANDLER,
-                "Validates update requests and forwards them to their image set's lane",
-                stage.reserved_concurrency,
-                stage.max_concurrency,
-            ),
+            spec=intake_spec,
+            environment=environment_of(intake_spec),
             statements=intake_statements(
                 self,
                 grants,
@@ -204,16 +211,18 @@ class MetadataUpdaterStack(Stack):
             queues=self.ingest.queues,
             **common,
         )
+        apply_spec = spec(
+            "apply",
+            APPLY_HANDLER,
+            "Applies DICOM metadata updates to image sets exactly once, one step per delivery",
+            stage.lane_max_concurrency,
+            stage.lane_max_concurrency,
+        )
         self.apply = UpdaterFunction(
             self,
             "Apply",
-            spec=spec(
-                "apply",
-                APPLY_HANDLER,
-                "Applies DICOM metadata updates to image sets exactly once, one step per delivery",
-                stage.lane_max_concurrency,
-                stage.lane_max_concurrency,
-            ),
+            spec=apply_spec,
+            environment=environment_of(apply_spec),
             statements=apply_statements(
                 self,
                 grants,
@@ -224,16 +233,18 @@ class MetadataUpdaterStack(Stack):
             **common,
         )
         dead_letters = [*self.ingest.dead_letter_queues, self.lane.dlq]
+        finalize_spec = spec(
+            "finalize",
+            FINALIZE_HANDLER,
+            "Ends every request SQS gave up on with an explained outcome",
+            FINALIZE_CONCURRENCY * len(dead_letters),
+            FINALIZE_CONCURRENCY,
+        )
         self.finalize = UpdaterFunction(
             self,
             "Finalize",
-            spec=spec(
-                "finalize",
-                FINALIZE_HANDLER,
-                "Ends every request SQS gave up on with an explained outcome",
-                FINALIZE_CONCURRENCY * len(dead_letters),
-                FINALIZE_CONCURRENCY,
-            ),
+            spec=finalize_spec,
+            environment=environment_of(finalize_spec),
             statements=finalize_statements(
                 self,
                 grants,

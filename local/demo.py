@@ -184,8 +184,6 @@ def main() -> int:
         visibility_timeout_s=10,
         function_timeout_s=60,
         emulator_profile=BehaviourProfile(settle=SettleTime(median_seconds=0.3, p99_seconds=1.0)),
-        # The real quota is 0.25 updates/s; the demo paces at 2/s so it ends in seconds.
-        extra_environment={"UPDATE_RATE_PER_SECOND": "2", "UPDATE_BURST": "2"},
     )
     out.write("starting moto, the HealthImaging emulator and the CDK stack's topology ...\n")
     LOG_FILE.parent.mkdir(parents=True, exist_ok=True)

@@ -32,14 +32,33 @@ class UpdaterSettings(BaseSettings):
     update_burst: int = Field(default=40, alias="UPDATE_BURST", ge=1)
     # Extra spacing between update calls: the service counts arrivals, and transit time varies.
     update_pacing_margin_ms: int = Field(default=200, alias="UPDATE_PACING_MARGIN_MS", ge=0)
+    # The account's read quotas (all adjustable), the share of them the updater keeps to, and how
+    # many environments of this function share that (adapters.read_budget).
+    get_image_set_tps: float = Field(default=25.0, alias="GET_IMAGE_SET_TPS", gt=0)
+    get_image_set_metadata_tps: float = Field(default=50.0, alias="GET_IMAGE_SET_METADATA_TPS", gt=0)
+    search_image_sets_tps: float = Field(default=25.0, alias="SEARCH_IMAGE_SETS_TPS", gt=0)
+    read_quota_share: float = Field(default=0.5, alias="READ_QUOTA_SHARE", gt=0, le=1)
+    function_concurrency: int = Field(default=1, alias="FUNCTION_CONCURRENCY", ge=1)
     ledger_ttl_days: int = Field(default=30, alias="LEDGER_TTL_DAYS", ge=1)
     # What an invocation leaves unused: no step starts, and no AWS call, later than this before its end.
     time_reserve_ms: int = Field(default=5_000, alias="TIME_RESERVE_MS", ge=0)
     # How long a delivery polls its own call's version before the message waits on the lane instead.
-    settle_inline_ms: int = Field(default=2_000, alias="SETTLE_INLINE_MS", ge=0)
+    settle_inline_ms: int = Field(
+        default=2_000, alias="SETTLE_INLINE_MS", ge=0
+    )  # without notices: a fresh call
+    # HealthImaging's Image Set Updated / Update Failed events end settle waits (polls stay the fallback).
+    settle_notices: bool = Field(default=True, alias="SETTLE_NOTICES")
     # A version still not settled this long after its call ends SETTLE_TIMEOUT.
     settle_timeout_s: int = Field(default=900, alias="SETTLE_TIMEOUT_S", ge=1)
     import_rules_path: str = Field(default="", alias="IMPORT_RULES_PATH")
+
+    @property
+    def read_quotas(self) -> dict[str, float]:
+        return {
+            "GetImageSet": self.get_image_set_tps,
+            "GetImageSetMetadata": self.get_image_set_metadata_tps,
+            "SearchImageSets": self.search_image_sets_tps,
+        }
 
     @property
     def allowed_datastores(self) -> frozenset[str]:

@@ -18,10 +18,12 @@ from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.lane import LaneQueue, QueueVisibility
 from updater.adapters.ledger import LedgerTable
 from updater.adapters.pacer import UpdatePacer
+from updater.adapters.read_budget import ReadBudget, read_rates
 from updater.adapters.sdk import AwsClients
 from updater.domain.calls import OpenCall
 from updater.domain.finalize import Finalizer
 from updater.domain.intake import Intake, IntakeRules
+from updater.domain.notices import SettleNotices
 from updater.domain.pacing import PacedTurns
 from updater.domain.ports import MetricsSink
 from updater.domain.recorder import OutcomeRecorder
@@ -82,6 +84,9 @@ def _common(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink
         clients.medical_imaging,
         on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries),
         update_client=clients.medical_imaging_updates,
+        read_budget=ReadBudget(
+            read_rates(settings.read_quotas, settings.read_quota_share, settings.function_concurrency)
+        ),
     )
     recorder = OutcomeRecorder(ledger, publisher, failures, metrics)
     return _Common(ledger, recorder, gateway, publisher, failures, SystemClock())
@@ -101,15 +106,25 @@ def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) ->
 
 
 def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common) -> Intake:
+    lane = LaneQueue(clients.sqs, settings.lane_queue_url)
     return Intake(
         ledger=common.ledger,
-        lane=LaneQueue(clients.sqs, settings.lane_queue_url),
+        lane=lane,
         recorder=common.recorder,
         metrics=metrics,
         clock=common.clock,
         rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
         imports=_imports(settings, clients, common),
+        notices=SettleNotices(common.ledger, lane, metrics, common.clock)
+        if settings.settle_notices
+        else None,
     )
+
+
+def _notices(
+    settings: UpdaterSettings, common: _Common, lane: LaneQueue, metrics: MetricsSink
+) -> SettleNotices | None:
+    return SettleNotices(common.ledger, lane, metrics, common.clock) if settings.settle_notices else None
 
 
 def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
@@ -152,6 +167,7 @@ def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: Metrics
             payload_limit_bytes=settings.payload_limit_bytes,
             inline_settle_s=settings.settle_inline_ms / 1000,
             reserve_s=settings.time_reserve_ms / 1000,
+            settle_notices=settings.settle_notices,
         ),
     )
     return ApplyRuntime(settings, steps, common.recorder, QueueVisibility(clients.sqs), common.clock)

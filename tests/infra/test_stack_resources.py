@@ -78,7 +78,14 @@ def test_function_environment_points_at_this_stacks_resources(stage: Synthesized
         f["Properties"]["Environment"]["Variables"]
         for f in stage.resources_of_type("AWS::Lambda::Function").values()
     ]
-    assert all(e == environments[0] for e in environments)  # one environment, each reads its part
+    # One environment, each function reading its part; only their read budgets' split differs.
+    shared = [{k: v for k, v in e.items() if k != "FUNCTION_CONCURRENCY"} for e in environments]
+    assert all(e == shared[0] for e in shared)
+    concurrency = {
+        f["Properties"]["FunctionName"]: f["Properties"]["Environment"]["Variables"]["FUNCTION_CONCURRENCY"]
+        for f in stage.resources_of_type("AWS::Lambda::Function").values()
+    }
+    assert concurrency[stage.names.function("apply")] == str(config.lane_max_concurrency)
     variables = environments[0]
     assert variables["DATASTORE_IDS"] == ",".join(config.datastore_ids)
     assert variables["LEDGER_TABLE_NAME"] == {
@@ -174,8 +181,8 @@ def test_every_queue_is_encrypted_with_the_stage_key(stage: SynthesizedStage) ->
     (key_id,) = stage.resources_of_type("AWS::KMS::Key")
     queues = stage.resources_of_type("AWS::SQS::Queue")
 
-    # 2 ingest + their DLQs, the lane + its DLQ, failures, 2 finalizer DLQs, 2 rule-target DLQs
-    assert len(queues) == 11
+    # 2 ingest + their DLQs, the lane + its DLQ, failures, 2 finalizer DLQs, 3 rule-target DLQs
+    assert len(queues) == 12
     for queue in queues.values():
         assert queue["Properties"]["KmsMasterKeyId"] == arn_of(key_id)
 
@@ -237,6 +244,28 @@ def test_import_completed_rule_matches_the_real_event_for_configured_datastores(
     )
 
 
+def test_settle_events_of_the_configured_datastores_reach_intake(stage: SynthesizedStage) -> None:
+    stage.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventBusName": Match.absent(),
+            "EventPattern": {
+                "source": ["aws.medical-imaging"],
+                "detail-type": ["Image Set Updated", "Image Set Update Failed"],
+                "detail": {"datastoreId": list(stage.config.datastore_ids)},
+            },
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": arn_of(queue_id(stage, stage.names.ingest_queue)),
+                        "DeadLetterConfig": {"Arn": arn_of(queue_id(stage, stage.names.settle_rule_dlq))},
+                    }
+                )
+            ],
+        },
+    )
+
+
 def test_requests_bus_rule_forwards_update_requests_to_ingest(stage: SynthesizedStage) -> None:
     buses = stage.resources_of_type("AWS::Events::EventBus")
     (requests_bus,) = [k for k, v in buses.items() if v["Properties"]["Name"] == stage.names.requests_bus]
@@ -267,7 +296,13 @@ def test_alarms_page_on_losses_stuck_redrives_backlogs_errors_and_failure_rates(
     alarms = stage.resources_of_type("AWS::CloudWatch::Alarm")
     (topic_id,) = stage.resources_of_type("AWS::SNS::Topic")
     names = stage.names
-    lost = [names.finalize_dlq, f"{names.finalize_dlq}.fifo", names.requests_rule_dlq, names.import_rule_dlq]
+    lost = [
+        names.finalize_dlq,
+        f"{names.finalize_dlq}.fifo",
+        names.requests_rule_dlq,
+        names.import_rule_dlq,
+        names.settle_rule_dlq,
+    ]
     by_metric: dict[str, list[dict[str, object]]] = {}
     for alarm in alarms.values():
         by_metric.setdefault(str(alarm["Properties"]["MetricName"]), []).append(alarm["Properties"])

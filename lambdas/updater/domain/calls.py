@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from updater.domain.errors import FailureCode
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.lane_message import LaneDelivery
-from updater.domain.ledger import LaneKey, PendingCall
+from updater.domain.ledger import LaneKey, Notice, PendingCall
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.ports import Clock, ImageSets, Ledger
 from updater.domain.settle import SettleSchedule
@@ -100,15 +100,40 @@ class OpenCall:
         called_s = call.applied_at_ms / 1000
         return called_s if self._clock.now() - called_s <= FRESH_CALL_S else None
 
+    def noticed(self, lane: LaneKey, call: PendingCall, notice: Notice) -> Settled:
+        """The call's version as HealthImaging's event announced it: no poll, except one read for an
+        UPDATE_FAILED version's message (the event carries none)."""
+        assert call.to_version_id == notice.version_id and call.applied_at_ms is not None
+        if notice.workflow_status == "UPDATE_FAILED":
+            version = self._images.get_image_set(lane.datastore_id, lane.image_set_id, call.to_version_id)
+        else:
+            version = ImageSetVersion(notice.version_id, "ACTIVE", notice.workflow_status)
+        # The event left when the version settled: its arrival is the settle time, plus delivery.
+        self._schedule.estimator.observe((notice.noticed_at_ms - call.applied_at_ms) / 1000)
+        return Settled(version, call)
+
+    def fallback_wait(self, call: PendingCall) -> float:
+        """How long a lane waits for a notice before it polls: past the settle most calls take."""
+        assert call.applied_at_ms is not None
+        since = self._clock.now() - call.applied_at_ms / 1000
+        return self._schedule.notice_fallback(since, call.polls)
+
     def overdue(self, call: PendingCall) -> bool:
         assert call.applied_at_ms is not None
         return self._schedule.overdue(self._clock.now() - call.applied_at_ms / 1000)
 
     def outcome(
-        self, lane: LaneKey, call: PendingCall, member: LaneDelivery, version: ImageSetVersion | None
+        self,
+        lane: LaneKey,
+        call: PendingCall,
+        member: LaneDelivery,
+        version: ImageSetVersion | None,
+        noticed_at_ms: int | None = None,
     ) -> UpdateOutcome:
-        """What `member` reports for the call: its settled `version`, or None for SETTLE_TIMEOUT."""
+        """What `member` reports for the call: its settled `version`, or None for SETTLE_TIMEOUT.
+        `noticed_at_ms`: when the updater learned it settled (now, unless a notice said earlier)."""
         now = self._clock.now()
+        noticed_ms = int(now * 1000) if noticed_at_ms is None else noticed_at_ms
         request_id = member.request.request_id
         plan = call.plans.get(request_id)
         outcome = UpdateOutcome(
@@ -124,7 +149,7 @@ class OpenCall:
             attempts=member.receive_count,
             polls=call.polls,
             duration_ms=max(0, int(now * 1000) - member.message.received_at_ms),
-            settle_ms=None if call.applied_at_ms is None else max(0, int(now * 1000) - call.applied_at_ms),
+            settle_ms=None if call.applied_at_ms is None else max(0, noticed_ms - call.applied_at_ms),
             changed=dict(plan.changed) if plan else {},
             removed=dict(plan.removed) if plan else {},
             coalesced_request_ids=[m for m in call.members if m != request_id],

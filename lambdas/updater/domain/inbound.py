@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
+from updater.domain.notices import SETTLED_EVENTS, SettleNotice, parse_settle_notice
 from updater.domain.request import UpdateRequest, parse_update_request
 
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
@@ -39,11 +40,18 @@ class ImportCompletedMessage:
 
 
 @dataclass(frozen=True)
+class SettleNoticeMessage:
+    notice: SettleNotice
+
+
+@dataclass(frozen=True)
 class IgnoredMessage:
     reason: str
 
 
-InboundMessage = RequestMessage | RejectedMessage | ImportCompletedMessage | IgnoredMessage
+InboundMessage = (
+    RequestMessage | RejectedMessage | ImportCompletedMessage | SettleNoticeMessage | IgnoredMessage
+)
 
 
 def _is_envelope(document: Any) -> bool:
@@ -64,6 +72,9 @@ def classify(body: str) -> InboundMessage:
     detail_type, source = document.get("detail-type"), document.get("source")
     if detail_type == IMPORT_COMPLETED and source == HEALTHIMAGING_SOURCE:
         return ImportCompletedMessage(document)
+    if detail_type in SETTLED_EVENTS and source == HEALTHIMAGING_SOURCE:
+        notice = parse_settle_notice(document)
+        return SettleNoticeMessage(notice) if notice else IgnoredMessage("an unreadable settle event")
     if detail_type == REQUEST_DETAIL_TYPE:
         return _request(document["detail"], "eventbridge", document["detail"])
     return IgnoredMessage(f"event {source}/{detail_type} is not for the updater")

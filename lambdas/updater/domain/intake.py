@@ -5,6 +5,7 @@ with its outcome or forwarded to its image set's lane.
                       │                       └─ valid ───► ledger.open ─► lane.send (group = image set)
                       ├─ rejected (not a request) ──────────► recorder.finish (FAILED)
                       ├─ import completed ─► import reaction ─► its planned requests take the request path
+                      ├─ image set updated / update failed ─► its lane's wait ends (domain.notices)
                       └─ ignored (not for the updater) ─────► counted
 
 Nothing here waits: intake is fast and stateless, so its queues drain at the rate requests come;
@@ -25,9 +26,11 @@ from updater.domain.inbound import (
     ImportCompletedMessage,
     RejectedMessage,
     RequestMessage,
+    SettleNoticeMessage,
     classify,
 )
 from updater.domain.lane_message import lane_message
+from updater.domain.notices import SettleNotices
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome
 from updater.domain.ports import Clock, Lane, Ledger, MetricsSink
 from updater.domain.recorder import OutcomeRecorder
@@ -40,6 +43,7 @@ class Admission(StrEnum):
     REJECTED = "rejected"  # ended FAILED here, with its reason
     DUPLICATE = "duplicate"  # the request had ended before: its outcome replayed if unannounced
     IMPORT = "import"  # an import reaction ran; its planned requests were admitted
+    NOTICE = "notice"  # HealthImaging announced a version settled; its lane was told
     IGNORED = "ignored"  # not for the updater
 
 
@@ -78,6 +82,7 @@ class Intake:
         clock: Clock,
         rules: IntakeRules,
         imports: ImportReaction | None = None,
+        notices: SettleNotices | None = None,
     ) -> None:
         self._ledger = ledger
         self._lane = lane
@@ -86,6 +91,7 @@ class Intake:
         self._clock = clock
         self._rules = rules
         self._imports = imports
+        self._notices = notices
 
     def admit(self, body: str) -> Admitted:
         message = classify(body)
@@ -93,6 +99,10 @@ class Intake:
             return self.admit_request(message.request, trigger=message.trigger, body=body)
         if isinstance(message, RejectedMessage):
             return Admitted(Admission.REJECTED, self.reject(body, message))
+        if isinstance(message, SettleNoticeMessage):
+            if self._notices is None or not self._notices.receive(message.notice):
+                return self._ignored("a settle event for no open call of the updater")
+            return Admitted(Admission.NOTICE)
         if isinstance(message, ImportCompletedMessage):
             if self._imports is None:
                 return self._ignored("import reactions are not configured")

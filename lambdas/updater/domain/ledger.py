@@ -60,6 +60,15 @@ class PendingCall:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """HealthImaging announced that the open call's version settled (`domain.notices`)."""
+
+    version_id: str
+    workflow_status: str
+    noticed_at_ms: int
+
+
+@dataclass(frozen=True)
 class LaneKey:
     datastore_id: str
     image_set_id: str
@@ -70,7 +79,10 @@ class LaneState:
     key: LaneKey
     call: PendingCall | None = None
     turn_at_ms: int | None = None  # the pacing slot reserved for the lane's next call
-    settled_version_id: str | None = None  # the last version the updater saw settle
+    # The version the lane's last call settled as (cleared when a call begins or is refused): the
+    # latest, unless someone else wrote since, which the next call's compare-and-swap would find.
+    settled_version_id: str | None = None
+    notice: Notice | None = None  # for the open call's version
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from updater.domain.ledger import (
     LaneState,
     LedgerEntry,
     LedgerStatus,
+    Notice,
     OpenedEntry,
     PendingCall,
     StoredOutcome,
@@ -91,6 +92,17 @@ class Ledger(Protocol):
         ...
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None: ...
+
+    def note_settled(
+        self, lane: LaneKey, version_id: str, workflow_status: str, at_ms: int
+    ) -> tuple[str, ...] | None:
+        """Record a settle notice for the open call that makes `version_id`; the waiters it must
+        wake, or None when no open call makes that version."""
+        ...
+
+    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
+        """Register the waiters of the open call; the notice if it was recorded already."""
+        ...
 
 
 class Pacer(Protocol):

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from updater.domain.calls import NeverLanded, OpenCall, Unsettled
+from updater.domain.calls import NeverLanded, OpenCall, Settled, Unsettled
 from updater.domain.coalescing import coalesce, coalescible
 from updater.domain.errors import (
     ConflictError,
@@ -31,7 +31,7 @@ from updater.domain.errors import (
 )
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.lane_message import LaneDelivery
-from updater.domain.ledger import LaneKey, LaneState, LedgerEntry, PendingCall, PlanSummary
+from updater.domain.ledger import LaneKey, LaneState, LedgerEntry, Notice, PendingCall, PlanSummary
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.pacing import PacedTurns
 from updater.domain.planning import UpdatePlan, plan_revert, plan_update
@@ -58,6 +58,7 @@ class WaitReason(StrEnum):
 class Wait:
     seconds: float
     reason: WaitReason
+    call_id: str | None = None  # SETTLING: the open call whose settle notice ends the wait early
 
     @property
     def visibility_s(self) -> int:
@@ -84,6 +85,9 @@ class StepSettings:
     inline_settle_s: float = 2.0  # how long a delivery polls its own call's version
     reserve_s: float = 5.0  # time an invocation keeps unused (SDK retries, the batch response)
     max_wait_s: float = 900.0
+    # HealthImaging's settle events end waits (domain.notices): a new call's version is not polled
+    # inline, and a lane polls only when no notice came within the usual settle time.
+    settle_notices: bool = True
 
 
 @dataclass
@@ -185,7 +189,7 @@ class LaneSteps:
         if state.call is not None:
             landed = self._calls.landed(lane, state.call)
             if not isinstance(landed, NeverLanded) and not self._resolve(
-                lane, landed, live, round_, deadline_s
+                lane, landed, live, round_, deadline_s, notice=state.notice
             ):
                 round_.wait(live, _first_wait(round_, live))
                 return
@@ -209,38 +213,65 @@ class LaneSteps:
         deadline_s: float,
         *,
         own: bool = True,
+        notice: Notice | None = None,
+        fresh: bool = False,
     ) -> bool:
-        """Watch a landed call's version (`own`: the lane's open call; else the call that carried
-        a member earlier); True once its members present here have their outcomes."""
-        until = min(self._clock.now() + self._settings.inline_settle_s, deadline_s - self._settings.reserve_s)
-        watched = self._calls.watch(lane, call, until_s=until)
+        """Settle a landed call (`own`: the lane's open call; else the call that carried a member
+        earlier; `fresh`: made in this delivery); True once its members here have their outcomes."""
         present = {m.request_id: m for m in live if m.request_id in call.members}
+        if notice is not None and notice.version_id == call.to_version_id:
+            watched: Settled | Unsettled = self._calls.noticed(lane, call, notice)
+        else:
+            inline = 0.0 if fresh and self._settings.settle_notices else self._settings.inline_settle_s
+            until = min(self._clock.now() + inline, deadline_s - self._settings.reserve_s)
+            watched = self._calls.watch(lane, call, until_s=until)
         settled: ImageSetVersion | None = None
         if isinstance(watched, Unsettled):
             if not self._calls.overdue(call):
                 if own:
                     self._ledger.save_call(lane, watched.call)
-                round_.wait(list(present.values()), Wait(watched.next_poll_s, WaitReason.SETTLING))
+                round_.wait(list(present.values()), self._settling(watched))
                 return False
             final = watched.call  # SETTLE_TIMEOUT: reported with the version the call made
         else:
             settled, final = watched.version, watched.call
+        noticed_at = notice.noticed_at_ms if notice is not None and settled is not None else None
         for member in present.values():
-            outcome = self._calls.outcome(lane, final, member.delivery, settled)
+            outcome = self._calls.outcome(lane, final, member.delivery, settled, noticed_at)
             round_.done(member, self._recorder.finish(outcome, member.body))
         if own:
             self._calls.end(lane, final, present, None if settled is None else settled.version_id)
         return True
 
+    def _settling(self, watched: Unsettled) -> Wait:
+        if not self._settings.settle_notices:
+            return Wait(watched.next_poll_s, WaitReason.SETTLING)
+        return Wait(self._calls.fallback_wait(watched.call), WaitReason.SETTLING, watched.call.call_id)
+
+    def await_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> bool:
+        """Register the lane's waiting messages for its call's settle notice; True when the notice
+        came already (the caller wakes them now)."""
+        return self._ledger.wait_for_notice(lane, call_id, waiters) is not None
+
     def _plan_and_call(
         self, lane: LaneKey, state: LaneState, live: list[_Member], round_: _Round, deadline_s: float
     ) -> None:
-        latest = self._images.get_image_set(lane.datastore_id, lane.image_set_id)
+        # The version our own last call settled as is the latest unless someone else wrote since:
+        # a call on it is a compare-and-swap (a conflict sends the lane back to reading), and
+        # outcomes decided without a call are checked against a real read before they are kept.
+        known = state.settled_version_id
+        latest = ImageSetVersion(known, "ACTIVE", "UPDATED") if known else self._read_latest(lane)
+        decided, call = self._plan(lane, live, latest)
+        if known and decided:
+            actual = self._read_latest(lane)
+            if actual.version_id != known:
+                latest = actual
+                decided, call = self._plan(lane, live, latest)
         if not latest.settled:  # another writer (or a study-wide update) holds the image set
             round_.wait(live, Wait(self._backoff(live), WaitReason.LOCKED))
             return
-        document = self._images.get_metadata(lane.datastore_id, lane.image_set_id, latest.version_id)
-        call = self._decide(live, latest, document, round_)
+        for member, outcome in decided:
+            round_.done(member, self._recorder.finish(outcome, member.body))
         if call is None:
             return
         in_call = [member for member, _ in call.members]
@@ -250,15 +281,26 @@ class LaneSteps:
             round_.wait([*in_call, *behind], Wait(min(wait, self._settings.max_wait_s), WaitReason.PACING))
             return
         landed = self._call(lane, latest, call, round_)
-        if landed is not None and not self._resolve(lane, landed, in_call, round_, deadline_s):
+        if landed is not None and not self._resolve(lane, landed, in_call, round_, deadline_s, fresh=True):
             round_.wait(behind, _first_wait(round_, in_call))
             return
         round_.wait(behind, Wait(0, WaitReason.BEHIND))
 
+    def _read_latest(self, lane: LaneKey) -> ImageSetVersion:
+        return self._images.get_image_set(lane.datastore_id, lane.image_set_id)
+
+    def _plan(
+        self, lane: LaneKey, live: list[_Member], latest: ImageSetVersion
+    ) -> tuple[list[tuple[_Member, UpdateOutcome]], _CallPlan | None]:
+        if not latest.settled:
+            return [], None
+        document = self._images.get_metadata(lane.datastore_id, lane.image_set_id, latest.version_id)
+        return self._decide(live, latest, document)
+
     def _decide(
-        self, live: list[_Member], latest: ImageSetVersion, document: dict[str, object], round_: _Round
-    ) -> _CallPlan | None:
-        """Ends what can be decided on the current version; returns the call for the next ones.
+        self, live: list[_Member], latest: ImageSetVersion, document: dict[str, object]
+    ) -> tuple[list[tuple[_Member, UpdateOutcome]], _CallPlan | None]:
+        """The outcomes that can be decided on the current version, and the call for the next ones.
 
         Requests before the first one that needs a call are decided against the current metadata.
         After it, only requests that merge with it (in order) join the call; the first that does
@@ -268,6 +310,7 @@ class LaneSteps:
         member sets.)
         """
         call: _CallPlan | None = None
+        decided: list[tuple[_Member, UpdateOutcome]] = []
         for member in live:
             request = member.request
             if call is not None:
@@ -275,9 +318,8 @@ class LaneSteps:
                     break
                 plan = plan_update(request, document)
                 if plan.failures:
-                    round_.done(
-                        member, self._failed(member, latest, plan.failures[0].code, plan.failures[0].message)
-                    )
+                    failure = plan.failures[0]
+                    decided.append((member, self._failure(member, latest, failure.code, failure.message)))
                     continue
                 merged = self._merge(call, member)
                 if merged is None:
@@ -287,25 +329,24 @@ class LaneSteps:
                 continue
             if request.expected_version_id and request.expected_version_id != latest.version_id:
                 message = "image set moved on from the pinned version"
-                round_.done(member, self._failed(member, latest, FailureCode.VERSION_CONFLICT, message))
+                decided.append((member, self._failure(member, latest, FailureCode.VERSION_CONFLICT, message)))
                 continue
-            plan = self._plan(request, document)
+            plan = self._plan_one(request, document)
             if plan.failures:
-                round_.done(
-                    member, self._failed(member, latest, plan.failures[0].code, plan.failures[0].message)
-                )
+                failure = plan.failures[0]
+                decided.append((member, self._failure(member, latest, failure.code, failure.message)))
             elif plan.noop or request.dry_run:
-                round_.done(member, self._unchanged(member, latest, plan))
+                decided.append((member, self._unchanged(member, latest, plan)))
             else:
                 call = _CallPlan(request, [(member, plan)])
-        return call
+        return decided, call
 
     def _merge(self, call: _CallPlan, member: _Member) -> UpdateRequest | None:
         requests = [m.request for m, _ in call.members] + [member.request]
         groups = coalesce(requests, ordered=True, payload_limit=self._settings.payload_limit_bytes)
         return groups[0].merged if len(groups) == 1 else None
 
-    def _plan(self, request: UpdateRequest, document: dict[str, object]) -> UpdatePlan:
+    def _plan_one(self, request: UpdateRequest, document: dict[str, object]) -> UpdatePlan:
         if request.revert_to_version_id is None:
             return plan_update(request, document)
         try:
@@ -393,8 +434,12 @@ class LaneSteps:
         )
 
     def _unchanged(self, member: _Member, latest: ImageSetVersion, plan: UpdatePlan) -> UpdateOutcome:
-        outcome = self._base_outcome(member, latest, plan).model_copy(update={"noop": plan.noop})
-        return self._recorder.finish(outcome, member.body)
+        return self._base_outcome(member, latest, plan).model_copy(update={"noop": plan.noop})
+
+    def _failure(
+        self, member: _Member, latest: ImageSetVersion, code: FailureCode, message: str
+    ) -> UpdateOutcome:
+        return self._base_outcome(member, latest, None).failed(code, message)
 
     def _failed(
         self, member: _Member, latest: ImageSetVersion, code: FailureCode, message: str

@@ -23,6 +23,7 @@ from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import FailureCode, RetryableServiceError, ValidationFailure
 from updater.domain.intake import body_request_id, rejection
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
+from updater.domain.ledger import LaneKey
 from updater.domain.steps import StepResult, Wait, WaitReason
 from updater.handlers.observability import logger, metrics, tracer
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
@@ -175,7 +176,35 @@ class _LaneBatch:
             metrics.add_metric(name="Waits", unit="Count", value=1)
         if not waits:
             return
+        queue_arn = source_arn([r.raw_event for r in self._records.values()])
         try:
-            self._rt.queues.hide(source_arn(list(r.raw_event for r in self._records.values())), waits)
+            self._rt.queues.hide(queue_arn, waits)
         except RetryableServiceError:  # they come back after the lane's visibility timeout instead
             logger.warning("could not hide waiting records")
+            return
+        self._await_notices(queue_arn, {message_id for message_id, _ in self._failed_ids(failures)})
+
+    def _failed_ids(self, failures: Sequence[Mapping[str, object]]) -> list[tuple[str, str]]:
+        ids = (str(f["itemIdentifier"]) for f in failures)
+        return [(i, self._records[i].receipt_handle) for i in ids if i in self._records]
+
+    def _await_notices(self, queue_arn: str, failed: set[str]) -> None:
+        """Lanes waiting for a settle register their hidden messages for the notice, after hiding
+        them: a notice that came first is seen here and the messages are woken at once."""
+        for lane, call_id, message_ids in self._settle_waits(failed):
+            receipts = [self._records[m].receipt_handle for m in message_ids]
+            try:
+                if self._rt.steps.await_notice(lane, call_id, receipts):
+                    self._rt.queues.hide(queue_arn, [(r, 0) for r in receipts])
+            except RetryableServiceError:  # they come back at their wait's end and poll
+                logger.warning("could not register waiting records for their settle notice")
+
+    def _settle_waits(self, failed: set[str]) -> list[tuple[LaneKey, str, list[str]]]:
+        found: list[tuple[LaneKey, str, list[str]]] = []
+        for deliveries in self._groups.values():
+            waits = [self._results.get(d.message_id) for d in deliveries]
+            call_ids = {w.call_id for w in waits if isinstance(w, Wait) and w.call_id}
+            if len(call_ids) == 1:
+                waiting = [d.message_id for d in deliveries if d.message_id in failed]
+                found.append((deliveries[0].message.lane, call_ids.pop(), waiting))
+        return found

@@ -23,6 +23,7 @@ from updater.domain.finalize import Finalizer
 from updater.domain.intake import Intake, IntakeRules
 from updater.domain.lane_message import LaneDelivery, LaneMessage
 from updater.domain.ledger import LaneKey
+from updater.domain.notices import SettleNotice, SettleNotices
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.pacing import PacedTurns
 from updater.domain.recorder import OutcomeRecorder
@@ -65,6 +66,10 @@ class LaneWorld:
     rate: float = 10.0
     burst: int = 1
     inline_settle_s: float = 2.0
+    # HealthImaging's settle events: off, the lane polls; on, the world delivers each version's
+    # event at its settle time (`notice_lost`: those it drops, best effort as EventBridge is).
+    notices: bool = False
+    notice_lost: frozenset[str] = frozenset()
     clock: VirtualClock = field(default_factory=VirtualClock)
 
     def __post_init__(self) -> None:
@@ -87,8 +92,12 @@ class LaneWorld:
             calls=self.calls,
             clock=self.clock,
             metrics=self.metrics,
-            settings=StepSettings(payload_limit_bytes=10_240, inline_settle_s=self.inline_settle_s),
+            settings=StepSettings(
+                payload_limit_bytes=10_240, inline_settle_s=self.inline_settle_s, settle_notices=self.notices
+            ),
         )
+        self.settle_notices = SettleNotices(self.ledger, self, self.metrics, self.clock)
+        self.noticed: set[str] = set()
         self.intake = Intake(
             ledger=self.ledger,
             lane=self.lane,
@@ -140,7 +149,30 @@ class LaneWorld:
                 self.queue.remove(queued)
             else:
                 queued.visible_at = self.clock.now() + result.visibility_s
+        call_ids = {r.call_id for r in results.values() if isinstance(r, Wait) and r.call_id}
+        if len(call_ids) == 1:  # as the apply handler does, after hiding the messages
+            waiting = [m for m, r in results.items() if isinstance(r, Wait)]
+            if self.steps.await_notice(LANE, call_ids.pop(), waiting):
+                self.wake(waiting)
         return outcome_by_request
+
+    def wake(self, receipt_handles: Any) -> None:
+        """The Waker of the settle notices: the message id stands for the receipt handle."""
+        for queued in self.queue:
+            if queued.message_id in receipt_handles:
+                queued.visible_at = min(queued.visible_at, self.clock.now())
+
+    def _notices_until(self, until: float) -> None:
+        """HealthImaging publishes each version's event when it settles."""
+        if not self.notices:
+            return
+        for version, settles_at, status in self.images.settle_times(DATASTORE_ID, IMAGE_SET_ID):
+            if version in self.noticed or settles_at > until:
+                continue
+            self.noticed.add(version)
+            if version not in self.notice_lost:
+                self.clock.t = max(self.clock.t, settles_at)
+                self.settle_notices.receive(SettleNotice(LANE, version, status))
 
     def run(self, *, max_deliveries: int = 200, batch: int | None = None) -> dict[str, UpdateOutcome]:
         """Deliver until the group is empty, advancing the clock over every wait."""
@@ -153,6 +185,8 @@ class LaneWorld:
                 if isinstance(result, Done):
                     done[request_id] = result.outcome
             if not results or all(isinstance(r, Wait) for r in results.values()):
+                next_visible = min(q.visible_at for q in self.queue)
+                self._notices_until(next_visible)
                 self.clock.t = max(self.clock.t, min(q.visible_at for q in self.queue))
         raise AssertionError(f"the lane did not drain: {len(self.queue)} left")
 
