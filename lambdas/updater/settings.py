@@ -1,18 +1,21 @@
 """Runtime configuration of the updater, read once at cold start from environment variables.
 
-The CDK stack (infra/) sets exactly these variables; the local stack (local/) sets them too.
+The CDK stack (infra/) sets exactly these variables; the local stack (local/) sets them too. A
+plain pydantic model over `os.environ` (not pydantic-settings): the variables are flat strings with
+exact names, and its settings machinery cost a cold start more than all of this model.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
-class UpdaterSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+class UpdaterSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     # Data stores this deployment may touch; empty means "any" (local runs only: the stack always sets it).
     datastore_ids: str = Field(default="", alias="DATASTORE_IDS")
@@ -67,4 +70,9 @@ class UpdaterSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def load_settings() -> UpdaterSettings:
-    return UpdaterSettings()  # values come from the environment
+    return settings_from(os.environ)
+
+
+def settings_from(environment: Mapping[str, str]) -> UpdaterSettings:
+    """The settings in `environment` (strings, as Lambda passes them; booleans as true/false)."""
+    return UpdaterSettings.model_validate(dict(environment))

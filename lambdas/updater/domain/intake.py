@@ -14,7 +14,6 @@ all waiting happens on the lane, one image set at a time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from updater.domain.inbound import (
 )
 from updater.domain.lane_message import lane_message
 from updater.domain.notices import SettleNotices
-from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.outcome import UpdateOutcome, body_request_id, rejection
 from updater.domain.ports import Clock, Lane, Ledger, MetricsSink
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
@@ -159,21 +158,3 @@ class _ImportForwarder:
             body = json.dumps(request.wire_dict(), separators=(",", ":"), ensure_ascii=False)
             self._intake.admit_request(request, trigger="import", body=body)
         return len(requests)
-
-
-def rejection(request_id: str, trigger: str, failure: ValidationFailure) -> UpdateOutcome:
-    """The outcome of a message refused before it reached a lane."""
-    return UpdateOutcome(
-        request_id=request_id,
-        datastore_id="",
-        image_set_id="",
-        status=OutcomeStatus.FAILED,
-        trigger=trigger,
-        error_code=failure.code,
-        error_message=failure.message,
-    )
-
-
-def body_request_id(body: str) -> str:
-    """Ledger key for a message too broken to carry or derive a requestId: its content hash."""
-    return "body-" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -7,13 +7,14 @@ through ``scrub_message`` before they are put in an outcome.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
-from updater.domain.errors import FailureCode
+from updater.domain.errors import FailureCode, ValidationFailure
 
 SOURCE = "healthimaging.metadata-updater"
 DETAIL_TYPE_SUCCEEDED = "ImageSetMetadataUpdate.Succeeded"
@@ -93,3 +94,21 @@ class UpdateOutcome(BaseModel):
 
     def detail_type(self) -> str:
         return DETAIL_TYPE_SUCCEEDED if self.status is OutcomeStatus.SUCCEEDED else DETAIL_TYPE_FAILED
+
+
+def rejection(request_id: str, trigger: str, failure: ValidationFailure) -> UpdateOutcome:
+    """The outcome of a message refused before it reached a lane."""
+    return UpdateOutcome(
+        request_id=request_id,
+        datastore_id="",
+        image_set_id="",
+        status=OutcomeStatus.FAILED,
+        trigger=trigger,
+        error_code=failure.code,
+        error_message=failure.message,
+    )
+
+
+def body_request_id(body: str) -> str:
+    """Ledger key for a message too broken to carry or derive a requestId: its content hash."""
+    return "body-" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]

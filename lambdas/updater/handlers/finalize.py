@@ -21,7 +21,7 @@ from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.finalize import ImportGiveUp
 from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
-from updater.handlers.observability import logger, metrics, tracer
+from updater.handlers.observability import logger, metrics
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
@@ -37,7 +37,6 @@ def runtime() -> FinalizeRuntime:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context, runtime())

@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import RetryableServiceError
-from updater.handlers.observability import logger, metrics, tracer
+from updater.handlers.observability import logger, metrics
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
 from updater.settings import load_settings
 from updater.wiring import IntakeRuntime, build_intake
@@ -34,7 +34,6 @@ def runtime() -> IntakeRuntime:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context, runtime())

@@ -88,7 +88,7 @@ def test_queues_and_mappings_follow_the_stage_configuration(
 
 
 def test_function_environment_satisfies_the_updater_settings(real_topology: LocalTopology) -> None:
-    settings = UpdaterSettings(**real_topology.function_of("ingest").environment)
+    settings = UpdaterSettings.model_validate(real_topology.function_of("ingest").environment)
     assert settings.ledger_table_name == real_topology.table_name
     assert settings.outcome_bus_name == real_topology.buses["outcome"]
     assert settings.failures_queue_url == real_topology.queue("failures").url
