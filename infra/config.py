@@ -96,6 +96,8 @@ class StageConfig(_CamelModel):
     get_image_set_tps: float = Field(default=25.0, gt=0)
     get_image_set_metadata_tps: float = Field(default=50.0, gt=0)
     search_image_sets_tps: float = Field(default=25.0, gt=0)
+    # The primary-image-set rules the updater assumes (lambdas/updater/domain/primary_rules.py).
+    primary_image_set_rules: Literal["learn", "strict", "legacy"] = "learn"
     # The share of each read quota the updater keeps to; the rest is left to other readers.
     read_quota_share: float = Field(default=0.5, gt=0, le=1)
     # Extra spacing between update calls (the service counts arrivals; transit time varies).

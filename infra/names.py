@@ -149,6 +149,7 @@ def updater_environment(
         "SETTLE_INLINE_MS": str(stage.settle_inline_ms),
         "SETTLE_TIMEOUT_S": str(stage.settle_timeout_seconds),
         "SETTLE_NOTICES": "true",
+        "PRIMARY_IMAGE_SET_RULES": stage.primary_image_set_rules,
         "IMPORT_RULES_PATH": import_rules_path,
         "POWERTOOLS_SERVICE_NAME": service.name,
         "POWERTOOLS_METRICS_NAMESPACE": service.metrics_namespace,

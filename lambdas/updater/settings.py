@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from updater.domain.primary_rules import PrimaryRules
+
 
 class UpdaterSettings(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
@@ -49,6 +51,8 @@ class UpdaterSettings(BaseModel):
     settle_inline_ms: int = Field(
         default=2_000, alias="SETTLE_INLINE_MS", ge=0
     )  # without notices: a fresh call
+    # Which primary-image-set rules to assume (domain.primary_rules): learn, strict or legacy.
+    primary_image_set_rules: PrimaryRules = Field(default=PrimaryRules.LEARN, alias="PRIMARY_IMAGE_SET_RULES")
     # HealthImaging's Image Set Updated / Update Failed events end settle waits (polls stay the fallback).
     settle_notices: bool = Field(default=True, alias="SETTLE_NOTICES")
     # A version still not settled this long after its call ends SETTLE_TIMEOUT.

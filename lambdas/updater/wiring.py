@@ -174,6 +174,7 @@ def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: Metric
 def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> ApplyRuntime:
     from updater.adapters.pacer import UpdatePacer  # noqa: PLC0415
     from updater.domain.pacing import PacedTurns  # noqa: PLC0415
+    from updater.domain.primary_rules import PrimaryImageSetPolicy  # noqa: PLC0415
     from updater.domain.steps import LaneSteps, StepSettings  # noqa: PLC0415
 
     common = _common(settings, clients, metrics, updates=True)
@@ -201,6 +202,7 @@ def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: Metrics
         calls=_open_call(settings, common),
         clock=common.clock,
         metrics=metrics,
+        primary=PrimaryImageSetPolicy(settings.primary_image_set_rules),
         settings=StepSettings(
             payload_limit_bytes=settings.payload_limit_bytes,
             inline_settle_s=settings.settle_inline_ms / 1000,

@@ -66,6 +66,7 @@ class HealthImagingGateway:
             workflow_status=answer.get("imageSetWorkflowStatus"),
             message=answer.get("message"),
             forced=bool((answer.get("overrides") or {}).get("forced", False)),
+            is_primary=answer.get("isPrimary"),
         )
 
     def get_metadata(

@@ -189,7 +189,7 @@ class LedgerTable:
                 # can be matched before the call has even answered.
                 UpdateExpression=(
                     "SET callId = :id, #c = :call, callTo = :to, expiresAt = :exp "
-                    "REMOVE turnAt, notice, waiting, settledVersionId"
+                    "REMOVE turnAt, notice, waiting, settledVersionId, settledIsPrimary"
                 ),
                 ConditionExpression="attribute_not_exists(callId)",
                 ExpressionAttributeNames={"#c": "call"},
@@ -218,12 +218,15 @@ class LedgerTable:
         except ConditionFailed:
             pass  # resolved meanwhile (the finalizer, for a member whose deliveries ran out)
 
-    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+    def end_call(
+        self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
+    ) -> None:
         expression = "REMOVE callId, #c, callTo, notice, waiting"
         values: dict[str, Any] = {":id": {"S": call_id}}
         if settled_version_id is not None:
-            expression = "SET settledVersionId = :v " + expression
+            expression = "SET settledVersionId = :v, settledIsPrimary = :p " + expression
             values[":v"] = {"S": settled_version_id}
+            values[":p"] = {"NULL": True} if is_primary is None else {"BOOL": is_primary}
         try:
             with dynamodb_errors():
                 self._client.update_item(
@@ -315,6 +318,7 @@ def _lane_state(lane: LaneKey, item: Mapping[str, Any] | None) -> LaneState:
         call=_call_from_wire(json.loads(call)) if call and "callId" in item else None,
         turn_at_ms=int(turn) if turn is not None else None,
         settled_version_id=item.get("settledVersionId", {}).get("S"),
+        settled_is_primary=item.get("settledIsPrimary", {}).get("BOOL"),
         notice=_notice(item),
     )
 

@@ -170,4 +170,4 @@ class OpenCall:
         for request_id in call.members:
             if request_id not in present:
                 self._ledger.mark_applied(request_id, call)
-        self._ledger.end_call(lane, call.call_id, settled_version_id=settled)
+        self._ledger.end_call(lane, call.call_id, settled_version_id=settled, is_primary=call.base_primary)

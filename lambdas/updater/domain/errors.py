@@ -69,6 +69,7 @@ class FailureCode(StrEnum):
     IMAGE_SET_NOT_FOUND = "IMAGE_SET_NOT_FOUND"
     ACCESS_DENIED = "ACCESS_DENIED"
     SERVICE_REJECTED = "SERVICE_REJECTED"
+    PRIMARY_IMAGE_SET_RESTRICTED = "PRIMARY_IMAGE_SET_RESTRICTED"
     SERVICE_QUOTA_EXCEEDED = "SERVICE_QUOTA_EXCEEDED"
     UPDATE_FAILED = "UPDATE_FAILED"
     SETTLE_TIMEOUT = "SETTLE_TIMEOUT"
@@ -145,6 +146,10 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.IMAGE_SET_NOT_FOUND: "HealthImaging reports the data store or image set does not exist.",
     FailureCode.ACCESS_DENIED: "HealthImaging denied the call (IAM or KMS).",
     FailureCode.SERVICE_REJECTED: "HealthImaging refused the update with a ValidationException.",
+    FailureCode.PRIMARY_IMAGE_SET_RESTRICTED: (
+        "A primary image set takes no Patient- or Series-level changes and no forced UID changes (the "
+        "newest developer guide): copy it, update the copy and promote it to primary."
+    ),
     FailureCode.SERVICE_QUOTA_EXCEEDED: (
         "HealthImaging refused the update with ServiceQuotaExceededException."
     ),

@@ -51,6 +51,7 @@ class PendingCall:
     applied_at_ms: int | None = None
     polls: int = 0
     last_polled_ms: int | None = None
+    base_primary: bool | None = None  # whether the image set was primary (an update keeps it so)
 
     def landed_as(self, version_id: str, at_ms: int) -> PendingCall:
         return replace(self, to_version_id=version_id, applied_at_ms=at_ms)
@@ -82,6 +83,7 @@ class LaneState:
     # The version the lane's last call settled as (cleared when a call begins or is refused): the
     # latest, unless someone else wrote since, which the next call's compare-and-swap would find.
     settled_version_id: str | None = None
+    settled_is_primary: bool | None = None
     notice: Notice | None = None  # for the open call's version
 
 

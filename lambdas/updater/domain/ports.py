@@ -87,7 +87,9 @@ class Ledger(Protocol):
         """Progress of the recorded call (its new version, polls); only while it is still the one."""
         ...
 
-    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+    def end_call(
+        self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
+    ) -> None:
         """The call is resolved; remember the version it settled as (None: it never landed)."""
         ...
 

@@ -36,6 +36,8 @@ from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.pacing import PacedTurns
 from updater.domain.planning import UpdatePlan, plan_revert, plan_update
 from updater.domain.ports import Clock, ImageSets, Ledger, MetricsSink
+from updater.domain.primary_rules import ADVICE as PRIMARY_ADVICE
+from updater.domain.primary_rules import PrimaryImageSetPolicy, PrimaryRules
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest
 
@@ -139,6 +141,7 @@ class LaneSteps:
         clock: Clock,
         metrics: MetricsSink,
         settings: StepSettings,
+        primary: PrimaryImageSetPolicy | None = None,
     ) -> None:
         self._images = images
         self._ledger = ledger
@@ -148,6 +151,7 @@ class LaneSteps:
         self._clock = clock
         self._metrics = metrics
         self._settings = settings
+        self._primary = primary or PrimaryImageSetPolicy(PrimaryRules.LEARN)
 
     def advance(
         self, lane: LaneKey, deliveries: Sequence[LaneDelivery], deadline_s: float
@@ -260,7 +264,11 @@ class LaneSteps:
         # a call on it is a compare-and-swap (a conflict sends the lane back to reading), and
         # outcomes decided without a call are checked against a real read before they are kept.
         known = state.settled_version_id
-        latest = ImageSetVersion(known, "ACTIVE", "UPDATED") if known else self._read_latest(lane)
+        latest = (
+            ImageSetVersion(known, "ACTIVE", "UPDATED", is_primary=state.settled_is_primary)
+            if known
+            else self._read_latest(lane)
+        )
         decided, call = self._plan(lane, live, latest)
         if known and decided:
             actual = self._read_latest(lane)
@@ -321,7 +329,7 @@ class LaneSteps:
                     failure = plan.failures[0]
                     decided.append((member, self._failure(member, latest, failure.code, failure.message)))
                     continue
-                merged = self._merge(call, member)
+                merged = self._merge(call, member, latest)
                 if merged is None:
                     break
                 call.request = merged
@@ -335,13 +343,20 @@ class LaneSteps:
             if plan.failures:
                 failure = plan.failures[0]
                 decided.append((member, self._failure(member, latest, failure.code, failure.message)))
+            elif not plan.noop and self._primary.refuses(request, latest):
+                restricted = FailureCode.PRIMARY_IMAGE_SET_RESTRICTED
+                decided.append((member, self._failure(member, latest, restricted, PRIMARY_ADVICE)))
             elif plan.noop or request.dry_run:
                 decided.append((member, self._unchanged(member, latest, plan)))
             else:
                 call = _CallPlan(request, [(member, plan)])
         return decided, call
 
-    def _merge(self, call: _CallPlan, member: _Member) -> UpdateRequest | None:
+    def _merge(self, call: _CallPlan, member: _Member, latest: ImageSetVersion) -> UpdateRequest | None:
+        """The call with `member` merged in, or None. Once primary image sets are known to refuse a
+        kind of change, such a change goes alone: a refusal fails its own request and no other."""
+        if any(self._primary.keeps_apart(r, latest) for r in (call.request, member.request)):
+            return None
         requests = [m.request for m, _ in call.members] + [member.request]
         groups = coalesce(requests, ordered=True, payload_limit=self._settings.payload_limit_bytes)
         return groups[0].merged if len(groups) == 1 else None
@@ -373,6 +388,7 @@ class LaneSteps:
             members=tuple(m.request_id for m in members),
             plans={m.request_id: PlanSummary(plan.changed, plan.removed) for m, plan in call.members},
             started_at_ms=int(self._clock.now() * 1000),
+            base_primary=latest.is_primary,
         )
         self._ledger.begin_call(lane, pending)
         self._metrics.count("UpdateCalls")
@@ -402,10 +418,14 @@ class LaneSteps:
             self._ledger.end_call(lane, pending.call_id, settled_version_id=None)
             if isinstance(err, ThrottledError):
                 raise
+            code, message = err.failure_code, scrub_message(err.message)
+            if code is FailureCode.SERVICE_REJECTED and self._primary.explains_refusal(request, latest):
+                if len(members) > 1:  # learned: the next delivery calls each apart
+                    round_.wait(members, Wait(0, WaitReason.BEHIND))
+                    return None
+                code, message = FailureCode.PRIMARY_IMAGE_SET_RESTRICTED, PRIMARY_ADVICE
             for member in members:
-                round_.done(
-                    member, self._failed(member, latest, err.failure_code, scrub_message(err.message))
-                )
+                round_.done(member, self._failed(member, latest, code, message))
             return None
         finally:  # a 5xx or a lost answer leaves the call open: the next delivery reads the image set
             self._turns.call_ended()

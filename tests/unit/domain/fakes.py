@@ -75,8 +75,10 @@ class _ImageSet:
 class FakeImageSets:
     """HealthImaging for one data store: versions, locks while updating, conflicts on stale writes."""
 
-    def __init__(self, clock: VirtualClock, *, settle_s: float = 1.0) -> None:
+    def __init__(self, clock: VirtualClock, *, settle_s: float = 1.0, primary: bool = True) -> None:
         self._clock = clock
+        self.primary = primary
+        self.strict_primary = False  # the newest guide: no Patient-level changes on primary image sets
         self.settle_s = settle_s
         self._sets: dict[tuple[str, str], _ImageSet] = {}
         self.calls: Counter[str] = Counter()
@@ -137,6 +139,7 @@ class FakeImageSets:
             state="LOCKED" if locked and index == len(image_set.versions) else "ACTIVE",
             workflow_status=version.status if settled else "UPDATING",
             message=version.message if settled else None,
+            is_primary=self.primary,
         )
 
     def get_image_set(
@@ -185,6 +188,11 @@ class FakeImageSets:
             raise fault[0]
         image_set = self._image_set(datastore_id, image_set_id)
         latest = len(image_set.versions)
+        blobs = updates.get("DICOMUpdates", {})
+        if self.strict_primary and self.primary and any(b'"Patient"' in blob for blob in blobs.values()):
+            raise PermanentServiceError(
+                "ValidationException", "Primary image set: Patient level", FailureCode.SERVICE_REJECTED
+            )
         if self._clock.now() < image_set.versions[-1].settles_at or str(latest) != latest_version_id:
             raise ConflictError("ConflictException", "locked or stale")
         document = _updated(image_set, updates)
@@ -325,12 +333,14 @@ class FakeLedger:
         if state.call is not None and state.call.call_id == call.call_id:
             self.lanes[lane] = replace(state, call=call)
 
-    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+    def end_call(
+        self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
+    ) -> None:
         self._hit("end_call")
         state = self._lane(lane)
         if state.call is not None and state.call.call_id == call_id:
             settled = settled_version_id or state.settled_version_id
-            self.lanes[lane] = LaneState(lane, None, state.turn_at_ms, settled)
+            self.lanes[lane] = LaneState(lane, None, state.turn_at_ms, settled, is_primary)
             self.waiting.pop(lane, None)
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:

@@ -26,6 +26,7 @@ from updater.domain.ledger import LaneKey
 from updater.domain.notices import SettleNotice, SettleNotices
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.pacing import PacedTurns
+from updater.domain.primary_rules import PrimaryImageSetPolicy, PrimaryRules
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
 from updater.domain.settle import SettlePolicy, SettleSchedule
@@ -70,6 +71,7 @@ class LaneWorld:
     # event at its settle time (`notice_lost`: those it drops, best effort as EventBridge is).
     notices: bool = False
     notice_lost: frozenset[str] = frozenset()
+    primary_rules: str = "learn"
     clock: VirtualClock = field(default_factory=VirtualClock)
 
     def __post_init__(self) -> None:
@@ -92,6 +94,7 @@ class LaneWorld:
             calls=self.calls,
             clock=self.clock,
             metrics=self.metrics,
+            primary=PrimaryImageSetPolicy(PrimaryRules(self.primary_rules)),
             settings=StepSettings(
                 payload_limit_bytes=10_240, inline_settle_s=self.inline_settle_s, settle_notices=self.notices
             ),
