@@ -14,71 +14,30 @@ exclusivity come from the queue, not from leases.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 
 from updater.domain.calls import NeverLanded, OpenCall, Settled, Unsettled
-from updater.domain.coalescing import coalesce, coalescible
 from updater.domain.errors import (
     ConflictError,
     FailureCode,
     PermanentServiceError,
     RetryableServiceError,
     ThrottledError,
-    ValidationFailure,
 )
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.lane_message import LaneDelivery
-from updater.domain.ledger import LaneKey, LaneState, LedgerEntry, Notice, PendingCall, PlanSummary
+from updater.domain.ledger import LaneKey, LaneState, Notice, PendingCall, PlanSummary
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.pacing import PacedTurns
-from updater.domain.planning import UpdatePlan, plan_revert, plan_update
 from updater.domain.ports import Clock, ImageSets, Ledger, MetricsSink
 from updater.domain.primary_rules import ADVICE as PRIMARY_ADVICE
 from updater.domain.primary_rules import PrimaryImageSetPolicy, PrimaryRules
 from updater.domain.recorder import OutcomeRecorder
-from updater.domain.request import UpdateRequest
+from updater.domain.round_planner import CallPlan, Decided, RoundPlanner
+from updater.domain.step_results import Done, Member, Round, StepResult, Wait, WaitReason, first_wait
 
-# A message waiting for its pacing slot comes back this much early at least (queues are whole
-# seconds and not punctual); the remaining moments are slept inline (`PacedTurns.inline_wait_s`).
-PACING_EARLY_S = 0.5
-
-
-class WaitReason(StrEnum):
-    PACING = "pacing"  # the account-wide update schedule gave a later slot
-    LOCKED = "locked"  # another write on the image set is running
-    SETTLING = "settling"  # our call's version has not settled yet
-    THROTTLED = "throttled"
-    TRANSIENT = "transient"  # a 5xx, a timeout, an unreachable AWS service
-    BEHIND = "behind"  # an earlier request of the image set went first in this delivery
-    TIME = "time"  # the invocation has too little time left to start
-
-
-@dataclass(frozen=True)
-class Wait:
-    seconds: float
-    reason: WaitReason
-    call_id: str | None = None  # SETTLING: the open call whose settle notice ends the wait early
-
-    @property
-    def visibility_s(self) -> int:
-        """Whole seconds for the queue: a slot is met early (the last moments are slept inline);
-        a poll is never made early (an early poll is a wasted read and a wasted receive)."""
-        if self.reason in (WaitReason.BEHIND, WaitReason.TIME):
-            return 0
-        if self.reason is WaitReason.PACING:
-            return max(0, math.floor(self.seconds - PACING_EARLY_S))
-        return max(1, math.ceil(self.seconds))
-
-
-@dataclass(frozen=True)
-class Done:
-    outcome: UpdateOutcome
-
-
-StepResult = Wait | Done
+__all__ = ["Done", "LaneSteps", "StepResult", "StepSettings", "Wait", "WaitReason"]
 
 
 @dataclass(frozen=True)
@@ -90,43 +49,6 @@ class StepSettings:
     # HealthImaging's settle events end waits (domain.notices): a new call's version is not polled
     # inline, and a lane polls only when no notice came within the usual settle time.
     settle_notices: bool = True
-
-
-@dataclass
-class _Member:
-    delivery: LaneDelivery
-    entry: LedgerEntry | None
-    request: UpdateRequest = field(init=False)
-    request_id: str = field(init=False)
-    body: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.request = self.delivery.request
-        self.request_id = self.request.request_id
-        self.body = self.delivery.body
-
-
-@dataclass
-class _CallPlan:
-    request: UpdateRequest  # what is sent: one member, or several merged in order
-    members: list[tuple[_Member, UpdatePlan]]
-
-
-@dataclass
-class _Round:
-    """This delivery's results, by request id."""
-
-    results: dict[str, StepResult] = field(default_factory=dict)
-
-    def done(self, member: _Member, outcome: UpdateOutcome) -> None:
-        self.results[member.request_id] = Done(outcome)
-
-    def wait(self, members: Sequence[_Member], wait: Wait) -> None:
-        for member in members:
-            self.results.setdefault(member.request_id, wait)
-
-    def pending(self, members: Sequence[_Member]) -> list[_Member]:
-        return [m for m in members if m.request_id not in self.results]
 
 
 class LaneSteps:
@@ -152,17 +74,23 @@ class LaneSteps:
         self._metrics = metrics
         self._settings = settings
         self._primary = primary or PrimaryImageSetPolicy(PrimaryRules.LEARN)
+        self._planner = RoundPlanner(
+            images=images,
+            primary=self._primary,
+            clock=clock,
+            payload_limit_bytes=settings.payload_limit_bytes,
+        )
 
     def advance(
         self, lane: LaneKey, deliveries: Sequence[LaneDelivery], deadline_s: float
     ) -> dict[str, StepResult]:
         """One step for each delivered request of `lane` (in lane order); results by message id."""
-        members: dict[str, _Member] = {}
+        members: dict[str, Member] = {}
         for delivery in deliveries:  # a copy forwarded twice rides on the first
-            members.setdefault(delivery.request.request_id, _Member(delivery, None))
+            members.setdefault(delivery.request.request_id, Member(delivery, None))
         state, entries = self._ledger.read_unit(lane, list(members))
-        round_ = _Round()
-        live: list[_Member] = []
+        round_ = Round()
+        live: list[Member] = []
         for member in members.values():
             member.entry = entries.get(member.request_id)
             if member.entry is not None and member.entry.terminal:
@@ -188,14 +116,14 @@ class LaneSteps:
 
     # -- the steps --------------------------------------------------------------------------------
     def _work(
-        self, lane: LaneKey, state: LaneState, live: list[_Member], round_: _Round, deadline_s: float
+        self, lane: LaneKey, state: LaneState, live: list[Member], round_: Round, deadline_s: float
     ) -> None:
         if state.call is not None:
             landed = self._calls.landed(lane, state.call)
             if not isinstance(landed, NeverLanded) and not self._resolve(
                 lane, landed, live, round_, deadline_s, notice=state.notice
             ):
-                round_.wait(live, _first_wait(round_, live))
+                round_.wait(live, first_wait(round_, live))
                 return
         for member in round_.pending(live):  # carried by a call that was resolved without it
             if member.entry is not None and member.entry.applied is not None:
@@ -212,8 +140,8 @@ class LaneSteps:
         self,
         lane: LaneKey,
         call: PendingCall,
-        live: list[_Member],
-        round_: _Round,
+        live: list[Member],
+        round_: Round,
         deadline_s: float,
         *,
         own: bool = True,
@@ -258,7 +186,7 @@ class LaneSteps:
         return self._ledger.wait_for_notice(lane, call_id, waiters) is not None
 
     def _plan_and_call(
-        self, lane: LaneKey, state: LaneState, live: list[_Member], round_: _Round, deadline_s: float
+        self, lane: LaneKey, state: LaneState, live: list[Member], round_: Round, deadline_s: float
     ) -> None:
         # The version our own last call settled as is the latest unless someone else wrote since:
         # a call on it is a compare-and-swap (a conflict sends the lane back to reading), and
@@ -290,7 +218,7 @@ class LaneSteps:
             return
         landed = self._call(lane, latest, call, round_)
         if landed is not None and not self._resolve(lane, landed, in_call, round_, deadline_s, fresh=True):
-            round_.wait(behind, _first_wait(round_, in_call))
+            round_.wait(behind, first_wait(round_, in_call))
             return
         round_.wait(behind, Wait(0, WaitReason.BEHIND))
 
@@ -298,87 +226,15 @@ class LaneSteps:
         return self._images.get_image_set(lane.datastore_id, lane.image_set_id)
 
     def _plan(
-        self, lane: LaneKey, live: list[_Member], latest: ImageSetVersion
-    ) -> tuple[list[tuple[_Member, UpdateOutcome]], _CallPlan | None]:
+        self, lane: LaneKey, live: list[Member], latest: ImageSetVersion
+    ) -> tuple[Decided, CallPlan | None]:
         if not latest.settled:
             return [], None
         document = self._images.get_metadata(lane.datastore_id, lane.image_set_id, latest.version_id)
-        return self._decide(live, latest, document)
-
-    def _decide(
-        self, live: list[_Member], latest: ImageSetVersion, document: dict[str, object]
-    ) -> tuple[list[tuple[_Member, UpdateOutcome]], _CallPlan | None]:
-        """The outcomes that can be decided on the current version, and the call for the next ones.
-
-        Requests before the first one that needs a call are decided against the current metadata.
-        After it, only requests that merge with it (in order) join the call; the first that does
-        not ends the call, and it and everything after it wait for the next delivery. (A failure
-        that planning finds in a later request does not depend on the earlier ones: a call cannot
-        add the series or instances it names, and coalescing refuses a removal of what another
-        member sets.)
-        """
-        call: _CallPlan | None = None
-        decided: list[tuple[_Member, UpdateOutcome]] = []
-        for member in live:
-            request = member.request
-            if call is not None:
-                if not coalescible(request):
-                    break
-                plan = plan_update(request, document)
-                if plan.failures:
-                    failure = plan.failures[0]
-                    decided.append((member, self._failure(member, latest, failure.code, failure.message)))
-                    continue
-                merged = self._merge(call, member, latest)
-                if merged is None:
-                    break
-                call.request = merged
-                call.members.append((member, plan))
-                continue
-            if request.expected_version_id and request.expected_version_id != latest.version_id:
-                message = "image set moved on from the pinned version"
-                decided.append((member, self._failure(member, latest, FailureCode.VERSION_CONFLICT, message)))
-                continue
-            plan = self._plan_one(request, document)
-            if plan.failures:
-                failure = plan.failures[0]
-                decided.append((member, self._failure(member, latest, failure.code, failure.message)))
-            elif not plan.noop and self._primary.refuses(request, latest):
-                restricted = FailureCode.PRIMARY_IMAGE_SET_RESTRICTED
-                decided.append((member, self._failure(member, latest, restricted, PRIMARY_ADVICE)))
-            elif plan.noop or request.dry_run:
-                decided.append((member, self._unchanged(member, latest, plan)))
-            else:
-                call = _CallPlan(request, [(member, plan)])
-        return decided, call
-
-    def _merge(self, call: _CallPlan, member: _Member, latest: ImageSetVersion) -> UpdateRequest | None:
-        """The call with `member` merged in, or None. Once primary image sets are known to refuse a
-        kind of change, such a change goes alone: a refusal fails its own request and no other."""
-        if any(self._primary.keeps_apart(r, latest) for r in (call.request, member.request)):
-            return None
-        requests = [m.request for m, _ in call.members] + [member.request]
-        groups = coalesce(requests, ordered=True, payload_limit=self._settings.payload_limit_bytes)
-        return groups[0].merged if len(groups) == 1 else None
-
-    def _plan_one(self, request: UpdateRequest, document: dict[str, object]) -> UpdatePlan:
-        if request.revert_to_version_id is None:
-            return plan_update(request, document)
-        try:
-            target = self._images.get_metadata(
-                request.datastore_id, request.image_set_id, request.revert_to_version_id
-            )
-        except PermanentServiceError as err:
-            if err.failure_code is not FailureCode.IMAGE_SET_NOT_FOUND:
-                raise
-            failure = ValidationFailure(
-                FailureCode.REVERT_VERSION_NOT_FOUND, "revertToVersionId", "names no version of the image set"
-            )
-            return UpdatePlan(noop=False, failures=(failure,))
-        return plan_revert(document, target)
+        return self._planner.decide(live, latest, document)
 
     def _call(
-        self, lane: LaneKey, latest: ImageSetVersion, call: _CallPlan, round_: _Round
+        self, lane: LaneKey, latest: ImageSetVersion, call: CallPlan, round_: Round
     ) -> PendingCall | None:
         """Make the call; the landed call, or None when it ended here (outcomes or waits set)."""
         members = [member for member, _ in call.members]
@@ -431,43 +287,12 @@ class LaneSteps:
             self._turns.call_ended()
         return pending.landed_as(new.version_id, int(self._clock.now() * 1000))
 
-    # -- outcomes ---------------------------------------------------------------------------------
-    def _base_outcome(
-        self, member: _Member, latest: ImageSetVersion, plan: UpdatePlan | None
-    ) -> UpdateOutcome:
-        message, request = member.delivery.message, member.request
-        return UpdateOutcome(
-            request_id=request.request_id,
-            datastore_id=request.datastore_id,
-            image_set_id=request.image_set_id,
-            status=OutcomeStatus.SUCCEEDED,
-            trigger=message.trigger,
-            from_version_id=latest.version_id,
-            to_version_id=latest.version_id,
-            dry_run=request.dry_run,
-            revert_to_version_id=request.revert_to_version_id,
-            forced=request.force,
-            attempts=member.delivery.receive_count,
-            duration_ms=max(0, int(self._clock.now() * 1000) - message.received_at_ms),
-            changed=dict(plan.changed) if plan else {},
-            removed=dict(plan.removed) if plan else {},
-        )
-
-    def _unchanged(self, member: _Member, latest: ImageSetVersion, plan: UpdatePlan) -> UpdateOutcome:
-        return self._base_outcome(member, latest, plan).model_copy(update={"noop": plan.noop})
-
-    def _failure(
-        self, member: _Member, latest: ImageSetVersion, code: FailureCode, message: str
-    ) -> UpdateOutcome:
-        return self._base_outcome(member, latest, None).failed(code, message)
-
     def _failed(
-        self, member: _Member, latest: ImageSetVersion, code: FailureCode, message: str
+        self, member: Member, latest: ImageSetVersion, code: FailureCode, message: str
     ) -> UpdateOutcome:
-        outcome = self._base_outcome(member, latest, None).failed(code, message)
-        return self._recorder.finish(outcome, member.body)
+        return self._recorder.finish(self._planner.failure(member, latest, code, message), member.body)
 
-    def _refused(self, member: _Member, err: PermanentServiceError) -> UpdateOutcome:
+    def _refused(self, member: Member, err: PermanentServiceError) -> UpdateOutcome:
         message, request = member.delivery.message, member.request
         outcome = UpdateOutcome(
             request_id=request.request_id,
@@ -481,15 +306,7 @@ class LaneSteps:
         )
         return self._recorder.finish(outcome, member.body)
 
-    def _backoff(self, members: Sequence[_Member]) -> float:
+    def _backoff(self, members: Sequence[Member]) -> float:
         """Grows with the deliveries the request has had: 1, 2, 4 ... 60 s."""
         receives = max(m.delivery.receive_count for m in members)
         return float(min(60, 2 ** max(0, min(receives - 1, 6))))
-
-
-def _first_wait(round_: _Round, members: Sequence[_Member]) -> Wait:
-    for member in members:
-        result = round_.results.get(member.request_id)
-        if isinstance(result, Wait):
-            return result
-    return Wait(0, WaitReason.BEHIND)
