@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from updater.domain.audit import AttributeChange, AuditContext, attribute_changes
 from updater.domain.errors import FailureCode
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.lane_message import LaneDelivery
@@ -23,6 +25,7 @@ from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.ports import Clock, ImageSets, Ledger
 from updater.domain.settle import SettleSchedule
 
+DOCUMENTS_KEPT = 16
 # A call answered this recently counts as the last sighting of its version locked.
 FRESH_CALL_S = 5.0
 
@@ -50,6 +53,9 @@ class OpenCall:
         self._ledger = ledger
         self._clock = clock
         self._schedule = schedule
+        # Versions' metadata read for audit records, kept while the members of a call end (a
+        # version's metadata never changes).
+        self._documents: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def landed(self, lane: LaneKey, call: PendingCall) -> PendingCall | NeverLanded:
         """The call with its new version known; reads the image set when a crash left it unknown."""
@@ -161,6 +167,34 @@ class OpenCall:
                 FailureCode.UPDATE_FAILED, scrub_message(version.message or "update failed")
             )
         return outcome
+
+    def audit(self, lane: LaneKey, call: PendingCall, member: LaneDelivery, *, values: bool) -> AuditContext:
+        """What the audit record of `member`'s outcome for the call needs beyond the outcome; with
+        `values`, each changed attribute's value before (the call's base version, read again:
+        values are never kept outside the audit store) and after (what the request set, or the
+        revert target's)."""
+        changes: tuple[AttributeChange, ...] = ()
+        plan = call.plans.get(member.request.request_id)
+        if values and plan is not None:
+            before = self._document(lane, call.base_version_id)
+            request = member.request
+            if request.revert_to_version_id is not None:
+                after = self._document(lane, request.revert_to_version_id)
+            else:
+                updates = request.dicom_updates
+                after = dict(updates.updatable_attributes or {}) if updates is not None else {}
+            changes = attribute_changes(plan.changed, plan.removed, before=before, after=after)
+        return AuditContext(
+            received_at_ms=member.message.received_at_ms, applied_at_ms=call.applied_at_ms, changes=changes
+        )
+
+    def _document(self, lane: LaneKey, version_id: str) -> dict[str, Any]:
+        key = (lane.datastore_id, lane.image_set_id, version_id)
+        if key not in self._documents:
+            if len(self._documents) > DOCUMENTS_KEPT:
+                self._documents.clear()
+            self._documents[key] = self._images.get_metadata(lane.datastore_id, lane.image_set_id, version_id)
+        return self._documents[key]
 
     def end(
         self, lane: LaneKey, call: PendingCall, present: Mapping[str, object], settled: str | None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Unsettled
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.image_set import ImageSetVersion
@@ -63,7 +64,7 @@ class Finalizer:
         if call is not None:
             outcome = self._from_call(delivery, call, own=own)
             if outcome is not None:
-                return self._recorder.finish(outcome, body)
+                return self._recorder.finish(outcome, body, self.audit_of(delivery, call))
         self._metrics.count("LaneExhausted")
         outcome = UpdateOutcome(
             request_id=request.request_id,
@@ -78,7 +79,7 @@ class Finalizer:
             error_code=FailureCode.RETRIES_EXHAUSTED,
             error_message="the lane's deliveries ran out before the request could finish",
         )
-        return self._recorder.finish(outcome, body)
+        return self._recorder.finish(outcome, body, AuditContext(received_at_ms=message.received_at_ms))
 
     def _from_call(self, delivery: LaneDelivery, call: PendingCall, *, own: bool) -> UpdateOutcome | None:
         """The member's outcome from the call that carries it (None: the call never landed)."""
@@ -93,6 +94,9 @@ class Finalizer:
             settled = None if version is None else version.version_id
             self._calls.end(lane, final, {delivery.request.request_id: delivery}, settled)
         return self._calls.outcome(lane, final, delivery, version)
+
+    def audit_of(self, delivery: LaneDelivery, call: PendingCall) -> AuditContext:
+        return self._calls.audit(delivery.message.lane, call, delivery, values=self._recorder.audits)
 
     def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
         return self._intake.reject(body, message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Settled, Unsettled
 from updater.domain.errors import (
     ConflictError,
@@ -170,7 +171,8 @@ class LaneSteps:
         noticed_at = notice.noticed_at_ms if notice is not None and settled is not None else None
         for member in present.values():
             outcome = self._calls.outcome(lane, final, member.delivery, settled, noticed_at)
-            round_.done(member, self._recorder.finish(outcome, member.body))
+            audit = self._calls.audit(lane, final, member.delivery, values=self._recorder.audits)
+            round_.done(member, self._recorder.finish(outcome, member.body, audit))
         if own:
             self._calls.end(lane, final, present, None if settled is None else settled.version_id)
         return True
@@ -207,7 +209,7 @@ class LaneSteps:
             round_.wait(live, Wait(self._backoff(live), WaitReason.LOCKED))
             return
         for member, outcome in decided:
-            round_.done(member, self._recorder.finish(outcome, member.body))
+            round_.done(member, self._recorder.finish(outcome, member.body, _received(member)))
         if call is None:
             return
         in_call = [member for member, _ in call.members]
@@ -290,7 +292,8 @@ class LaneSteps:
     def _failed(
         self, member: Member, latest: ImageSetVersion, code: FailureCode, message: str
     ) -> UpdateOutcome:
-        return self._recorder.finish(self._planner.failure(member, latest, code, message), member.body)
+        outcome = self._planner.failure(member, latest, code, message)
+        return self._recorder.finish(outcome, member.body, _received(member))
 
     def _refused(self, member: Member, err: PermanentServiceError) -> UpdateOutcome:
         message, request = member.delivery.message, member.request
@@ -304,9 +307,13 @@ class LaneSteps:
             error_code=err.failure_code,
             error_message=scrub_message(err.message),
         )
-        return self._recorder.finish(outcome, member.body)
+        return self._recorder.finish(outcome, member.body, _received(member))
 
     def _backoff(self, members: Sequence[Member]) -> float:
         """Grows with the deliveries the request has had: 1, 2, 4 ... 60 s."""
         receives = max(m.delivery.receive_count for m in members)
         return float(min(60, 2 ** max(0, min(receives - 1, 6))))
+
+
+def _received(member: Member) -> AuditContext:
+    return AuditContext(received_at_ms=member.delivery.message.received_at_ms)

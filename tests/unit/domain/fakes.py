@@ -429,6 +429,17 @@ class FakeFailures:
 
 
 @dataclass
+class FakeAudit:
+    records: list[Any] = field(default_factory=list)
+
+    def record(self, record: Any) -> None:
+        self.records.append(record)
+
+    def by_request(self) -> dict[str, Any]:
+        return {r.request_id: r for r in self.records}
+
+
+@dataclass
 class FakeMetrics:
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -442,6 +453,7 @@ class FakeMetrics:
 __all__ = [
     "ConflictError",
     "Crash",
+    "FakeAudit",
     "FakeEvents",
     "FakeFailures",
     "FakeImageSets",

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.unit.domain.fakes import (
+    FakeAudit,
     FakeEvents,
     FakeFailures,
     FakeImageSets,
@@ -83,7 +84,10 @@ class LaneWorld:
         self.failures = FakeFailures()
         self.metrics = FakeMetrics()
         self.lane = FakeLane()
-        self.recorder = OutcomeRecorder(self.ledger, self.events, self.failures, self.metrics)
+        self.audit = FakeAudit()
+        self.recorder = OutcomeRecorder(
+            self.ledger, self.events, self.failures, self.metrics, auditor=self.audit, clock=self.clock
+        )
         schedule = SettleSchedule(policy=SettlePolicy(jitter=0.0, timeout_s=120.0))
         self.calls = OpenCall(images=self.images, ledger=self.ledger, clock=self.clock, schedule=schedule)
         self.steps = LaneSteps(
