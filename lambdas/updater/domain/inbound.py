@@ -122,10 +122,12 @@ def _request(raw: Any, trigger: str, document: Any) -> RequestMessage | Rejected
     except RequestRejected as rejected:
         fields = document if isinstance(document, dict) else {}
         request_id = fields.get("requestId")
+        # Only a string can be a requestId; anything else is keyed by the content, like junk.
+        given = request_id if isinstance(request_id, str) and request_id else None
         return RejectedMessage(
             rejected.failures[0],
             trigger,
-            request_id=None if request_id in (None, "") else reported_request_id(request_id),
+            request_id=None if given is None else reported_request_id(given),
             digest=content_digest(document, raw),
             datastore_id=reported_resource_id(fields.get("datastoreId")),
             image_set_id=reported_resource_id(fields.get("imageSetId")),

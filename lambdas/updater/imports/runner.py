@@ -22,7 +22,12 @@ from updater.domain.errors import FailureCode, RetryableServiceError, ServiceErr
 from updater.domain.identifiers import reported_resource_id
 from updater.domain.intake import RequestForwarder
 from updater.domain.ports import FailureSink, MetricsSink, OutcomeSink
-from updater.imports.events import IgnoredReason, ImportEventInvalid
+from updater.imports.events import (
+    IgnoredReason,
+    ImportEventIgnored,
+    ImportEventInvalid,
+    parse_import_job_completed,
+)
 from updater.imports.manifests import ImportManifestInvalid, ImportOutputNotFound
 from updater.imports.reaction import CorrectionsSource, ManifestSource, react_to_import_completed
 from updater.imports.rules import RuleSet
@@ -80,7 +85,16 @@ class ImportReactionRunner:
             self._events.publish_detail(IMPORT_SUMMARY_DETAIL_TYPE, summary.wire_dict())
 
     def give_up(self, envelope: Mapping[str, Any]) -> None:
-        """The event's deliveries ran out: its job's output stayed unreadable (or forwarding failing)."""
+        """The event's deliveries ran out: its job's output stayed unreadable (or forwarding failing).
+        An event that never had a chance (malformed, or out of scope) says so instead."""
+        try:
+            parsed = parse_import_job_completed(envelope, self._allowed)
+        except ImportEventInvalid as err:
+            self._fail(envelope, FailureCode.IMPORT_EVENT_INVALID, str(err))
+            return
+        if isinstance(parsed, ImportEventIgnored) and parsed.reason is IgnoredReason.DATASTORE_NOT_ALLOWED:
+            self._fail(envelope, FailureCode.EVENT_OUT_OF_SCOPE, "the event is for a data store out of scope")
+            return
         self._fail(envelope, FailureCode.IMPORT_OUTPUT_UNREADABLE, "the reaction failed on every delivery")
 
     def _fail(self, envelope: Mapping[str, Any], code: FailureCode, message: str) -> None:
