@@ -239,5 +239,7 @@ def test_no_function_reads_a_message_attribute_or_takes_a_request_as_its_event(r
         name for name, text in source.items() if "message_attributes" in text or "messageAttributes" in text
     ]
     assert readers == ["sqs_batch.py"]  # which drops them
+    # Nothing a record holds is appended to the logger, so nothing stays for the next record.
+    assert [name for name, text in source.items() if "append_keys" in text] == []
     # A request given as the invocation event itself is no SQS event: answered empty, never applied.
     assert "direct-1" not in run.evidence.outcomes()
