@@ -116,7 +116,9 @@ class ImportReactions:
         self._built().give_up(envelope)
 
 
-def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> ImportReactions:
+def _imports(
+    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common
+) -> ImportReactions:
     def build() -> ImportReactionRunner:
         from updater.imports.corrections import CorrectionsReader  # noqa: PLC0415
         from updater.imports.manifests import ImportManifestReader  # noqa: PLC0415
@@ -132,6 +134,7 @@ def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) ->
             fetch_metadata=common.gateway.get_metadata,
             events=common.publisher,
             failures=common.failures,
+            metrics=metrics,
         )
 
     return ImportReactions(build)
@@ -148,7 +151,7 @@ def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink
         metrics=metrics,
         clock=common.clock,
         rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
-        imports=_imports(settings, clients, common),
+        imports=_imports(settings, clients, metrics, common),
         notices=_notices(settings, common, lane, metrics),
     )
 
@@ -226,4 +229,4 @@ def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: Metr
         metrics=metrics,
         clock=common.clock,
     )
-    return FinalizeRuntime(settings, finalizer, _imports(settings, clients, common))
+    return FinalizeRuntime(settings, finalizer, _imports(settings, clients, metrics, common))

@@ -330,6 +330,9 @@ def test_alarms_page_on_losses_stuck_redrives_backlogs_errors_and_failure_rates(
     assert update_failed["Dimensions"] == [{"Name": "service", "Value": "healthimaging-metadata-updater"}]
     assert update_failed["Threshold"] == stage.config.alarms.update_failed
     assert "InternalError" in by_metric
+    # Failed imports page; rejected input does not (it is in the failure rate, not a queue depth).
+    assert {"ImportFailed", "ImportJobNotCompleted"} <= set(by_metric)
+    assert "RequestIdReused" not in by_metric and "FailedByReason" not in by_metric
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
@@ -347,6 +350,15 @@ def test_dashboard_shows_every_updater_metric(stage: SynthesizedStage) -> None:
 
     missing = [metric for metric in UPDATER_METRICS if f'"{metric}"' not in body]
     assert missing == []
+    # Explained failures as a rate and by reason, refused input and imports beside them.
+    for shown in (
+        "FailedByReason",
+        "Failed outcomes (%)",
+        "RequestIdReused",
+        "UnanswerableRecords",
+        "ImportFailed",
+    ):
+        assert shown in body, shown
 
 
 def test_outputs_tell_other_services_where_to_submit(stage: SynthesizedStage) -> None:

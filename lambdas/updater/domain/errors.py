@@ -28,6 +28,7 @@ class FailureCode(StrEnum):
 
     # Envelope: the message itself
     INVALID_JSON = "INVALID_JSON"
+    DUPLICATE_KEY = "DUPLICATE_KEY"
     PAYLOAD_NOT_OBJECT = "PAYLOAD_NOT_OBJECT"
     SCHEMA_VIOLATION = "SCHEMA_VIOLATION"
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
@@ -38,6 +39,7 @@ class FailureCode(StrEnum):
     INVALID_IMAGE_SET_ID = "INVALID_IMAGE_SET_ID"
     INVALID_VERSION_ID = "INVALID_VERSION_ID"
     INVALID_REQUEST_ID = "INVALID_REQUEST_ID"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
     UPDATE_KIND_MISSING = "UPDATE_KIND_MISSING"
     UPDATE_KIND_AMBIGUOUS = "UPDATE_KIND_AMBIGUOUS"
     INCLUDE_STUDY_WITH_REVERT = "INCLUDE_STUDY_WITH_REVERT"
@@ -75,12 +77,19 @@ class FailureCode(StrEnum):
     SETTLE_TIMEOUT = "SETTLE_TIMEOUT"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Events and envelopes on the ingest queues that are not requests
+    UNKNOWN_ENVELOPE = "UNKNOWN_ENVELOPE"
+    SETTLE_EVENT_INVALID = "SETTLE_EVENT_INVALID"
+    EVENT_OUT_OF_SCOPE = "EVENT_OUT_OF_SCOPE"
     IMPORT_EVENT_INVALID = "IMPORT_EVENT_INVALID"
     IMPORT_OUTPUT_UNREADABLE = "IMPORT_OUTPUT_UNREADABLE"
 
 
 _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.INVALID_JSON: "The message body is not valid UTF-8 JSON (or uses NaN/Infinity).",
+    FailureCode.DUPLICATE_KEY: (
+        "A JSON object in the message repeats a key (parsers disagree on which one wins)."
+    ),
     FailureCode.PAYLOAD_NOT_OBJECT: "The message body is JSON but not a JSON object.",
     FailureCode.SCHEMA_VIOLATION: "A field is missing or has the wrong JSON type.",
     FailureCode.UNKNOWN_FIELD: (
@@ -94,9 +103,16 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.INVALID_DATASTORE_ID: "datastoreId does not match [0-9a-z]{32}.",
     FailureCode.INVALID_IMAGE_SET_ID: "imageSetId does not match [0-9a-z]{32}.",
     FailureCode.INVALID_VERSION_ID: (
-        "expectedVersionId/latestVersionId or revertToVersionId does not match \\d+."
+        "expectedVersionId/latestVersionId or revertToVersionId is not 1-20 ASCII digits."
     ),
-    FailureCode.INVALID_REQUEST_ID: "requestId is not 1-128 printable ASCII characters without spaces.",
+    FailureCode.INVALID_REQUEST_ID: (
+        "requestId is not 1-128 printable ASCII characters without spaces, or has a form the updater "
+        "derives (invalid:..., reused:..., body-<32 hex>)."
+    ),
+    FailureCode.REQUEST_ID_REUSED: (
+        "The requestId was used before for other content: this message ends under its own key "
+        "(reused:...), the original request and its outcome are untouched."
+    ),
     FailureCode.UPDATE_KIND_MISSING: (
         "Neither DICOMUpdates (with at least one document) nor revertToVersionId."
     ),
@@ -161,6 +177,13 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
         "No delivery finished: throttling, server errors, timeouts or crashes on every retry."
     ),
     FailureCode.INTERNAL_ERROR: "An unexpected error in the updater itself.",
+    FailureCode.UNKNOWN_ENVELOPE: (
+        "An EventBridge envelope of a source and detail-type the updater does not take."
+    ),
+    FailureCode.SETTLE_EVENT_INVALID: (
+        "A HealthImaging image set event whose detail lacks the documented ids."
+    ),
+    FailureCode.EVENT_OUT_OF_SCOPE: "A HealthImaging event for a data store this deployment may not touch.",
     FailureCode.IMPORT_EVENT_INVALID: "An Import Job Completed event whose detail lacks documented fields.",
     FailureCode.IMPORT_OUTPUT_UNREADABLE: (
         "The import job's manifests, image sets or fan-out stayed unreadable or failing on every delivery."

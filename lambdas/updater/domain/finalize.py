@@ -21,7 +21,7 @@ from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, Requ
 from updater.domain.intake import Intake
 from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import PendingCall
-from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome, rejection
 from updater.domain.ports import Clock, Ledger, MetricsSink
 from updater.domain.recorder import OutcomeRecorder
 
@@ -98,34 +98,35 @@ class Finalizer:
     def audit_of(self, delivery: LaneDelivery, call: PendingCall) -> AuditContext:
         return self._calls.audit(delivery.message.lane, call, delivery, values=self._recorder.audits)
 
-    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
-        return self._intake.reject(body, message)
+    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome | None:
+        return self._intake.reject(body, message).outcome
 
     def intake_message(self, body: str) -> UpdateOutcome | ImportGiveUp | None:
-        """An ingest message intake could not take on any delivery (None: not for the updater)."""
+        """An ingest message intake could not take on any delivery (None: a settle notice, whose
+        lane polls without it)."""
         message = classify(body)
         if isinstance(message, RejectedMessage):
-            return self._intake.reject(body, message)
+            return self._intake.reject(body, message).outcome
         if isinstance(message, ImportCompletedMessage):
             return ImportGiveUp(message.envelope)
         if not isinstance(message, RequestMessage):
-            self._metrics.count("Ignored")
+            self._metrics.count("Ignored", reason="NOTICE_EXHAUSTED")
             return None
         request = message.request
-        entry = self._ledger.get(request.request_id)
-        if entry is not None and entry.terminal:
-            return self._recorder.replay(entry, body)
+        failure = self._intake.validation_failure(request)
+        if failure is not None:  # intake would have rejected it, had it reached AWS
+            return self._intake.admit_request(request, trigger=message.trigger, body=body).outcome
+        # Under its binding: content that reused the requestId ends REQUEST_ID_REUSED, an ended
+        # request keeps its outcome, anything else ends RETRIES_EXHAUSTED.
         self._metrics.count("IntakeExhausted")
-        failure = ValidationFailure(
+        exhausted = ValidationFailure(
             FailureCode.RETRIES_EXHAUSTED, "request", "intake could not forward the request on any delivery"
         )
-        outcome = UpdateOutcome(
-            request_id=request.request_id,
+        outcome = rejection(
+            request.request_id,
+            message.trigger,
+            exhausted,
             datastore_id=request.datastore_id,
             image_set_id=request.image_set_id,
-            status=OutcomeStatus.FAILED,
-            trigger=message.trigger,
-            error_code=failure.code,
-            error_message=failure.message,
         )
-        return self._recorder.finish(outcome, body)
+        return self._intake.end(request.request_id, request.content_digest(), body, outcome).outcome

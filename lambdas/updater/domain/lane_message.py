@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from updater.domain.identifiers import is_request_id, is_resource_id
 from updater.domain.ledger import LaneKey
 from updater.domain.request import UpdateRequest, loads_strict
 
@@ -54,9 +55,18 @@ class LaneMessage(BaseModel):
     @classmethod
     def parse(cls, body: str) -> LaneMessage:
         try:
-            return cls.model_validate(loads_strict(body))
+            message = cls.model_validate(loads_strict(body))
         except (ValueError, ValidationError, RecursionError) as err:
             raise LaneMessageInvalid("not a lane message") from err
+        request = message.request
+        # Intake sends only validated requests: ids that fail their pattern are not its messages,
+        # and must not become ledger keys or log fields.
+        ids_valid = is_request_id(request.request_id) and all(
+            is_resource_id(i) for i in (request.datastore_id, request.image_set_id)
+        )
+        if not ids_valid:
+            raise LaneMessageInvalid("not a lane message")
+        return message
 
 
 @dataclass(frozen=True)

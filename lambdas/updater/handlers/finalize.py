@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
-from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.errors import FailureCode, RetryableServiceError, ValidationFailure
 from updater.domain.finalize import ImportGiveUp
 from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
@@ -46,18 +46,24 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: FinalizeRuntime) -
     records = records_of(event)
     metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
     if not records:
-        logger.warning("an invocation without SQS records")
         return {"batchItemFailures": []}
     deadline = (
         time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
     )
 
     def record_handler(record: SQSRecord) -> None:
-        with calls_until(deadline, time.time):
-            if record.event_source_arn == rt.settings.lane_dlq_arn:
-                _lane_record(rt, record)
-            else:
-                _ingest_record(rt, record)
+        try:
+            with calls_until(deadline, time.time):
+                if record.event_source_arn == rt.settings.lane_dlq_arn:
+                    _lane_record(rt, record)
+                else:
+                    _ingest_record(rt, record)
+        except RetryableServiceError:
+            raise
+        except Exception as err:  # a defect: after its deliveries, the finalizer's DLQ pages
+            logger.error("record failed", extra={"error": type(err).__name__})  # its text may quote input
+            metrics.add_metric(name="InternalError", unit="Count", value=1)
+            raise
         metrics.add_metric(name="Finalized", unit="Count", value=1)
 
     response = process_partial_response(
