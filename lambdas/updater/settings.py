@@ -58,6 +58,18 @@ class UpdaterSettings(BaseModel):
     # A version still not settled this long after its call ends SETTLE_TIMEOUT.
     settle_timeout_s: int = Field(default=900, alias="SETTLE_TIMEOUT_S", ge=1)
     import_rules_path: str = Field(default="", alias="IMPORT_RULES_PATH")
+    # Provenance: the queue only the stage's rules deliver to, each rule's ARN -> its role
+    # (requests, settles, imports) as JSON, and the account and region HealthImaging events must name.
+    rule_queue_arn: str = Field(default="", alias="RULE_QUEUE_ARN")
+    rule_dlq_arn: str = Field(default="", alias="RULE_DLQ_ARN")
+    trusted_rules: str = Field(default="", alias="TRUSTED_RULES")
+    stage_account: str = Field(default="", alias="STAGE_ACCOUNT")
+    stage_region: str = Field(default="", alias="STAGE_REGION")
+    # Who may send and what each may do (updater.domain.callers), and what import rules may do.
+    callers: str = Field(default="", alias="CALLERS")
+    import_caller_rights: str = Field(default="", alias="IMPORT_CALLER_RIGHTS")
+    # The audit trail's bucket; empty: no audit records (unit tests and local runs without one).
+    audit_bucket: str = Field(default="", alias="AUDIT_BUCKET")
 
     @property
     def read_quotas(self) -> dict[str, float]:
@@ -66,6 +78,11 @@ class UpdaterSettings(BaseModel):
             "GetImageSetMetadata": self.get_image_set_metadata_tps,
             "SearchImageSets": self.search_image_sets_tps,
         }
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        """The rules queue and its redrive DLQ: what arrives there is stamped by a rule."""
+        return frozenset(arn for arn in (self.rule_queue_arn, self.rule_dlq_arn) if arn)
 
     @property
     def allowed_datastores(self) -> frozenset[str]:

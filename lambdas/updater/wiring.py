@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from updater.adapters.audit_store import S3AuditStore
 from updater.adapters.events import OutcomePublisher
 from updater.adapters.failures import FailureQueue
 from updater.adapters.healthimaging import HealthImagingGateway
@@ -23,6 +24,7 @@ from updater.adapters.read_budget import ReadBudget, read_rates
 from updater.adapters.sdk import AwsClients
 from updater.domain.calls import OpenCall
 from updater.domain.ports import MetricsSink
+from updater.domain.provenance import trusted_rules
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.settle import SettlePolicy, SettleSchedule
 from updater.settings import UpdaterSettings
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
     from updater.domain.finalize import Finalizer
     from updater.domain.intake import Intake
     from updater.domain.notices import SettleNotices
+    from updater.domain.provenance import Provenance, RuleRole
     from updater.domain.steps import LaneSteps
     from updater.imports.runner import ImportReactionRunner
 
@@ -48,6 +51,11 @@ class IntakeRuntime:
     settings: UpdaterSettings
     intake: Intake
     queues: QueueVisibility
+    rules: Mapping[str, RuleRole]  # the stage's rules by ARN (TRUSTED_RULES)
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        return self.settings.rule_queue_arns
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,11 @@ class FinalizeRuntime:
     settings: UpdaterSettings
     finalizer: Finalizer
     imports: ImportReactions
+    rules: Mapping[str, RuleRole]
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        return self.settings.rule_queue_arns
 
 
 @dataclass(frozen=True)
@@ -91,8 +104,12 @@ def _common(
             read_rates(settings.read_quotas, settings.read_quota_share, settings.function_concurrency)
         ),
     )
-    recorder = OutcomeRecorder(ledger, publisher, failures, metrics)
-    return _Common(ledger, recorder, gateway, publisher, failures, SystemClock())
+    clock = SystemClock()
+    # Every function that ends requests writes their audit records (no bucket: unit and local runs
+    # without a trail).
+    auditor = S3AuditStore(clients.s3, settings.audit_bucket) if settings.audit_bucket else None
+    recorder = OutcomeRecorder(ledger, publisher, failures, metrics, auditor=auditor, clock=clock)
+    return _Common(ledger, recorder, gateway, publisher, failures, clock)
 
 
 class ImportReactions:
@@ -151,9 +168,26 @@ def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink
         metrics=metrics,
         clock=common.clock,
         rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
+        provenance=_provenance(settings, clients, common),
         imports=_imports(settings, clients, metrics, common),
         notices=_notices(settings, common, lane, metrics),
     )
+
+
+def _provenance(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> Provenance:
+    """The stage's callers, recognised by SenderId (IAM asked for the ids of its own account's
+    principals at the first unknown sender) or by their requests-bus source."""
+    from updater.adapters.principals import IamPrincipalIds  # noqa: PLC0415
+    from updater.domain.callers import CallerDirectory, Right, parse_policies  # noqa: PLC0415
+    from updater.domain.provenance import Provenance, StagePlace  # noqa: PLC0415
+
+    directory = CallerDirectory(
+        parse_policies(settings.callers),
+        principal_ids=IamPrincipalIds(clients.iam, settings.stage_account),
+        clock=common.clock,
+        import_rights=frozenset(Right(r) for r in settings.import_caller_rights.split(",") if r),
+    )
+    return Provenance(directory, StagePlace(settings.stage_account, settings.stage_region))
 
 
 def _notices(
@@ -171,7 +205,12 @@ def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
 
 def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> IntakeRuntime:
     common = _common(settings, clients, metrics)
-    return IntakeRuntime(settings, _intake(settings, clients, metrics, common), QueueVisibility(clients.sqs))
+    return IntakeRuntime(
+        settings,
+        _intake(settings, clients, metrics, common),
+        QueueVisibility(clients.sqs),
+        trusted_rules(settings.trusted_rules),
+    )
 
 
 def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> ApplyRuntime:
@@ -229,4 +268,9 @@ def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: Metr
         metrics=metrics,
         clock=common.clock,
     )
-    return FinalizeRuntime(settings, finalizer, _imports(settings, clients, metrics, common))
+    return FinalizeRuntime(
+        settings,
+        finalizer,
+        _imports(settings, clients, metrics, common),
+        trusted_rules(settings.trusted_rules),
+    )

@@ -44,6 +44,10 @@ class FailureCode(StrEnum):
     UPDATE_KIND_AMBIGUOUS = "UPDATE_KIND_AMBIGUOUS"
     INCLUDE_STUDY_WITH_REVERT = "INCLUDE_STUDY_WITH_REVERT"
     DATASTORE_NOT_ALLOWED = "DATASTORE_NOT_ALLOWED"
+    # Provenance and authorization: who sent it, and whether they may
+    CALLER_NOT_ALLOWED = "CALLER_NOT_ALLOWED"
+    OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
+    UNTRUSTED_SERVICE_EVENT = "UNTRUSTED_SERVICE_EVENT"
     # Attribute documents
     DOCUMENT_NOT_OBJECT = "DOCUMENT_NOT_OBJECT"
     DOCUMENT_INVALID_JSON = "DOCUMENT_INVALID_JSON"
@@ -119,6 +123,19 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.UPDATE_KIND_AMBIGUOUS: "Both DICOMUpdates and revertToVersionId are given.",
     FailureCode.INCLUDE_STUDY_WITH_REVERT: "includeStudyImageSets cannot be combined with revertToVersionId.",
     FailureCode.DATASTORE_NOT_ALLOWED: "The data store is not one this deployment may update.",
+    FailureCode.CALLER_NOT_ALLOWED: (
+        "The sender (as SQS or the requests bus rule identifies it, never as the body says) is not one of "
+        "the stage's callers, or may not change this data store."
+    ),
+    FailureCode.OPERATION_NOT_ALLOWED: (
+        "The caller may not use force, revertToVersionId or includeStudyImageSets (the stage's callers "
+        "configuration grants each)."
+    ),
+    FailureCode.UNTRUSTED_SERVICE_EVENT: (
+        "A message that looks like a HealthImaging event but did not come through the stage's own "
+        "default-bus rule, or names another account or region: HealthImaging events are trusted only "
+        "from that rule."
+    ),
     FailureCode.DOCUMENT_NOT_OBJECT: "updatableAttributes/removableAttributes is not a JSON object.",
     FailureCode.DOCUMENT_INVALID_JSON: (
         "An attribute document given as a string is not valid JSON (nor base64 JSON)."

@@ -23,6 +23,7 @@ from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import PendingCall
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome, rejection
 from updater.domain.ports import Clock, Ledger, MetricsSink
+from updater.domain.provenance import Origin
 from updater.domain.recorder import OutcomeRecorder
 
 
@@ -79,7 +80,7 @@ class Finalizer:
             error_code=FailureCode.RETRIES_EXHAUSTED,
             error_message="the lane's deliveries ran out before the request could finish",
         )
-        return self._recorder.finish(outcome, body, AuditContext(received_at_ms=message.received_at_ms))
+        return self._recorder.finish(outcome, body, message.audit_context())
 
     def _from_call(self, delivery: LaneDelivery, call: PendingCall, *, own: bool) -> UpdateOutcome | None:
         """The member's outcome from the call that carries it (None: the call never landed)."""
@@ -101,21 +102,26 @@ class Finalizer:
     def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome | None:
         return self._intake.reject(body, message).outcome
 
-    def intake_message(self, body: str) -> UpdateOutcome | ImportGiveUp | None:
+    def intake_message(self, body: str, origin: Origin) -> UpdateOutcome | ImportGiveUp | None:
         """An ingest message intake could not take on any delivery (None: a settle notice, whose
-        lane polls without it)."""
+        lane polls without it). Judged by how it arrived, as intake would have."""
         message = classify(body)
+        sender = self._intake.judge(message, body, origin)
+        if isinstance(sender, ValidationFailure):
+            return self._intake.refuse(body, message, sender, origin).outcome
         if isinstance(message, RejectedMessage):
-            return self._intake.reject(body, message).outcome
+            return self._intake.reject(body, message, caller=sender.caller).outcome
         if isinstance(message, ImportCompletedMessage):
             return ImportGiveUp(message.envelope)
         if not isinstance(message, RequestMessage):
             self._metrics.count("Ignored", reason="NOTICE_EXHAUSTED")
             return None
         request = message.request
-        failure = self._intake.validation_failure(request)
-        if failure is not None:  # intake would have rejected it, had it reached AWS
-            return self._intake.admit_request(request, trigger=message.trigger, body=body).outcome
+        refused = sender.authorize(request) or self._intake.validation_failure(request)
+        if refused is not None:  # intake would have ended it so, had it reached AWS
+            return self._intake.admit_request(
+                request, trigger=message.trigger, body=body, sender=sender
+            ).outcome
         # Under its binding: content that reused the requestId ends REQUEST_ID_REUSED, an ended
         # request keeps its outcome, anything else ends RETRIES_EXHAUSTED.
         self._metrics.count("IntakeExhausted")
@@ -129,4 +135,7 @@ class Finalizer:
             datastore_id=request.datastore_id,
             image_set_id=request.image_set_id,
         )
-        return self._intake.end(request.request_id, request.content_digest(), body, outcome).outcome
+        ended = self._intake.end(
+            request.request_id, request.content_digest(), body, outcome, caller=sender.caller
+        )
+        return ended.outcome

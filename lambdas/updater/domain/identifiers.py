@@ -32,7 +32,7 @@ FINGERPRINT_HEX = 12
 _RESOURCE_ID = re.compile(ID_PATTERN)
 _VERSION_ID = re.compile(VERSION_PATTERN)
 _REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
-_RESERVED_REQUEST_ID = re.compile(r"^(?:invalid:|reused:|body-[0-9a-f]{32}$)")
+_RESERVED_REQUEST_ID = re.compile(r"^(?:invalid:|reused:|refused:|body-[0-9a-f]{32}$)")
 
 
 def fingerprint(value: str) -> str:

@@ -8,6 +8,10 @@ with its outcome or forwarded to its image set's lane.
                       ├─ image set updated / update failed ─► its lane's wait ends (domain.notices)
                       └─ a settle event no open call awaits ─► ignored, counted with its reason
 
+Provenance comes first (``domain.provenance``): who sent the record, from its transport. A record
+refused for that (an unknown caller, a right it lacks, a forged service event) ends under a key of
+its own (``provenance.refused_key``) and touches nothing else.
+
 A claim binds a key (the requestId, as reported) to the content that first used it: the same
 content again replays its outcome; other content under the same key ends REQUEST_ID_REUSED under a
 key of its own (``identifiers.reused_key``) and never touches the original's entry or outcome.
@@ -24,6 +28,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from updater.domain.audit import AuditContext, Caller
+from updater.domain.callers import Identified
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.identifiers import (
     reported_request_id,
@@ -31,6 +37,7 @@ from updater.domain.identifiers import (
     reused_key,
 )
 from updater.domain.inbound import (
+    InboundMessage,
     RejectedMessage,
     RequestMessage,
     SettleNoticeMessage,
@@ -42,6 +49,7 @@ from updater.domain.ledger import LedgerEntry
 from updater.domain.notices import SettleNotices
 from updater.domain.outcome import UpdateOutcome, body_request_id, rejection
 from updater.domain.ports import Clock, Lane, Ledger, MetricsSink
+from updater.domain.provenance import Channel, Origin, Provenance, refused_key
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
 from updater.domain.validation import validate_request
@@ -105,9 +113,11 @@ class Intake:
         metrics: MetricsSink,
         clock: Clock,
         rules: IntakeRules,
+        provenance: Provenance,
         imports: ImportReaction | None = None,
         notices: SettleNotices | None = None,
     ) -> None:
+        self._provenance = provenance
         self._ledger = ledger
         self._lane = lane
         self._recorder = recorder
@@ -117,42 +127,79 @@ class Intake:
         self._imports = imports
         self._notices = notices
 
-    def admit(self, body: str) -> Admitted:
+    def judge(self, message: InboundMessage, body: str, origin: Origin) -> Identified | ValidationFailure:
+        """Who sent the record, or why it is refused for how it arrived."""
+        return self._provenance.judge(message, body, origin)
+
+    def admit(self, body: str, origin: Origin) -> Admitted:
         message = classify(body)
+        verdict = self.judge(message, body, origin)
+        if isinstance(verdict, ValidationFailure):
+            return self.refuse(body, message, verdict, origin)
         if isinstance(message, RequestMessage):
-            return self.admit_request(message.request, trigger=message.trigger, body=body)
+            return self.admit_request(message.request, trigger=message.trigger, body=body, sender=verdict)
         if isinstance(message, RejectedMessage):
-            return self.reject(body, message)
+            return self.reject(body, message, caller=verdict.caller)
         if isinstance(message, SettleNoticeMessage):
             if not self._rules.in_scope(message.notice.lane.datastore_id):
                 failure = ValidationFailure(
                     FailureCode.EVENT_OUT_OF_SCOPE, "event", "the event is for a data store out of scope"
                 )
                 digest = content_digest(None, body)
-                return self.reject(body, RejectedMessage(failure, "eventbridge", digest=digest))
+                return self.reject(
+                    body, RejectedMessage(failure, "eventbridge", digest=digest), caller=verdict.caller
+                )
             if self._notices is None or not self._notices.receive(message.notice):
                 return self._ignored(IgnoredReason.NOTICE_NOT_AWAITED)
             return Admitted(Admission.NOTICE)
         if self._imports is None:
             return self._ignored(IgnoredReason.IMPORTS_NOT_CONFIGURED)
-        self._imports.react(message.envelope, _ImportForwarder(self))
+        self._imports.react(message.envelope, _ImportForwarder(self, verdict))
         return Admitted(Admission.IMPORT)
 
-    def admit_request(self, request: UpdateRequest, *, trigger: str, body: str) -> Admitted:
+    def admit_request(
+        self, request: UpdateRequest, *, trigger: str, body: str, sender: Identified
+    ) -> Admitted:
         key, digest = reported_request_id(request.request_id), request.content_digest()
+        refusal = sender.authorize(request)
+        if refusal is not None:
+            own = refused_key(key, sender.caller.identity, digest)
+            outcome = _request_rejection(own, request, trigger, refusal)
+            return self.end(own, digest, body, outcome, caller=sender.caller)
         failure = self.validation_failure(request)
         if failure is not None:
-            return self.end(key, digest, body, _request_rejection(key, request, trigger, failure))
+            outcome = _request_rejection(key, request, trigger, failure)
+            return self.end(key, digest, body, outcome, caller=sender.caller)
         entry = self._claim(key, digest, request.datastore_id, request.image_set_id)
         if entry is None:
             reused = _request_rejection(key, request, trigger, _REUSED)
-            return self._reused(key, digest, body, reused)
+            return self._reused(key, digest, body, reused, sender.caller)
         if entry.terminal:
             return Admitted(Admission.DUPLICATE, self._recorder.replay(entry, body))
-        message = lane_message(request, trigger=trigger, received_at_ms=entry.received_at_ms)
+        message = lane_message(
+            request, trigger=trigger, received_at_ms=entry.received_at_ms, caller=sender.caller
+        )
         self._lane.send(message.group_id, message.dedup_id, message.body())
         self._metrics.count("Forwarded")
         return Admitted(Admission.FORWARDED)
+
+    def refuse(
+        self, body: str, message: InboundMessage, failure: ValidationFailure, origin: Origin
+    ) -> Admitted:
+        """A record refused for how it arrived: under a key of its own, whatever it claims to be."""
+        self._metrics.count("Refused", reason=failure.code.value)
+        digest = content_digest(None, body)
+        claimed = message.request.request_id if isinstance(message, RequestMessage) else None
+        key = reported_request_id(claimed) if claimed else body_request_id(body)
+        identity = origin.sender_id or (origin.rule.value if origin.rule else origin.channel.value)
+        own = refused_key(key, identity, digest)
+        trigger = "sqs" if origin.channel is Channel.CALLER_QUEUE else "eventbridge"
+        outcome = (
+            _request_rejection(own, message.request, trigger, failure)
+            if isinstance(message, RequestMessage)
+            else rejection(own, trigger, failure)
+        )
+        return self.end(own, digest, body, outcome, caller=Caller(identity=identity))
 
     def validation_failure(self, request: UpdateRequest) -> ValidationFailure | None:
         """The first rule the request breaks (the outcome names one reason), or None."""
@@ -163,7 +210,7 @@ class Intake:
         )
         return failures[0] if failures else None
 
-    def reject(self, body: str, message: RejectedMessage) -> Admitted:
+    def reject(self, body: str, message: RejectedMessage, *, caller: Caller | None = None) -> Admitted:
         """A message that is not a well-formed request: one terminal failure, under the requestId
         it carried (as reported) or, without one, its content hash."""
         key = message.request_id or body_request_id(body)
@@ -174,15 +221,17 @@ class Intake:
             datastore_id=message.datastore_id,
             image_set_id=message.image_set_id,
         )
-        return self.end(key, message.digest or content_digest(None, body), body, outcome)
+        return self.end(key, message.digest or content_digest(None, body), body, outcome, caller=caller)
 
-    def end(self, key: str, digest: str, body: str, outcome: UpdateOutcome) -> Admitted:
+    def end(
+        self, key: str, digest: str, body: str, outcome: UpdateOutcome, *, caller: Caller | None = None
+    ) -> Admitted:
         """End the content `digest` with `outcome` under `key`, unless `key` is bound to other
         content (REQUEST_ID_REUSED) or ended before (its outcome replayed)."""
         entry = self._claim(key, digest, outcome.datastore_id, outcome.image_set_id)
         if entry is None:
-            return self._reused(key, digest, body, outcome)
-        return self._finish(entry, outcome, body)
+            return self._reused(key, digest, body, outcome, caller)
+        return self._finish(entry, outcome, body, caller)
 
     def _claim(self, key: str, digest: str, datastore_id: str, image_set_id: str) -> LedgerEntry | None:
         """The entry `key` holds for this content, created if new; None when it holds other content.
@@ -197,7 +246,9 @@ class Intake:
         entry = opened.entry
         return None if not opened.created and entry.digest and entry.digest != digest else entry
 
-    def _reused(self, key: str, digest: str, body: str, outcome: UpdateOutcome) -> Admitted:
+    def _reused(
+        self, key: str, digest: str, body: str, outcome: UpdateOutcome, caller: Caller | None
+    ) -> Admitted:
         """The newcomer's own outcome, under its own key; the original's entry is not touched."""
         self._metrics.count("RequestIdReused")
         own_key = reused_key(key, digest)
@@ -212,12 +263,15 @@ class Intake:
             image_set_id=reused.image_set_id,
             received_at_ms=int(self._clock.now() * 1000),
         )
-        return self._finish(opened.entry, reused, body)
+        return self._finish(opened.entry, reused, body, caller)
 
-    def _finish(self, entry: LedgerEntry, outcome: UpdateOutcome, body: str) -> Admitted:
+    def _finish(
+        self, entry: LedgerEntry, outcome: UpdateOutcome, body: str, caller: Caller | None
+    ) -> Admitted:
         if entry.terminal:
             return Admitted(Admission.DUPLICATE, self._recorder.replay(entry, body))
-        return Admitted(Admission.REJECTED, self._recorder.finish(outcome, body))
+        audit = AuditContext(caller=caller or Caller(), received_at_ms=entry.received_at_ms)
+        return Admitted(Admission.REJECTED, self._recorder.finish(outcome, body, audit))
 
     def _ignored(self, reason: IgnoredReason) -> Admitted:
         self._metrics.count("Ignored", reason=reason.value)
@@ -244,12 +298,13 @@ def _request_rejection(
 class _ImportForwarder:
     """An import's planned requests enter intake like any other request (trigger `import`)."""
 
-    def __init__(self, intake: Intake) -> None:
+    def __init__(self, intake: Intake, sender: Identified) -> None:
         self._intake = intake
+        self._sender = sender
 
     def send(self, requests: Sequence[Mapping[str, Any]]) -> int:
         for planned in requests:
             request = parse_update_request(planned)
             body = json.dumps(request.wire_dict(), separators=(",", ":"), ensure_ascii=False)
-            self._intake.admit_request(request, trigger="import", body=body)
+            self._intake.admit_request(request, trigger="import", body=body, sender=self._sender)
         return len(requests)

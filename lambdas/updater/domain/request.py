@@ -26,7 +26,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -45,6 +45,8 @@ from updater.domain.redaction import shown_key
 
 MAX_RAW_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
 MAX_NESTING = 64  # deep enough for Study/Series/Instances/DICOM plus nested sequences
+# Free text the audit trail keeps: no control characters (they would forge lines in exports).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 CLI_SHAPE_KEYS = frozenset({"updateImageSetMetadataUpdates", "latestVersionId"})
 __all__ = ["ID_PATTERN", "REQUEST_ID_PATTERN", "VERSION_PATTERN"]
 
@@ -170,6 +172,22 @@ class DicomUpdates(BaseModel):
         return {name: doc for name, doc in named.items() if doc is not None}
 
 
+class ChangeReason(BaseModel):
+    """Why the change is made: audited, never logged, never in outcomes or metrics."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid", strict=True)
+
+    # DICOM's Reason for the Attribute Modification (0400,0562): CORRECT (an error is fixed) or
+    # COERCE (a value changed to fit a receiving system's expectations).
+    code: Literal["CORRECT", "COERCE"]
+    ticket: str | None = Field(
+        default=None,
+        description="The change's ticket in the caller's system.",
+        pattern=PRINTABLE_PATTERN,
+        max_length=128,
+    )
+
+
 class UpdateRequest(BaseModel):
     """One metadata change for one image set. Ids are checked by ``validate_request``, not here."""
 
@@ -196,6 +214,14 @@ class UpdateRequest(BaseModel):
     revert_to_version_id: str | None = Field(
         default=None, alias="revertToVersionId", json_schema_extra={"pattern": VERSION_PATTERN}
     )
+    requested_by: str | None = Field(
+        default=None,
+        alias="requestedBy",
+        description="Who asked, in the caller's own terms (a user id): audited, never logged.",
+        pattern=PRINTABLE_PATTERN,
+        max_length=256,
+    )
+    reason: ChangeReason | None = None
 
     @model_validator(mode="after")
     def _derive_request_id(self) -> UpdateRequest:
@@ -205,7 +231,10 @@ class UpdateRequest(BaseModel):
         return self
 
     def content_digest(self) -> str:
-        content = self.model_dump(mode="json", by_alias=True, exclude={"request_id"})
+        # Fields added since requests were first keyed are left out while unset, so a request's
+        # derived id never changes with the updater's version.
+        unset = {name for name in ("requested_by", "reason") if getattr(self, name) is None}
+        content = self.model_dump(mode="json", by_alias=True, exclude={"request_id", *unset})
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -22,6 +22,7 @@ from updater.domain.finalize import ImportGiveUp
 from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.handlers.observability import logger, metrics
+from updater.handlers.provenance import origin_of
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
@@ -88,7 +89,8 @@ def _lane_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
 
 
 def _ingest_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
-    result = rt.finalizer.intake_message(body_of(record))
+    body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
+    result = rt.finalizer.intake_message(body, origin)
     if isinstance(result, ImportGiveUp):
         rt.imports.give_up(result.envelope)
         logger.info("import event finalized")

@@ -24,6 +24,8 @@ MAX_RECEIVE_COUNT_DIGITS = 6
 # Message ids and FIFO group ids: printable ASCII, at most 128 characters (SQS's own bounds).
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _RECEIPT_HANDLE = re.compile(r"[\x21-\x7e]{1,1024}")  # SQS's are at most 1,024 characters
+# SenderId: a principal's unique id, with a role session's name after a colon (AROA...:<session>).
+_SENDER_ID = re.compile(r"[A-Za-z0-9:+=,.@_-]{1,256}")
 _QUEUE_ARN = re.compile(r"arn:aws[a-z-]{0,16}:sqs:[a-z0-9-]{1,32}:[0-9]{12}:[A-Za-z0-9_-]{1,80}(?:\.fifo)?")
 
 
@@ -74,6 +76,9 @@ def _read(record: Any) -> dict[str, Any] | None:
         and len(count) <= MAX_RECEIVE_COUNT_DIGITS
     ):
         kept["ApproximateReceiveCount"] = count
+    sender = attributes.get("SenderId")
+    if isinstance(sender, str) and _SENDER_ID.fullmatch(sender):
+        kept["SenderId"] = sender
     group = attributes.get("MessageGroupId")
     if isinstance(group, str) and _PRINTABLE_ID.fullmatch(group):
         kept["MessageGroupId"] = group
@@ -117,6 +122,12 @@ def batch_processor(records: list[dict[str, Any]]) -> BatchProcessor:
 def receive_count(record: SQSRecord) -> int:
     text = record.raw_event.get("attributes", {}).get("ApproximateReceiveCount")
     return max(1, int(text)) if isinstance(text, str) else 1  # its digits checked when it was read
+
+
+def sender_of(record: SQSRecord) -> str:
+    """SQS's SenderId ("" when the record carries none or an odd one: then no caller matches)."""
+    sender = record.raw_event.get("attributes", {}).get("SenderId")
+    return sender if isinstance(sender, str) else ""
 
 
 def body_of(record: SQSRecord) -> str:

@@ -116,7 +116,10 @@ def as_received(bodies: list[str]) -> list[dict[str, Any]]:
             "ReceiptHandle": uuid.uuid4().hex,
             "Body": body,
             "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
-            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "fuzz"},
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "0",
+            },
         }
         for body in bodies
     ]

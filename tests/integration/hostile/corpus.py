@@ -15,11 +15,17 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from local.moto_stack import LOCAL_ACCOUNT_ID, LOCAL_REGION
+from local.sqs_lambda_event import rule_stamped
+
+LOCAL_SOURCE = "local.tests"  # an event source the local operator caller owns (local/callers.py)
+
 
 class Route(StrEnum):
     SQS = "sqs"  # a record of an intake batch, with good batch-mates
     SQS_AFTER_LANE = "sqs_after_lane"  # the same, once the lane has run (reuse of an ended request)
-    EVENTBRIDGE = "eventbridge"  # PutEvents, through the stack's rules to the ingest queue
+    EVENTBRIDGE = "eventbridge"  # PutEvents, through the stack's rules to the rules queue
+    RULES = "rules"  # a record on the rules queue as a stage rule stamps it (or a forged stamp)
     FINALIZE = "finalize"  # a record of the ingest DLQ, to the finalizer
     LANE = "lane"  # a record on the lane that intake never sent, to apply
     DIRECT = "direct"  # a whole invocation event, to one function
@@ -76,6 +82,7 @@ class Target:
     datastore_id: str
     image_set_id: str
     series_uid: str  # a series the image set holds (for an instance it does not)
+    trusted_rules: str = "{}"  # the functions' TRUSTED_RULES: rule ARN -> role
 
 
 def update(target: Target, request_id: str, document: Any, **fields: Any) -> dict[str, Any]:
@@ -96,7 +103,26 @@ def patient(**dicom: Any) -> dict[str, Any]:
 
 
 def good(target: Target, request_id: str, marker: str, route: Route = Route.SQS) -> Good:
-    return Good(request_id, json.dumps(update(target, request_id, study(StudyDescription=marker))), route)
+    document = update(target, request_id, study(StudyDescription=marker))
+    if route is Route.RULES:  # as the requests rule delivers a local caller's PutEvents
+        requested = bus_envelope("ImageSetMetadataUpdate.Requested", document, source=LOCAL_SOURCE)
+        return Good(request_id, rule_stamped(requested, target.trusted_rules, "requests"), route)
+    return Good(request_id, json.dumps(document), route)
+
+
+def bus_envelope(detail_type: str, detail: Any, source: str, **fields: Any) -> dict[str, Any]:
+    """An EventBridge event as a rule delivers it (this account and region: moto's)."""
+    return {
+        "version": "0",
+        "id": "4b1ef5ab-0000-4000-8000-000000000000",
+        "detail-type": detail_type,
+        "source": source,
+        "account": LOCAL_ACCOUNT_ID,
+        "time": "2026-01-01T00:00:00Z",
+        "region": LOCAL_REGION,
+        "resources": [],
+        "detail": detail,
+    } | fields
 
 
 def hostile_inputs(sent: list[Sent]) -> list[Hostile]:

@@ -1,5 +1,5 @@
 """How the corpus reaches the real functions on the local stack: SQS records in mixed batches,
-PutEvents through the stack's rules (then the ingest queue, as its event source mapping would),
+PutEvents through the stack's rules (then the rules queue, as its event source mapping would),
 records to the finalizer and to apply, whole invocation events."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from local.lambda_invocation import InvocationStatus
+from local.moto_stack import MOTO_DEFAULT_SENDER_ID
 from local.sqs_lambda_event import lambda_sqs_event, lambda_sqs_record
 from local.stack import LocalStack
-from tests.integration.hostile.corpus import Good, Hostile, Route, Sent
+from tests.integration.hostile.corpus import LOCAL_SOURCE, Good, Hostile, Route, Sent
 
 BATCH_SIZE = 10
 
@@ -25,7 +26,11 @@ def received(body: str, **attributes: str) -> dict[str, Any]:
         "ReceiptHandle": uuid.uuid4().hex,
         "Body": body,
         "MD5OfBody": hashlib.md5(body.encode("utf-8", "surrogatepass")).hexdigest(),
-        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "hostile"}
+        "Attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": "0",
+            "SenderId": MOTO_DEFAULT_SENDER_ID,
+        }
         | attributes,
     }
 
@@ -77,17 +82,17 @@ def put_events(stack: LocalStack, items: Sequence[Sent], requests_bus: str) -> N
         if isinstance(item, Hostile):
             entry = dict(item.event)
         else:
-            entry = {"Source": "good.client", "DetailType": "ImageSetMetadataUpdate.Requested"}
+            entry = {"Source": LOCAL_SOURCE, "DetailType": "ImageSetMetadataUpdate.Requested"}
             entry |= {"Detail": item.body, "EventBusName": requests_bus}
         answer = stack.aws.events.put_events(Entries=[entry])
         assert answer["FailedEntryCount"] == 0, answer
 
 
-def drain_ingest(stack: LocalStack, wanted: Sequence[str]) -> list[dict[str, Any]]:
-    """What the rules delivered to the ingest queue that holds one of `wanted` (markers or good
+def drain_rules(stack: LocalStack, wanted: Sequence[str]) -> list[dict[str, Any]]:
+    """What the rules delivered to the rules queue that holds one of `wanted` (markers or good
     requestIds), deleted as read; anything else (the emulator's own events) is dropped."""
     assert stack.topology is not None
-    url = stack.topology.queue("ingest").url
+    url = stack.topology.queue("rules").url
     found: list[dict[str, Any]] = []
     quiet_polls = 0
     while quiet_polls < 2:
@@ -106,10 +111,10 @@ def drain_ingest(stack: LocalStack, wanted: Sequence[str]) -> list[dict[str, Any
 
 def invoke_with_received(stack: LocalStack, messages: Sequence[dict[str, Any]]) -> None:
     assert stack.topology is not None
-    arn = stack.topology.queue("ingest").arn
+    arn = stack.topology.queue("rules").arn
     for start in range(0, len(messages), BATCH_SIZE):
         event = lambda_sqs_event(messages[start : start + BATCH_SIZE], arn)
-        assert invoke(stack, "ingest", event) == {"batchItemFailures": []}
+        assert invoke(stack, "rules", event) == {"batchItemFailures": []}
 
 
 def write_import_output(stack: LocalStack, datastore_id: str, job_id: str, failed: Sequence[str]) -> None:

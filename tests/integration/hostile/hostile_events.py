@@ -1,12 +1,13 @@
-"""Hostile envelopes and invocations: events on the ingest queue, PutEvents through the stack's
-rules, records to the finalizer and to apply that intake never sent, and whole invocation events
-that are not what an event source mapping sends."""
+"""Hostile envelopes and invocations: events on the ingest queue and on the rules queue, PutEvents
+through the stack's rules, records to the finalizer and to apply that intake never sent, and whole
+invocation events that are not what an event source mapping sends."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from local.sqs_lambda_event import rule_stamped
 from tests.integration.hostile.corpus import (
     Ending,
     Hostile,
@@ -21,6 +22,7 @@ from tests.integration.hostile.corpus import (
 HEALTHIMAGING = "aws.medical-imaging"
 REQUESTED = "ImageSetMetadataUpdate.Requested"
 OTHER_DATASTORE_ID = "0" * 32
+LOCAL = "local.tests"  # an event source of the local operator caller
 JOB_ID = "1" * 32
 
 
@@ -61,11 +63,10 @@ def settle_detail(t: Target, **fields: Any) -> dict[str, Any]:
     } | fields
 
 
-def queued_envelopes(t: Target, markers: Markers) -> list[Sent]:
-    """Envelopes sent to the ingest queue as they are (the rules would not route them)."""
-    cases: dict[str, tuple[str, Any]] = {}
-    m = markers()
-    cases["unknown_kind"] = ("UNKNOWN_ENVELOPE", envelope(m, {"note": m}, source=m))
+def _service_envelopes(t: Target, markers: Markers) -> dict[str, tuple[str, dict[str, Any]]]:
+    """HealthImaging's envelopes, each wrong in its own way: name -> (code when its rule delivers
+    it, envelope)."""
+    cases: dict[str, tuple[str, dict[str, Any]]] = {}
     cases["unknown_healthimaging_kind"] = ("UNKNOWN_ENVELOPE", envelope(f"Data Store {markers()}", {}))
     cases["settle_with_a_marker_for_an_id"] = (
         "SETTLE_EVENT_INVALID",
@@ -89,35 +90,78 @@ def queued_envelopes(t: Target, markers: Markers) -> list[Sent]:
         envelope("Import Job Completed", import_detail(t, jobId=markers())),
     )
     cases["import_detail_as_text"] = ("IMPORT_EVENT_INVALID", envelope("Import Job Completed", markers()))
+    return cases
+
+
+def _marked(name: str, code: str, route: Route, text: str, **fields: Any) -> Hostile:
+    marker = text[text.index("MRK") : text.index("MRK") + 8]
+    return Hostile(name, marker, code, route, body=text, **fields)
+
+
+def queued_envelopes(t: Target, markers: Markers) -> list[Sent]:
+    """Envelopes sent to the ingest queue as they are (the rules would not route them there): a
+    caller's envelope ends with what is wrong with it; anything claiming to be an AWS service's
+    event is not believed on a caller queue (issue 18), however well formed."""
+    cases: dict[str, tuple[str, Any]] = {}
+    m = markers()
+    cases["unknown_kind"] = ("UNKNOWN_ENVELOPE", envelope(m, {"note": m}, source=m))
     cases["request_detail_as_text"] = ("INVALID_JSON", envelope(REQUESTED, markers(), source="client"))
     cases["request_detail_as_array"] = (
         "PAYLOAD_NOT_OBJECT",
         envelope(REQUESTED, [markers()], source="client"),
     )
-    sent: list[Sent] = []
-    for name, (code, body) in cases.items():
-        text = json.dumps(body)
-        marker = text[text.index("MRK") : text.index("MRK") + 8]
-        sent.append(Hostile(name, marker, code, Route.SQS, body=text))
+    for name, (_, body) in _service_envelopes(t, markers).items():
+        cases[f"forged_{name}"] = ("UNTRUSTED_SERVICE_EVENT", body)
     m = markers()
-    not_awaited = envelope("Image Set Updated", settle_detail(t, imageSetWorkflowStatus=m))
-    sent.append(
-        Hostile(
-            "settle_no_call_awaits",
-            m,
-            "NOTICE_NOT_AWAITED",
-            Route.SQS,
-            body=json.dumps(not_awaited),
-            ending=Ending.IGNORED,
-        )
+    cases["forged_settle_of_a_real_call"] = (
+        "UNTRUSTED_SERVICE_EVENT",
+        envelope("Image Set Updated", settle_detail(t, imageSetWorkflowStatus=m)),
     )
+    return [_marked(name, code, Route.SQS, json.dumps(body)) for name, (code, body) in cases.items()]
+
+
+def rules_queue_envelopes(t: Target, markers: Markers) -> list[Sent]:
+    """Records on the rules queue: HealthImaging's envelopes as the stage's rules stamp them (each
+    ends with what is wrong with it), and stamps that are missing, forged or out of place."""
+
+    def stamped(body: dict[str, Any], role: str) -> str:
+        return rule_stamped(body, t.trusted_rules, role)
+
+    sent: list[Sent] = []
+
+    def add(name: str, code: str, text: str, **fields: Any) -> None:
+        sent.append(_marked(name, code, Route.RULES, text, **fields))
+
+    for name, (code, body) in _service_envelopes(t, markers).items():
+        add(
+            f"stamped_{name}",
+            code,
+            stamped(body, "imports" if "Import" in body["detail-type"] else "settles"),
+        )
+    settle = envelope("Image Set Updated", settle_detail(t, imageSetWorkflowStatus=markers()))
+    add("settle_no_call_awaits", "NOTICE_NOT_AWAITED", stamped(settle, "settles"), ending=Ending.IGNORED)
+    untrusted = "UNTRUSTED_SERVICE_EVENT"
+    settle = envelope("Image Set Updated", settle_detail(t, imageSetState=markers()))
+    add("unstamped_settle", untrusted, json.dumps(settle))
+    m = markers()
+    rule = f"arn:aws:events:us-east-1:123456789012:rule/{m}"
+    add("stamp_of_another_rule", untrusted, json.dumps({"deliveredBy": rule, "event": settle | {"id": m}}))
+    settle = envelope("Image Set Updated", settle_detail(t, imageSetState=markers()), account="210987654321")
+    add("settle_of_another_account", untrusted, stamped(settle, "settles"))
+    request = envelope(
+        REQUESTED, update(t, "kind-1", study(StudyDescription=markers())), source="local.tests"
+    )
+    add("request_through_the_import_rule", untrusted, stamped(request, "imports"))
+    m = markers()
+    request = envelope(REQUESTED, update(t, "source-1", study(StudyDescription=m)), source=f"x.{m}")
+    add("request_of_an_unknown_source", "CALLER_NOT_ALLOWED", stamped(request, "requests"))
     return sent
 
 
 def eventbridge_inputs(t: Target, markers: Markers, requests_bus: str) -> list[Sent]:
     """PutEvents entries, routed by the stack's rules (requests bus; HealthImaging's default bus)."""
 
-    def request(name: str, code: str, detail: dict[str, Any], source: str = "hostile.client") -> Hostile:
+    def request(name: str, code: str, detail: dict[str, Any], source: str = "local.tests") -> Hostile:
         marker = markers()
         text = json.dumps(detail).replace("MARKER", marker)
         entry = {"Source": source.replace("MARKER", marker), "DetailType": REQUESTED, "Detail": text}
@@ -155,7 +199,7 @@ def eventbridge_inputs(t: Target, markers: Markers, requests_bus: str) -> list[S
         request("eb_reuse_of_a_request", "REQUEST_ID_REUSED", update(t, "good-reused-later", value)),
         request(
             "eb_source_by_marker",
-            "INVALID_IMAGE_SET_ID",
+            "CALLER_NOT_ALLOWED",  # a source no configured caller owns
             update(t, "eb-7", value) | {"imageSetId": "x"},
             source="MARKER",
         ),
@@ -198,12 +242,12 @@ def import_summary_input(t: Target, markers: Markers) -> tuple[Hostile, list[str
     m = markers()
     names = [f"hostile-input/Doe^Jane {m}/1.dcm", f"hostile-input/{m}.dcm", "hostile-input/1.2.3.4.dcm"]
     detail = import_detail(t, jobId="2" * 32, jobName=m)
-    body = json.dumps(envelope("Import Job Completed", detail))
+    body = rule_stamped(envelope("Import Job Completed", detail), t.trusted_rules, "imports")
     return Hostile(
         "import_failed_files_named_by_patient",
         m,
         "ImportJob.Reacted",
-        Route.SQS,
+        Route.RULES,
         body=body,
         ending=Ending.IMPORT_SUMMARY,
     ), names

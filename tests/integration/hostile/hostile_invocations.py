@@ -38,8 +38,9 @@ def finalize_inputs(t: Target, markers: Markers) -> list[Sent]:
             "INVALID_REQUEST_ID",
             update(t, f"{m4}\x1b", study(StudyDescription=m4)),
         ),
+        # Intake never believed a service event on a caller queue; nor does the finalizer of its DLQ.
         "dead_letter_import_job_by_marker": (
-            "IMPORT_EVENT_INVALID",
+            "UNTRUSTED_SERVICE_EVENT",
             envelope("Import Job Completed", import_detail(t, jobId=m5)),
         ),
     }

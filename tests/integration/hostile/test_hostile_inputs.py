@@ -38,6 +38,7 @@ from tests.integration.hostile.hostile_events import (
     eventbridge_inputs,
     import_summary_input,
     queued_envelopes,
+    rules_queue_envelopes,
 )
 from tests.integration.hostile.hostile_invocations import (
     direct_inputs,
@@ -81,7 +82,9 @@ def stack() -> Iterator[LocalStack]:
 def _target(stack: LocalStack) -> Target:
     image_set = import_image_set(stack, "CT_small.dcm")
     series_uid = next(iter(read_metadata(stack, image_set)["Study"]["Series"]))
-    return Target(stack.datastore_id, image_set, series_uid)
+    assert stack.topology is not None
+    trusted_rules = stack.topology.function_of("ingest").environment["TRUSTED_RULES"]
+    return Target(stack.datastore_id, image_set, series_uid, trusted_rules)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +97,11 @@ def run(stack: LocalStack) -> Run:
     delivery.write_import_output(stack, target.datastore_id, "2" * 32, failed_files)
     sent: list[Sent] = [*request_inputs(target, markers), *queued_envelopes(target, markers), summary]
     sent += _in_batches(stack, "ingest", delivery.of_route(sent, Route.SQS), mates)
+    sent += [*rules_queue_envelopes(target, markers)]
+    stamped_mates = (
+        mate for n in itertools.count() for mate in good_mates(target, markers, 1, f"ruled-{n}", Route.RULES)
+    )
+    sent += _in_batches(stack, "rules", delivery.of_route(sent, Route.RULES), stamped_mates)
     sent += _through_the_rules(stack, target, markers)
     run_the_lane(stack, budget_s=90)
     sent += _in_batches(stack, "ingest", delivery.of_route(sent, Route.SQS_AFTER_LANE), mates)
@@ -120,7 +128,7 @@ def _in_batches(stack: LocalStack, role: str, items: list[Sent], mates: Iterator
 
 
 def _through_the_rules(stack: LocalStack, target: Target, markers: Markers) -> list[Sent]:
-    """PutEvents on the requests bus and the default bus; what the rules deliver to the ingest
+    """PutEvents on the requests bus and the default bus; what the rules deliver to the rules
     queue then goes to intake as its event source mapping would send it."""
     assert stack.topology is not None
     requests_bus = stack.topology.buses["requests"]
@@ -130,8 +138,8 @@ def _through_the_rules(stack: LocalStack, target: Target, markers: Markers) -> l
     ]
     delivery.put_events(stack, routed, requests_bus)
     wanted = [s.marker if isinstance(s, Hostile) else s.request_id for s in routed]
-    arrived = delivery.drain_ingest(stack, wanted)
-    assert len(arrived) == len(routed), "every event reached the ingest queue through the stack's rules"
+    arrived = delivery.drain_rules(stack, wanted)
+    assert len(arrived) == len(routed), "every event reached the rules queue through the stack's rules"
     delivery.invoke_with_received(stack, arrived)
     return routed
 

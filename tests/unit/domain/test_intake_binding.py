@@ -7,7 +7,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.unit.domain.lane_world import LaneWorld, patient_update
+from tests.unit.domain.lane_world import (
+    CALLER_ORIGIN,
+    TEST_PROVENANCE,
+    TEST_SENDER,
+    LaneWorld,
+    patient_update,
+)
 from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID
 from updater.domain.identifiers import fingerprint, reused_key
 from updater.domain.intake import Admission
@@ -22,7 +28,7 @@ def body(request_id: str, **dicom: Any) -> str:
 def test_other_content_under_a_requestid_in_flight_ends_reused_and_the_original_succeeds() -> None:
     world = LaneWorld(settle_s=0.2)
     world.submit(patient_update("r1", PatientName="A^B"))
-    newcomer = world.intake.admit(body("r1", PatientName="C^D"))
+    newcomer = world.admit(body("r1", PatientName="C^D"))
 
     assert newcomer.admission is Admission.REJECTED and newcomer.outcome is not None
     digest = patient_update("r1", PatientName="C^D").content_digest()
@@ -40,8 +46,8 @@ def test_other_content_under_a_requestid_in_flight_ends_reused_and_the_original_
 
 def test_junk_that_came_first_holds_its_requestid_and_the_real_request_ends_reused() -> None:
     world = LaneWorld()
-    junk = world.intake.admit(json.dumps({"requestId": "r1", "datastoreId": DATASTORE_ID, "junk": True}))
-    real = world.intake.admit(body("r1", PatientName="A^B"))
+    junk = world.admit(json.dumps({"requestId": "r1", "datastoreId": DATASTORE_ID, "junk": True}))
+    real = world.admit(body("r1", PatientName="A^B"))
 
     assert junk.outcome is not None and junk.outcome.error_code == "SCHEMA_VIOLATION"
     assert real.outcome is not None and real.outcome.error_code == "REQUEST_ID_REUSED"
@@ -55,9 +61,12 @@ def test_junk_that_came_first_holds_its_requestid_and_the_real_request_ends_reus
 def test_the_same_content_again_is_a_duplicate_whichever_trigger_brought_it() -> None:
     world = LaneWorld()
     request = patient_update("r1", PatientName="A^B")
-    world.intake.admit(json.dumps(request.wire_dict()))
+    world.admit(json.dumps(request.wire_dict()))
     again = world.intake.admit_request(
-        parse_update_request(request.wire_dict()), trigger="eventbridge", body="{}"
+        parse_update_request(request.wire_dict()),
+        trigger="eventbridge",
+        body="{}",
+        sender=TEST_PROVENANCE.callers.from_queue(TEST_SENDER),
     )
     assert again.admission is Admission.FORWARDED  # not ended yet: the lane takes it once
     assert world.metrics.counts["RequestIdReused"] == 0
@@ -66,8 +75,8 @@ def test_the_same_content_again_is_a_duplicate_whichever_trigger_brought_it() ->
 def test_a_newcomer_delivered_again_replays_its_own_outcome() -> None:
     world = LaneWorld()
     world.submit(patient_update("r1", PatientName="A^B"))
-    first = world.intake.admit(body("r1", PatientName="C^D"))
-    again = world.intake.admit(body("r1", PatientName="C^D"))
+    first = world.admit(body("r1", PatientName="C^D"))
+    again = world.admit(body("r1", PatientName="C^D"))
     assert first.outcome is not None and again.outcome is not None
     assert again.admission is Admission.DUPLICATE and again.outcome.request_id == first.outcome.request_id
     assert len(world.failures.records) == 1
@@ -76,8 +85,8 @@ def test_a_newcomer_delivered_again_replays_its_own_outcome() -> None:
 def test_an_invalid_requestid_is_reported_by_fingerprint_and_bound_like_any_other() -> None:
     world = LaneWorld()
     secret = "SMITH JOHN 1970"
-    first = world.intake.admit(body(secret, PatientName="A^B"))
-    other = world.intake.admit(body(secret, PatientName="C^D"))
+    first = world.admit(body(secret, PatientName="A^B"))
+    other = world.admit(body(secret, PatientName="C^D"))
 
     assert first.outcome is not None and first.outcome.error_code == "INVALID_REQUEST_ID"
     assert first.outcome.request_id == "invalid:" + fingerprint(secret)
@@ -90,7 +99,7 @@ def test_an_invalid_requestid_is_reported_by_fingerprint_and_bound_like_any_othe
 def test_a_requestid_in_a_form_the_updater_derives_is_refused() -> None:
     world = LaneWorld()
     for reserved in ("invalid:sha256:0123456789ab:len3", "reused:0123456789ab:r1", "body-" + "0" * 32):
-        admitted = world.intake.admit(body(reserved, PatientName="A^B"))
+        admitted = world.admit(body(reserved, PatientName="A^B"))
         assert admitted.outcome is not None and admitted.outcome.error_code == "INVALID_REQUEST_ID"
         assert admitted.outcome.request_id.startswith("invalid:sha256:")
 
@@ -98,6 +107,6 @@ def test_a_requestid_in_a_form_the_updater_derives_is_refused() -> None:
 def test_the_finalizer_ends_a_reusing_newcomer_reused_and_keeps_the_original() -> None:
     world = LaneWorld(settle_s=0.2)
     world.submit(patient_update("r1", PatientName="A^B"))
-    outcome = world.finalizer.intake_message(body("r1", PatientName="C^D"))
+    outcome = world.finalizer.intake_message(body("r1", PatientName="C^D"), CALLER_ORIGIN)
     assert isinstance(outcome, UpdateOutcome) and outcome.error_code == "REQUEST_ID_REUSED"
     assert world.run()["r1"].status == "SUCCEEDED"
