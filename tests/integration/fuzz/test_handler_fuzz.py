@@ -26,6 +26,7 @@ from local.healthimaging.profile import BehaviourProfile
 from local.lambda_invocation import InvocationStatus
 from local.sqs_lambda_event import lambda_sqs_event
 from local.stack import LocalStack, LocalStackOptions
+from updater.adapters.failures import EMPTY_BODY
 
 pytestmark = pytest.mark.integration
 # Bad bodies earlier examples sent: sent again they replay their outcome instead of failing anew.
@@ -185,8 +186,9 @@ def test_a_batch_of_fuzzed_records_never_fails_the_good_one(
         m["Body"]: m.get("MessageAttributes", {})
         for m in receive_all(stack.aws, stack.topology.queue("failures").url)
     }
-    for body in bad:
+    for bad_body in bad:
+        body = bad_body or EMPTY_BODY  # SQS takes no empty body: a failure record says so instead
         code = letters[body]["failureCode"]["StringValue"] if body in letters else None
         assert code != "INTERNAL_ERROR"
-        assert code is not None or body in SEEN_BODIES
+        assert code is not None or bad_body in SEEN_BODIES
     SEEN_BODIES.update(bad)
