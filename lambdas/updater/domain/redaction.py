@@ -53,7 +53,7 @@ def shown_key(key: int | str, vocabulary: Collection[str] = ()) -> str:
 
 
 def _is_dicom_name(key: str) -> bool:
-    # Imported here: the dictionary is loaded at the first lookup, and only failures look keys up.
+    # Imported here, as validation's rule modules are: apply and finalize rarely name a key.
     from updater.domain.validation.dicom_dictionary import entry_for_keyword  # noqa: PLC0415
     from updater.domain.validation.keywords import private_tag_problem  # noqa: PLC0415
     from updater.domain.validation.vr_values import is_valid_uid  # noqa: PLC0415
