@@ -1,6 +1,6 @@
 """`python -m local.stack`: one local stack kept running, with image sets to send requests to.
 
-    python -m local.stack [--stage dev] [--no-samples] [--state-file build/local-stack.json]
+    python -m local.stack [--stage dev] [--no-samples] [--state-file FILE] [--run-dir DIR]
 
 Starts the stack (moto, the HealthImaging emulator, the CDK stack's queues, buses, rules, table and
 functions), imports pydicom's sample files CT_small.dcm and MR_small.dcm with a real import job (so
@@ -38,6 +38,12 @@ def argument_parser() -> argparse.ArgumentParser:
         default=STATE_FILE,
         help=f"where to write the state (default: {STATE_FILE})",
     )
+    parser.add_argument(
+        "--run-dir",
+        type=Path,
+        default=SERVE_RUN_DIR,
+        help=f"function logs go below it (default: {SERVE_RUN_DIR})",
+    )
     return parser
 
 
@@ -45,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = argument_parser().parse_args(argv)
     checked_stage(arguments.stage)
     _refuse_a_second_stack(arguments.state_file)
-    options = LocalStackOptions(stage=arguments.stage, run_dir=SERVE_RUN_DIR)
+    options = LocalStackOptions(stage=arguments.stage, run_dir=arguments.run_dir)
     serve_stack(options, arguments.state_file, import_samples=not arguments.no_samples)
     return 0
 
