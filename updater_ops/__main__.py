@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from updater_ops.audit import PrintedAudit
+from updater_ops.operator_audit import PrintedAudit
 from updater_ops.deployments import (
     LOCAL_STATE_FILE,
     Deployment,

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from updater_ops.audit import AuditSink, RetryAudit
+from updater_ops.operator_audit import AuditSink, RetryAudit
 from updater_ops.deployments import Deployment, OperatorError
 from updater_ops.queue_reading import QueuedMessage, held_messages
 

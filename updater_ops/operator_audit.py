@@ -1,7 +1,7 @@
 """What an operator command did, by whom: one record per action, handed to an audit sink.
 
 The project's audit trail is not built yet; until it is, `PrintedAudit` writes each record as one
-JSON line (stdout) and to the `updater_ops.audit` logger. The trail plugs in as another `AuditSink`
+JSON line (stdout) and to the `updater_ops.operator_audit` logger. The trail plugs in as another `AuditSink`
 (`updater_ops.retry.retry_failed_request` takes one). Records carry ids, codes and who, never the
 request's attribute values.
 """
@@ -14,7 +14,7 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, TextIO
 
-logger = logging.getLogger("updater_ops.audit")
+logger = logging.getLogger("updater_ops.operator_audit")
 
 
 @dataclass(frozen=True)
