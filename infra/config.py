@@ -3,11 +3,19 @@
 The same model serves the CDK app (app.py) and the local runner (local/), which calls
 `load_stage_config(stage)` to derive resource names and Lambda settings without synthesizing.
 Bad configuration fails here, at synth time, with a message naming the stage and the key.
+
+The shipped cdk.json holds obviously fake account ids (111122223333, 222222222222, 333333333333),
+data store ids and buckets, valid enough to synthesize every stage. A deployment's own values
+(accounts, data stores, import buckets) go in the git-ignored `cdk.context.local.json` next to
+it, in the same shape (`{"stages": {"prod": {"account": "...", "datastoreIds": [...]}}}`), merged
+key by key over cdk.json. `CDK_CONTEXT_LOCAL_FILE` names another file, or none when empty (the
+test suite sets it empty: it checks the shipped values).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +29,8 @@ from infra.callers import CallerConfig, CallerRights, CallersConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
+LOCAL_CONTEXT_FILE_NAME = "cdk.context.local.json"
+LOCAL_CONTEXT_ENV = "CDK_CONTEXT_LOCAL_FILE"
 STAGES_CONTEXT_KEY = "stages"
 SERVICE_CONTEXT_KEY = "service"
 
@@ -225,7 +235,8 @@ def parse_app_config(context: Mapping[str, Any]) -> AppConfig:
     return AppConfig(service=service, stages=stages)
 
 
-def read_cdk_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
+def read_cdk_context(cdk_json: Path = CDK_JSON, *, with_local: bool = True) -> dict[str, Any]:
+    """cdk.json's context, with the local context file merged over it unless `with_local` is False."""
     try:
         document = json.loads(cdk_json.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
@@ -233,7 +244,36 @@ def read_cdk_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
     context = document.get("context", {})
     if not isinstance(context, dict):
         raise ConfigError(f"{cdk_json}: 'context' must be an object")
-    return context
+    return merged_context(context, read_local_context(cdk_json)) if with_local else context
+
+
+def local_context_file(cdk_json: Path = CDK_JSON) -> Path | None:
+    """Where a deployment's own stage values are: `CDK_CONTEXT_LOCAL_FILE`, else next to cdk.json."""
+    configured = os.environ.get(LOCAL_CONTEXT_ENV)
+    if configured is not None:
+        return Path(configured) if configured else None
+    return cdk_json.with_name(LOCAL_CONTEXT_FILE_NAME)
+
+
+def read_local_context(cdk_json: Path = CDK_JSON) -> dict[str, Any]:
+    """The local context file's values ({} when there is none)."""
+    path = local_context_file(cdk_json)
+    if path is None or not path.is_file():
+        return {}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"cannot read {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path} must be a JSON object shaped like cdk.json's context")
+    return document
+
+
+def merged_context(base: Any, override: Any) -> Any:
+    """`override` over `base`, objects merged key by key (a stage's alarms too), anything else replaced."""
+    if not isinstance(base, Mapping) or not isinstance(override, Mapping):
+        return override
+    return {**base, **{key: merged_context(base.get(key), value) for key, value in override.items()}}
 
 
 def load_app_config(cdk_json: Path = CDK_JSON) -> AppConfig:

@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from local.command_line import UserError, run
 from local.conformance_steps import STEPS, ScenarioState, Target
 from local.conformance_targets import aws_target, emulator_target
 
@@ -118,7 +119,7 @@ def _target(arguments: argparse.Namespace) -> Iterator[Target]:
     needed = ("datastore_id", "input_s3_uri", "output_s3_uri", "role_arn")
     missing = [f"--{n.replace('_', '-')}" for n in needed if not getattr(arguments, n)]
     if missing:
-        raise SystemExit(f"--endpoint aws needs {', '.join(missing)}")
+        raise UserError(f"--endpoint aws needs {', '.join(missing)}")
     with aws_target(
         arguments.datastore_id,
         arguments.input_s3_uri,
@@ -141,4 +142,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -17,16 +17,18 @@ import sys
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from local.command_line import documented_parser, run
 from local.demo_report import print_report
-from local.healthimaging.profile import BehaviourProfile, SettleTime
-from local.scenario import import_job_from_s3, outcome_events, sample_request, send_requests
-from local.stack import LocalStack, LocalStackOptions
 from local.stack_template import REPO_ROOT
 from updater_ops.audit_records import BucketTrail
+
+if TYPE_CHECKING:  # the stack, the emulator and pydicom load at run time: --help answers at once
+    from local.stack import LocalStack
 
 LOG_FILE = REPO_ROOT / "build" / "demo" / "updater-logs.jsonl"
 AUDIT_COPY = REPO_ROOT / "out" / "demo" / "audit"
@@ -47,6 +49,8 @@ def _update(
 
 
 def _requests_phase(stack: LocalStack, ct: str, mr: str) -> list[Step]:
+    from local.scenario import sample_request  # noqa: PLC0415
+
     expected = json.loads((BAD_REQUESTS / "expected.json").read_text())
     steps: list[Step] = [
         (_update(stack, ct, "demo-patient-name", "Patient", {"PatientName": "DOE^JANE"}), "SUCCEEDED"),
@@ -77,11 +81,13 @@ def _follow_up_phase(stack: LocalStack, ct: str) -> list[Step]:
 
 
 class Progress:
-    """A one-line progress bar on the terminal while the pollers run: terminal ledger entries so far."""
+    """A one-line progress bar on a terminal while the pollers run (terminal ledger entries so far);
+    elsewhere (a pipe, a CI log) a plain line each time the count changes."""
 
     def __init__(self, stack: LocalStack, out: TextIO) -> None:
         self._stack, self._out = stack, out
         self._stop = threading.Event()
+        self._on_terminal = out.isatty()
 
     def _finished(self) -> int:
         assert self._stack.topology is not None
@@ -104,9 +110,11 @@ class Progress:
             self._stop.set()
             thread.join()
             self._stop.clear()
-            self._out.write("\n")
+            if self._on_terminal:
+                self._out.write("\n")
 
     def _draw(self, label: str, expected: int | None) -> None:
+        shown = None
         while True:
             done = self._finished()
             if expected is None:  # the import rules decide how many requests there will be
@@ -115,13 +123,21 @@ class Progress:
                 done = min(done, expected)
                 bar = "#" * (30 * done // max(expected, 1))
                 line = f"{label:28} [{bar:30}] {done}/{expected} requests ended"
-            self._out.write("\r" + line)
+            if self._on_terminal:
+                self._out.write("\r" + line)
+            elif done != shown:
+                self._out.write(
+                    f"{label}: {done}{'' if expected is None else f'/{expected}'} requests ended\n"
+                )
+            shown = done
             self._out.flush()
             if self._stop.wait(0.3):
                 return
 
 
 def _run(stack: LocalStack, out: TextIO) -> tuple[list[Step], list[dict[str, Any]], list[str]]:
+    from local.scenario import outcome_events  # noqa: PLC0415
+
     progress = Progress(stack, out)
     progress.run("import job + import rules", None, lambda: _import(stack))
     events = outcome_events(stack)
@@ -143,11 +159,15 @@ def _run(stack: LocalStack, out: TextIO) -> tuple[list[Step], list[dict[str, Any
 
 
 def _import(stack: LocalStack) -> None:
+    from local.scenario import import_job_from_s3  # noqa: PLC0415
+
     import_job_from_s3(stack, "demo", ("CT_small.dcm", "MR_small.dcm"), broken=1)
     stack.run_until_idle(120)
 
 
 def _send(stack: LocalStack, steps: list[Step]) -> None:
+    from local.scenario import send_requests  # noqa: PLC0415
+
     send_requests(stack, [request for request, _ in steps])
     stack.run_until_idle(120)
 
@@ -186,7 +206,11 @@ def _metrics_emitted(log_file: Path) -> Counter[str]:
     return totals
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    documented_parser("python -m local.demo", __doc__).parse_args(argv)
+    from local.healthimaging.profile import BehaviourProfile, SettleTime  # noqa: PLC0415
+    from local.stack import LocalStack, LocalStackOptions  # noqa: PLC0415
+
     out = sys.stdout
     options = LocalStackOptions(
         name_prefix=f"demo{uuid.uuid4().hex[:6]}-",
@@ -203,7 +227,7 @@ def main() -> int:
     ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE)
     shown = AUDIT_COPY.relative_to(REPO_ROOT)
     out.write(f"audit trail: {audited} records copied to {shown}/ (the stack's Object Lock bucket)\n")
-    out.write(f"  python -m updater_ops.audit list --from-dir {shown} --since 2000-01-01\n")
+    out.write(f"  python -m updater_ops.audit list --from-dir {shown}\n")
     out.write(f"  python -m updater_ops.audit export --from-dir {shown} --since 2000-01-01 --format fhir\n")
     return 0 if ok and audited else 1
 
@@ -219,4 +243,4 @@ def _copy_audit_trail(stack: LocalStack) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

@@ -6,9 +6,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
-COLUMNS = (
-    f"{'request':36} {'expected':22} {'outcome':10} {'versions':9} {'polls':>5} {'settle ms':>9}  reason"
-)
+ID_WIDTH = 36  # the demo's own ids fit; longer ones (the import rules' import-<sha256>) widen the column
+
+
+def columns(id_width: int) -> str:
+    head = (
+        f"{'request':{id_width}} {'expected':23} {'outcome':10} {'versions':9} {'polls':>5} {'settle ms':>9}"
+    )
+    return f"{head}  reason"
 
 
 def matches(outcome: dict[str, Any], expected: str) -> bool:
@@ -19,13 +24,14 @@ def matches(outcome: dict[str, Any], expected: str) -> bool:
     return bool(outcome["status"] == "FAILED" and outcome["errorCode"] == expected)
 
 
-def _row(outcome: dict[str, Any], expected: str, good: bool) -> str:
-    versions = f"{outcome.get('fromVersionId') or '-'}->{outcome.get('toVersionId') or '-'}"
+def _row(outcome: dict[str, Any], expected: str, good: bool, id_width: int) -> str:
+    from_version, to_version = outcome.get("fromVersionId"), outcome.get("toVersionId")
+    versions = f"{from_version or '-'}->{to_version or '-'}" if from_version or to_version else "-"
     status = "NOOP" if outcome["noop"] else outcome["status"]
     settle = outcome.get("settleMs") or "-"
     reason = outcome.get("errorCode") or ""
     flag = "" if good else "   <- UNEXPECTED"
-    head = f"{outcome['requestId'][:36]:36} {expected:22} {status:10} {versions:9}"
+    head = f"{outcome['requestId']:{id_width}} {expected:23} {status:10} {versions:9}"
     return f"{head} {outcome['polls']:>5} {settle!s:>9}  {reason}{flag}"
 
 
@@ -41,11 +47,12 @@ def print_report(
     summaries = [e["detail"] for e in events if e["detail-type"] == "ImportJob.Reacted"]
     by_id = {outcome["requestId"]: outcome for outcome in updates}
     ok = len(by_id) == len(updates)  # exactly one outcome per request
-    out.write("\n" + COLUMNS + "\n")
+    width = max([ID_WIDTH, *(len(outcome["requestId"]) for outcome in updates)])
+    out.write("\n" + columns(width) + "\n")
     for outcome in (o for o in updates if o["requestId"].startswith("import-")):
         good = matches(outcome, "SUCCEEDED")
         ok &= good
-        out.write(_row(outcome, "SUCCEEDED (import rule)", good) + "\n")
+        out.write(_row(outcome, "SUCCEEDED (import rule)", good, width) + "\n")
     for request, expected in steps:
         request_id = request["requestId"] if isinstance(request, dict) else None
         outcome = (
@@ -56,11 +63,16 @@ def print_report(
         good = outcome is not None and matches(outcome, expected)
         ok &= good
         out.write(
-            (_row(outcome, expected, good) if outcome else f"{request_id:36} {expected:22} MISSING") + "\n"
+            (
+                _row(outcome, expected, good, width)
+                if outcome
+                else f"{request_id!s:{width}} {expected:23} MISSING"
+            )
+            + "\n"
         )
     for summary in summaries:
         out.write(
-            f"\nimport job {summary['jobId'][:8]}…: {summary['imageSetsSeen']} image sets seen, "
+            f"\nimport job {summary['jobId']}: {summary['imageSetsSeen']} image sets seen, "
             f"{summary['updatesRequested']} updates requested, {summary['skipped']} already correct, "
             f"{summary['failedFiles']} failed files {summary['failedFileNames']}\n"
         )

@@ -11,17 +11,17 @@ processes with the function's environment, one invocation at a time, killed on a
 cut-off); the emulator and the pollers run in this process. With `in_process=True` the handlers run
 on the pollers' threads instead (for profilers and debuggers; no timeouts, no cut-offs).
 
-`python -m local.stack` keeps one running and writes its endpoints to `build/local-stack.json`,
-where `python -m local.submit` and `python -m local.invoke --running` find it.
+`python -m local.stack` keeps one running (`local.stack_server`: pydicom's samples imported, their
+ids printed) and writes its endpoints to `build/local-stack.json`, where `python -m local.submit`,
+`local.outcomes`, `local.invoke --running` and `python -m updater_ops` find it.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import signal
+import sys
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -225,7 +225,9 @@ class LocalStack:
             shutil.rmtree(self._run_dir, ignore_errors=True)
         self._run_dir = None
 
-    def write_state(self, path: Path = STATE_FILE) -> None:
+    def write_state(self, path: Path = STATE_FILE, samples: dict[str, Any] | None = None) -> None:
+        """Where another process finds this stack (`RunningStack.read`); `samples`: the image sets
+        `local.stack_server` imported (a `local.samples.SampleImport` as JSON)."""
         assert self.topology is not None
         state = {
             "moto_endpoint_url": self.moto.endpoint_url,
@@ -234,6 +236,7 @@ class LocalStack:
             "stage": self.options.stage,
             "run_dir": str(self.run_dir),
             "topology": self.topology.to_json(),
+            "samples": samples,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(state, indent=1), encoding="utf-8")
@@ -257,6 +260,7 @@ class RunningStack:
     stage: str
     run_dir: str
     topology: LocalTopology
+    samples: dict[str, Any] | None = None  # a local.samples.SampleImport as JSON
 
     @classmethod
     def read(cls, path: Path = STATE_FILE) -> RunningStack:
@@ -272,20 +276,8 @@ class RunningStack:
         return AwsClients.for_endpoint(self.moto_endpoint_url)
 
 
-def serve(options: LocalStackOptions | None = None) -> None:
-    """Runs a stack until SIGINT/SIGTERM, announcing where it is."""
-    stopped = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda *_: stopped.set())
-    with LocalStack(options or LocalStackOptions(run_dir=SERVE_RUN_DIR)) as stack:
-        stack.write_state()
-        print(f"moto:        {stack.moto.endpoint_url}")
-        print(f"healthimaging: {stack.emulator.endpoint_url} (data store {stack.datastore_id})")
-        print(f"function logs: {stack.run_dir}/<function name>/")
-        print(f"state file:  {STATE_FILE}  (Ctrl-C to stop)")
-        stopped.wait()
-    STATE_FILE.unlink(missing_ok=True)
-
-
 if __name__ == "__main__":
-    serve()
+    from local.command_line import run
+    from local.stack_server import main
+
+    sys.exit(run(main))

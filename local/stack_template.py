@@ -65,12 +65,18 @@ def load_stack_resources(
 
 
 def source_fingerprint(repo_root: Path, stage: str) -> str:
-    """A hash of every file that shapes the synthesized template."""
+    """A hash of every file that shapes the synthesized template (the local context file too)."""
+    from infra.config import local_context_file  # noqa: PLC0415
+
     digest = hashlib.sha256(f"{EXTRACTION_VERSION}:{stage}".encode())
+    local_context = local_context_file(repo_root / "cdk.json")
     sources = [repo_root / "cdk.json", repo_root / "app.py", *sorted((repo_root / "infra").rglob("*.py"))]
+    sources += [local_context] if local_context is not None else []
     for source in sources:
         if source.is_file():
-            digest.update(str(source.relative_to(repo_root)).encode())
+            digest.update(
+                str(source.relative_to(repo_root) if source.is_relative_to(repo_root) else source).encode()
+            )
             digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 

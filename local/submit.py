@@ -1,8 +1,15 @@
-"""Put an UpdateRequest on the running local stack's ingest queue, built from flags.
+"""`python -m local.submit`: send an UpdateRequest, built from flags, to the running local stack.
 
     python -m local.submit --image-set-id ID --set Patient.PatientName=DOE^JANE \\
-        --remove Study.StudyDescription=CHEST --force
+        --remove Study.StudyDescription=e+1 --force
     python -m local.submit --image-set-id ID --revert 1
+    python -m local.submit --image-set-id ID --set Patient.PatientName=DOE^JANE --no-wait
+
+Prints the request and its requestId (`submit-<random>` unless --request-id names one: a new id
+is a new request, the same id again only replays the stored outcome), sends it where other
+services would (the standard ingest queue; --fifo, --bus), then waits for its outcome on the
+outcome bus and prints it as a row. Exit code: 0 succeeded (also a no-op or a dry run), 1 failed,
+2 a usage error, 3 no outcome within --timeout.
 
 Attribute paths: `Patient.<Keyword>`, `Study.<Keyword>`, `Series[<SeriesInstanceUID>].<Keyword>`,
 `Series[<uid>].Instances[<SOPInstanceUID>].<Keyword>`; `--remove Series[<uid>]` (no keyword, no
@@ -16,10 +23,14 @@ import argparse
 import json
 import re
 import sys
+import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from local.command_line import UserError, documented_parser, open_running_stack, run
+from local.outcome_view import OutcomeView, render
 from local.stack import STATE_FILE, RunningStack
 
 SCHEMA_VERSION = 1.1
@@ -31,7 +42,12 @@ _PATH = re.compile(
 )
 
 
-class AttributePathError(ValueError):
+EXIT_FAILED = 1
+EXIT_NO_OUTCOME = 3
+WAIT_POLL_S = 0.25
+
+
+class AttributePathError(UserError):
     """An attribute path or value given on the command line is not understood."""
 
 
@@ -75,10 +91,17 @@ def _value(raw: str) -> Any:
     return parsed if parsed is None or isinstance(parsed, list | dict) else raw
 
 
+def new_request_id() -> str:
+    """Callers should always send a requestId: a fresh one per request, kept for their retries."""
+    return f"submit-{uuid.uuid4().hex[:12]}"
+
+
 def update_request(arguments: argparse.Namespace, datastore_id: str) -> dict[str, Any]:
-    request: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": arguments.image_set_id}
-    if arguments.request_id:
-        request["requestId"] = arguments.request_id
+    request: dict[str, Any] = {
+        "datastoreId": datastore_id,
+        "imageSetId": arguments.image_set_id,
+        "requestId": arguments.request_id or new_request_id(),
+    }
     if arguments.force:
         request["force"] = True
     if arguments.revert is not None:
@@ -121,10 +144,10 @@ def send(stack: RunningStack, request: dict[str, Any], *, fifo: bool, via_bus: b
 
 
 def argument_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m local.submit", description=__doc__.split("\n")[0])
-    parser.add_argument("--image-set-id", required=True)
+    parser = documented_parser("python -m local.submit", __doc__)
+    parser.add_argument("--image-set-id", required=True, help="`python -m local.stack` prints its image sets")
     parser.add_argument("--datastore-id", help="default: the running stack's data store")
-    parser.add_argument("--request-id", help="default: derived from the content (same content, same id)")
+    parser.add_argument("--request-id", help="default: a new submit-<random> id")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=VALUE")
     parser.add_argument("--remove", action="append", default=[], metavar="PATH=CURRENT_VALUE")
     parser.add_argument("--revert", type=int, metavar="VERSION_ID")
@@ -136,36 +159,55 @@ def argument_parser() -> argparse.ArgumentParser:
     target.add_argument("--bus", action="store_true", help="publish on the requests event bus instead")
     parser.add_argument("--print-only", action="store_true", help="print the request, send nothing")
     parser.add_argument(
-        "--state-file", default=str(STATE_FILE), help="where `python -m local.stack` wrote its state"
+        "--no-wait", action="store_true", help="send and exit 0, without waiting for the outcome"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds to wait for the outcome (default 60)"
+    )
+    parser.add_argument(
+        "--state-file", type=Path, default=STATE_FILE, help="where `python -m local.stack` wrote its state"
     )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = argument_parser().parse_args(argv)
-    try:
-        stack = (
-            None
-            if arguments.print_only and arguments.datastore_id
-            else RunningStack.read(Path(arguments.state_file))
-        )
-        request = update_request(arguments, arguments.datastore_id or (stack.datastore_id if stack else ""))
-    except (AttributePathError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    offline = arguments.print_only and arguments.datastore_id
+    stack = None if offline else open_running_stack(arguments.state_file)
+    request = update_request(arguments, arguments.datastore_id or (stack.datastore_id if stack else ""))
     print(json.dumps(request))
-    if stack is not None and not arguments.print_only:
-        sent_id = send(stack, request, fifo=arguments.fifo, via_bus=arguments.bus)
-        print(
-            json.dumps(
-                {
-                    "sent": "requests-bus" if arguments.bus else "fifo" if arguments.fifo else "ingest",
-                    "id": sent_id,
-                }
+    if stack is None or arguments.print_only:
+        return 0
+    request_id = request["requestId"]
+    sent_id = send(stack, request, fifo=arguments.fifo, via_bus=arguments.bus)
+    where = (
+        "the requests bus"
+        if arguments.bus
+        else "the FIFO ingest queue"
+        if arguments.fifo
+        else "the ingest queue"
+    )
+    print(f"requestId {request_id} sent to {where} (id {sent_id})", flush=True)
+    if arguments.no_wait:
+        print(f"see its outcome: python -m local.outcomes --request-id {request_id}")
+        return 0
+    return wait_for_outcome(OutcomeView(stack.aws, stack.topology), request_id, arguments.timeout)
+
+
+def wait_for_outcome(view: OutcomeView, request_id: str, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    while (row := view.outcome_of(request_id)) is None:
+        if time.monotonic() > deadline:
+            print(
+                f"no outcome for {request_id} within {timeout_s:.0f} s "
+                f"(later: python -m local.outcomes --request-id {request_id})",
+                file=sys.stderr,
             )
-        )
-    return 0
+            return EXIT_NO_OUTCOME
+        time.sleep(WAIT_POLL_S)
+    print(render([row]))
+    return EXIT_FAILED if row.failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(main))

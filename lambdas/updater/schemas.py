@@ -1,10 +1,11 @@
-"""Export the JSON Schemas of the request and of the outcome event, generated from the pydantic models.
+"""Export the JSON Schemas of the request and of the outcome events, generated from the pydantic models.
 
     PYTHONPATH=lambdas python -m updater.schemas           # (re)write events/schemas/*.json
     PYTHONPATH=lambdas python -m updater.schemas --check   # exit 1 when the committed files drifted
 
 The committed files are what producers and consumers read; a unit test runs the check so a model change
-without regenerating them fails the build.
+without regenerating them fails the build. `updater.schema_contract` adds the structural rules the
+models' own schemas cannot express (one update kind, the attribute document's skeleton).
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from updater.domain.audit import AuditRecord
+from updater.domain.errors import FailureCode
 from updater.domain.outcome import DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, SOURCE, UpdateOutcome
 from updater.domain.request import CliUpdateInput, UpdateRequest
+from updater.imports.runner import IMPORT_FAILED_DETAIL_TYPE, IMPORT_SUMMARY_DETAIL_TYPE
+from updater.imports.summary import ImportSummary
+from updater.schema_contract import add_outcome_rules, add_request_rules
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_DIRECTORY = Path(__file__).resolve().parents[2] / "events" / "schemas"
@@ -40,7 +45,7 @@ def request_schema() -> dict[str, Any]:
             "--cli-input-json shape, where latestVersionId acts as expectedVersionId."
         ),
         "anyOf": [{"$ref": "#/$defs/UpdateRequest"}, {"$ref": "#/$defs/CliUpdateInput"}],
-        "$defs": definitions["$defs"],
+        "$defs": add_request_rules(definitions["$defs"]),
     }
 
 
@@ -51,7 +56,44 @@ def outcome_schema() -> dict[str, Any]:
         f"detail of the {DETAIL_TYPE_SUCCEEDED} and {DETAIL_TYPE_FAILED} events (source {SOURCE}). "
         "Attribute names only, never attribute values."
     )
-    return schema
+    return add_outcome_rules(schema)
+
+
+def import_outcome_schema() -> dict[str, Any]:
+    """The import reaction's events: ImportJob.Reacted (a summary) and ImportJob.ReactionFailed."""
+    summary = ImportSummary.model_json_schema(by_alias=True)
+    reaction_failed = {
+        "title": "ImportReactionFailed",
+        "type": "object",
+        "description": f"detail of the {IMPORT_FAILED_DETAIL_TYPE} event: the reaction gave up",
+        "required": ["jobId", "datastoreId", "errorCode", "errorMessage"],
+        "additionalProperties": False,
+        "properties": {
+            "jobId": {"type": "string"},
+            "datastoreId": {"type": "string"},
+            "errorCode": {
+                "enum": [
+                    str(code)
+                    for code in (
+                        FailureCode.IMPORT_EVENT_INVALID,
+                        FailureCode.IMPORT_OUTPUT_UNREADABLE,
+                        FailureCode.EVENT_OUT_OF_SCOPE,
+                    )
+                ]
+            },
+            "errorMessage": {"type": "string"},
+        },
+    }
+    definitions = summary.pop("$defs", {})
+    summary["description"] = f"detail of the {IMPORT_SUMMARY_DETAIL_TYPE} event: what the reaction did"
+    return {
+        "$schema": DRAFT,
+        "title": "ImportReactionOutcome",
+        "description": f"detail of the {IMPORT_SUMMARY_DETAIL_TYPE} and {IMPORT_FAILED_DETAIL_TYPE} events "
+        f"(source {SOURCE}): counts, ids and file names, never attribute values.",
+        "anyOf": [{"$ref": "#/$defs/ImportSummary"}, {"$ref": "#/$defs/ImportReactionFailed"}],
+        "$defs": {**definitions, "ImportSummary": summary, "ImportReactionFailed": reaction_failed},
+    }
 
 
 def audit_record_schema() -> dict[str, Any]:
@@ -68,6 +110,7 @@ SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "update-request.schema.json": request_schema,
     "update-outcome.schema.json": outcome_schema,
     "audit-record.schema.json": audit_record_schema,
+    "import-outcome.schema.json": import_outcome_schema,
 }
 
 

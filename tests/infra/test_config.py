@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.application import build_app, selected_stages
+from infra.application import build_app, local_overrides, selected_stages
 from infra.config import (
     CDK_JSON,
+    REPO_ROOT,
     ConfigError,
     load_stage_config,
     parse_app_config,
@@ -200,3 +204,75 @@ def test_bundling_only_when_the_cdk_cli_asks_and_bundle_is_not_false(
     app = build_app(context={**context, "stage": "staging"})
 
     assert app.node.try_get_context("aws:cdk:bundling-stacks") == bundling_stacks
+
+
+def write_cdk_json(folder: Path, context: dict[str, Any]) -> Path:
+    cdk_json = folder / "cdk.json"
+    cdk_json.write_text(json.dumps({"app": "python app.py", "context": context}))
+    return cdk_json
+
+
+def test_the_shipped_accounts_are_placeholders() -> None:
+    stages = read_cdk_context(with_local=False)["stages"]
+    assert {stage["account"] for stage in stages.values()} == {"111122223333", "222222222222", "333333333333"}
+
+
+def test_a_local_context_file_overrides_stage_values_key_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context: dict[str, Any]
+) -> None:
+    monkeypatch.delenv("CDK_CONTEXT_LOCAL_FILE")
+    cdk_json = write_cdk_json(tmp_path, context)
+    local = {
+        "stages": {
+            "prod": {"account": "444455556666", "datastoreIds": ["4" * 32], "alarms": {"lambdaErrors": 3}}
+        }
+    }
+    (tmp_path / "cdk.context.local.json").write_text(json.dumps(local))
+
+    prod = load_stage_config("prod", cdk_json)
+    assert (prod.account, prod.datastore_ids, prod.alarms.lambda_errors) == ("444455556666", ("4" * 32,), 3)
+    assert prod.alarms.update_failed == context["stages"]["prod"]["alarms"]["updateFailed"]  # kept
+    assert load_stage_config("dev", cdk_json).account == context["stages"]["dev"]["account"]
+    assert read_cdk_context(cdk_json, with_local=False) == context
+
+
+def test_the_local_context_file_can_be_named_or_switched_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, context: dict[str, Any]
+) -> None:
+    cdk_json = write_cdk_json(tmp_path, context)
+    elsewhere = tmp_path / "secrets.json"
+    elsewhere.write_text(json.dumps({"stages": {"dev": {"account": "777788889999"}}}))
+    monkeypatch.setenv("CDK_CONTEXT_LOCAL_FILE", str(elsewhere))
+    assert load_stage_config("dev", cdk_json).account == "777788889999"
+    monkeypatch.setenv("CDK_CONTEXT_LOCAL_FILE", "")
+    assert load_stage_config("dev", cdk_json).account == context["stages"]["dev"]["account"]
+    elsewhere.write_text("[]")
+    monkeypatch.setenv("CDK_CONTEXT_LOCAL_FILE", str(elsewhere))
+    with pytest.raises(ConfigError, match="must be a JSON object"):
+        read_cdk_context(cdk_json)
+
+
+def test_the_app_merges_the_local_file_over_what_the_cdk_cli_hands_it(
+    tmp_path: Path, context: dict[str, Any]
+) -> None:
+    # The CDK CLI runs app.py with cdk.json's context in CDK_CONTEXT_JSON, which wins over App(context=).
+    local = tmp_path / "cdk.context.local.json"
+    local.write_text(json.dumps({"stages": {"staging": {"account": "444455556666"}}}))
+    environment = os.environ | {
+        "CDK_CONTEXT_LOCAL_FILE": str(local),
+        "CDK_CONTEXT_JSON": json.dumps({"stages": context["stages"], "stage": "staging"}),
+        "CDK_OUTDIR": str(tmp_path / "out"),
+    }
+    subprocess.run([sys.executable, "app.py"], cwd=REPO_ROOT, env=environment, check=True, timeout=300)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    stack = manifest["artifacts"]["healthimaging-metadata-updater-staging"]
+    assert stack["environment"] == "aws://444455556666/us-east-1"
+
+
+def test_a_cli_override_of_a_key_wins_over_the_local_file(context: dict[str, Any]) -> None:
+    local = {"stages": {"staging": {"account": "444455556666"}}}
+    handed_back = local_overrides({"stages": context["stages"]}, context, local)
+    assert handed_back["stages"]["staging"]["account"] == "444455556666"
+    replaced = copy.deepcopy(context["stages"])
+    replaced["staging"]["account"] = "999988887777"
+    assert local_overrides({"stages": replaced}, context, local) == {}  # -c stages=... stays as given

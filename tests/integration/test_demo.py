@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_the_demo_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.main() == 0
+    assert demo.main([]) == 0
     report = capsys.readouterr().out
     assert "demo passed" in report
     assert "NOOP" in report and "demo-revert" in report and "INVALID_JSON" in report

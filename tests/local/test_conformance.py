@@ -7,6 +7,7 @@ import sys
 
 import pytest
 
+from local.command_line import UserError
 from local.conformance import EXPECTED, Row, expected_by_profile, main, render
 
 
@@ -38,5 +39,5 @@ def test_a_row_no_profile_explains_is_marked() -> None:
 
 
 def test_aws_needs_an_explicit_data_store_and_import_locations() -> None:
-    with pytest.raises(SystemExit, match="--datastore-id"):
+    with pytest.raises(UserError, match="--datastore-id"):
         main(["--endpoint", "aws"])
