@@ -38,6 +38,9 @@ class PathTrace:
         self.files: Counter[str] = Counter()
         self.hops: Counter[tuple[str, str]] = Counter()
         self.aws_calls: Counter[str] = Counter()
+        self.aws_calls_by: Counter[str] = (
+            Counter()
+        )  # "<call> <- <file>:<function>" (the innermost updater frame)
         self._lock = threading.Lock()
         self.active = False
 
@@ -62,8 +65,10 @@ class PathTrace:
         frame: FrameType | None = sys._getframe(2)
         while frame is not None:
             if frame.f_code.co_filename.startswith(UPDATER_ROOT):
+                where = f"{frame.f_code.co_filename[len(UPDATER_ROOT) :]}:{frame.f_code.co_name}"
                 with self._lock:
                     self.aws_calls[f"{service}.{operation}"] += 1
+                    self.aws_calls_by[f"{service}.{operation} <- {where}"] += 1
                 return
             frame = frame.f_back
 
@@ -131,6 +136,7 @@ def measure(out: Path | None) -> dict[str, Any]:
         "distinctHops": len(trace.hops),
         "hops": {f"{a} -> {b}": n for (a, b), n in trace.hops.most_common()},
         "awsCalls": dict(sorted(trace.aws_calls.items())),
+        "awsCallsBy": dict(sorted(trace.aws_calls_by.items())),
         "dynamodbCalls": sum(n for k, n in trace.aws_calls.items() if k.startswith("dynamodb.")),
         "healthImagingCalls": sum(n for k, n in trace.aws_calls.items() if k.startswith("medical-imaging.")),
         "lambdaInvocations": dict(invocations),
