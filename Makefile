@@ -42,7 +42,7 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 synth: install
-	PATH=$(abspath $(VENV))/bin:$$PATH npx cdk synth --all -q -c bundle=false
+	PATH=$(abspath $(VENV))/bin:$$PATH npx cdk synth -q -c bundle=false
 
 bench: install
 	$(PY) -m bench
