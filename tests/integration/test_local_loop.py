@@ -115,7 +115,8 @@ def test_the_readme_local_loop_from_a_fresh_stack(stack: tuple[StackProcess, Pat
     assert any(good_id in row and "outcome bus" in row and "SUCCEEDED" in row for row in rows)
     assert any(bad_id in row and "outcome bus" in row and "UNKNOWN_KEYWORD" in row for row in rows)
     assert any(bad_id in row and "failures" in row and "UNKNOWN_KEYWORD" in row for row in rows)
-    assert rows[-1] == "dead-letter queues: all 8 empty, nothing lost"
+    # The caller queues', the rules queue's and the lane's redrive DLQs, the finalizers' and the rules' own.
+    assert rows[-1] == "dead-letter queues: all 9 empty, nothing lost"
     again = command("local.outcomes", *state)  # reading consumed nothing
     assert again.stdout.count(bad_id) == seen.stdout.count(bad_id)
 
