@@ -3,7 +3,7 @@
 One JSON file per environment (`config/import-rules/<env>.json`), deployed with the stack, checked at
 synth time (`python -m updater.imports.rules --check FILE`) and again at load. Every problem names the
 rule (by `id`) and the field, so a bad file is fixed from the message alone.
-The format is documented in the README, section "Import reactions".
+The format is documented in docs/import-rules.md.
 """
 
 from __future__ import annotations
