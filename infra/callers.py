@@ -6,6 +6,8 @@ From one list the stack derives three things, so they cannot disagree:
   other principal, which an identity policy in the account cannot override);
 * the requests bus's policy: each EventBridge `source` may be used only by its caller's principal,
   and no other source at all;
+* the stage key's policy: the listed principals may encrypt what they send through SQS with it
+  (a caller in another account has no other way to use the key; SSE-KMS queues need it);
 * the functions' CALLERS setting, by which intake recognises each record's sender (the SQS SenderId
   or the event's source) and holds it to its data stores and rights.
 
@@ -26,8 +28,10 @@ import re
 from collections.abc import Sequence
 from typing import Annotated
 
+from aws_cdk import Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -145,6 +149,23 @@ def restrict_caller_queue(queue: sqs.Queue, callers: Sequence[CallerConfig]) -> 
             resources=[queue.queue_arn],
             # No callers: nobody may send (ArnNotLike over an empty list cannot be written).
             conditions={"ArnNotLike": {"aws:PrincipalArn": principals}} if principals else None,
+        )
+    )
+
+
+def allow_callers_to_send_with_key(key: kms.Key, callers: Sequence[CallerConfig]) -> None:
+    """SendMessage to an SSE-KMS queue needs kms:GenerateDataKey and kms:Decrypt on its key for the
+    sender; only through SQS of the stage's region, and only for the listed principals."""
+    principals = sorted({c.principal for c in callers})
+    if not principals:
+        return
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="CallersSendThroughSqs",
+            principals=[iam.ArnPrincipal(arn) for arn in principals],
+            actions=["kms:GenerateDataKey", "kms:Decrypt"],
+            resources=["*"],
+            conditions={"StringEquals": {"kms:ViaService": f"sqs.{Stack.of(key).region}.amazonaws.com"}},
         )
     )
 

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from infra.audit import AUDIT_RECORDS_PREFIX, AuditTrail
 from infra.bundling import UpdaterAssetSources, updater_code
-from infra.callers import restrict_caller_queue, restrict_requests_bus
+from infra.callers import allow_callers_to_send_with_key, restrict_caller_queue, restrict_requests_bus
 from infra.config import REPO_ROOT, ServiceConfig, StageConfig
 from infra.events import EventRouting
 from infra.function import FunctionSpec, UpdaterFunction
@@ -113,6 +113,7 @@ class MetadataUpdaterStack(Stack):
         for queue in self.ingest.caller_queues:
             restrict_caller_queue(queue, stage.callers)
         restrict_requests_bus(self.routing.requests_bus, stage.callers)
+        allow_callers_to_send_with_key(security.key, stage.callers)
         self.audit = AuditTrail(
             self,
             "Audit",

@@ -39,6 +39,17 @@ def test_caller_queues_admit_the_configured_principals_and_deny_everyone_else(
         assert sorted(deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]) == principals
 
 
+def test_the_stage_key_lets_exactly_the_callers_encrypt_through_sqs(stage: SynthesizedStage) -> None:
+    principals = sorted({caller.principal for caller in stage.config.callers})
+    (key,) = stage.resources_of_type("AWS::KMS::Key").values()
+    (grant,) = [
+        s for s in statements(key["Properties"]["KeyPolicy"]) if s.get("Sid") == "CallersSendThroughSqs"
+    ]
+    assert sorted(as_list(grant["Principal"]["AWS"])) == principals
+    assert sorted(as_list(grant["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert set(grant["Condition"]["StringEquals"]) == {"kms:ViaService"}
+
+
 def test_the_rules_queue_admits_only_the_stages_own_rules(stage: SynthesizedStage) -> None:
     rules = stage.resources_of_type("AWS::Events::Rule")
     sending = [s for s in _queue_policy(stage, stage.names.rule_queue) if _sends(s)]
