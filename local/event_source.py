@@ -154,11 +154,14 @@ class SqsEventSourcePoller:
             if self._busy_workers:
                 return False
         try:
-            attributes = self._sqs.get_queue_attributes(
+            answer = self._sqs.get_queue_attributes(
                 QueueUrl=self.settings.queue_url, AttributeNames=list(QUEUE_DEPTH_ATTRIBUTES)
-            )["Attributes"]
+            )
         except (BotoCoreError, ClientError):
             return False  # SQS unreachable: nothing says the queue is empty
+        attributes = answer.get("Attributes")
+        if attributes is None:  # a moto restarting under the soak answered without them
+            return False
         return all(int(attributes.get(name, 0)) == 0 for name in QUEUE_DEPTH_ATTRIBUTES)
 
     def _poll_forever(self) -> None:
