@@ -8,15 +8,18 @@ so racing invocations never take the same slot. The write is tried first on the 
 process last saw; when another invocation moved it meanwhile, the failed condition returns the
 current value and the next try uses it, so a reservation costs one call when nobody races.
 
-Tokens are spaced slightly wider than the quota (`margin_s`, 0.2 s by default, about 5 % of the real
-4-second interval): the service measures when a call arrives, not when we took the token, and the
-delay between the two (network, a busy host) is absolute, not a share of the interval.
-
-A margin is only a guess, so with burst 1 there is a second, exact guard: each update call records
+With burst 1 (the old 0.25/s quota) tokens are spaced wider than the quota by `margin_s` (0.2 s by
+default, 5 % of the 4-second interval): the service measures when a call arrives, not when we took
+the token, and the delay between the two (network, a busy host) is absolute, not a share of the
+interval. A margin is only a guess, so there is a second, exact guard: each update call records
 when its answer came back (`ended`), and no call is sent within one quota interval after that. The
 answered call reached the service before its answer came back, however long it was in transit.
-With a burst above 1 the bucket itself absorbs transit jitter, and neither the record nor its read
-is made.
+
+With a burst above 1 (10/s, burst 40 today) the service's bucket absorbs transit jitter, so an
+absolute margin would only waste the quota (0.2 s on a 0.1 s interval caps calls at a third of it):
+the spacing keeps at most `JITTER_SHARE` of the interval, and a tenth of the burst is never taken
+ahead of schedule, left in the service's bucket for calls that arrive closer together than they
+were sent. Neither the `ended` record nor its read is made.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from updater.domain.errors import RetryableServiceError
 
 PACER_KEY = {"pk": {"S": "pacer#UpdateImageSetMetadata"}}
 _MAX_RACES = 8
+JITTER_SHARE = 0.05  # burst > 1: the spacing's slack, as a share of the quota interval (at most margin_s)
+BURST_HEADROOM = 10  # burst > 1: one token in this many is left in the service's bucket
 
 
 class UpdatePacer:
@@ -44,9 +49,16 @@ class UpdatePacer:
     ) -> None:
         self._client = client
         self._table = table_name
-        self._interval = 1.0 / rate_per_second + margin_s
-        self._quota_interval = 1.0 / rate_per_second if burst == 1 else 0.0
-        self._tolerance = (burst - 1) * self._interval  # how far ahead of schedule a burst may run
+        quota_interval = 1.0 / rate_per_second
+        if burst == 1:
+            self._interval = quota_interval + margin_s
+            self._quota_interval = quota_interval
+            ahead = 0
+        else:
+            self._interval = quota_interval + min(margin_s, JITTER_SHARE * quota_interval)
+            self._quota_interval = 0.0
+            ahead = burst - 1 - burst // BURST_HEADROOM
+        self._tolerance = ahead * self._interval  # how far ahead of schedule a burst may run
         self._now = now
         self._seen_tat: float | None = None  # the arrival time this process last read or wrote
 

@@ -5,7 +5,8 @@ waits until shortly before that slot; it then sleeps the last moments in the inv
 time. A slot missed by more than `late_tolerance_s` (the message came back late: queues are not
 punctual, least of all on a busy host) is given up and a new one reserved: calling on a missed slot
 would land on the slot of whoever reserved the next one, and the service would throttle one of the
-two. The tolerance must stay below the pacer's margin, the only slack between neighbouring slots.
+two. With burst 1 the tolerance must stay below the pacer's margin, the only slack between
+neighbouring slots; with a larger burst the tokens the pacer leaves in the service's bucket absorb it.
 """
 
 from __future__ import annotations

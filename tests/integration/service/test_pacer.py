@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from typing import Any
 
@@ -56,6 +57,21 @@ def test_burst_allows_that_many_back_to_back(table: tuple[Any, str]) -> None:
     pacer = UpdatePacer(client, name, rate_per_second=0.5, burst=3, now=clock.now, margin_s=0.0)
     assert [pacer.reserve() for _ in range(3)] == [clock.t] * 3
     assert pacer.reserve() == pytest.approx(clock.t + 2.0)
+
+
+def test_at_todays_quota_calls_use_nearly_all_of_it_and_leave_some_burst_unused(
+    table: tuple[Any, str],
+) -> None:
+    """10/s, burst 40, the default margin: 36 back to back (4 tokens stay in the service's bucket
+    for jitter), then one every 0.105 s (95 % of the quota), not every 0.3 s."""
+    client, name = table
+    clock = SharedVirtualClock()
+    pacer = UpdatePacer(client, name, rate_per_second=10, burst=40, now=clock.now)
+    start = clock.t
+    slots = [pacer.reserve() for _ in range(56)]
+    assert slots[:36] == pytest.approx([start] * 36, abs=1e-6)
+    steady = [later - earlier for earlier, later in itertools.pairwise(slots[35:])]
+    assert steady == pytest.approx([0.105] * len(steady))
 
 
 def test_concurrent_invocations_never_share_a_slot(table: tuple[Any, str]) -> None:
