@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from updater.adapters.read_budget import ReadBudget
 from updater.domain.errors import RetryableServiceError, error_from_aws
 from updater.domain.image_set import ImageSetVersion
+
+VERSIONS_KEPT = 16  # version documents kept per execution environment
 
 
 @contextmanager
@@ -42,6 +46,9 @@ class HealthImagingGateway:
         self._update_client = update_client or client
         self._on_retries = on_retries or (lambda _operation, _retries: None)
         self._budget = read_budget
+        # A version's document never changes: the plan's read serves the audit record's "before"
+        # values and later rounds on the same version, in this execution environment.
+        self._versions: OrderedDict[tuple[str, str, str], dict[str, Any]] = OrderedDict()
 
     def _call(self, operation: str, method: Callable[..., Any], params: dict[str, Any]) -> Any:
         if self._budget is not None:
@@ -72,6 +79,10 @@ class HealthImagingGateway:
     def get_metadata(
         self, datastore_id: str, image_set_id: str, version_id: str | None = None
     ) -> dict[str, Any]:
+        key = (datastore_id, image_set_id, version_id) if version_id is not None else None
+        if key is not None and key in self._versions:
+            self._versions.move_to_end(key)
+            return copy.deepcopy(self._versions[key])
         params: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": image_set_id}
         if version_id is not None:
             params["versionId"] = version_id
@@ -82,6 +93,10 @@ class HealthImagingGateway:
         if answer.get("contentEncoding") == "gzip" or blob[:2] == b"\x1f\x8b":
             blob = gzip.decompress(blob)
         document: dict[str, Any] = json.loads(blob)
+        if key is not None:
+            self._versions[key] = copy.deepcopy(document)
+            while len(self._versions) > VERSIONS_KEPT:
+                self._versions.popitem(last=False)
         return document
 
     def update(

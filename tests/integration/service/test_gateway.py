@@ -68,3 +68,25 @@ def test_service_errors_map_to_domain_errors(emulator: EmulatorServer, image_set
                 }
             },
         )
+
+
+def test_a_versions_document_is_read_once_and_never_shared_for_writing(
+    emulator: EmulatorServer, image_set: tuple[str, str]
+) -> None:
+    """A version never changes: the plan's read serves the audit's and later rounds'. The latest
+    (no version named) is always read again."""
+    datastore, image_set_id = image_set
+    gateway = HealthImagingGateway(medical_imaging_client(emulator.endpoint_url))
+
+    def reads() -> int:
+        return emulator.service.call_log.call_counts().get("GetImageSetMetadata", 0)
+
+    before = reads()
+    first = gateway.get_metadata(datastore, image_set_id, "1")
+    first["Patient"]["DICOM"]["PatientName"] = "CHANGED^BY^A^CALLER"
+    again = gateway.get_metadata(datastore, image_set_id, "1")
+    assert reads() == before + 1
+    assert again["Patient"]["DICOM"]["PatientName"] != "CHANGED^BY^A^CALLER"
+    gateway.get_metadata(datastore, image_set_id)
+    gateway.get_metadata(datastore, image_set_id)
+    assert reads() == before + 3
