@@ -15,6 +15,7 @@ botocore `before-send` hook refuses any attempt past the deadline, so the step e
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -79,6 +80,9 @@ class AwsClients:
     def _client(self, service: str, config: Config = CLIENT_CONFIG) -> Any:
         return guarded(self._session.client(service, config=config))  # type: ignore[call-overload]
 
+    def _lazy_client(self, service: str) -> Any:
+        return LazyClient(lambda: self._client(service))
+
     @cached_property
     def medical_imaging(self) -> Any:
         return self._client("medical-imaging")
@@ -100,9 +104,30 @@ class AwsClients:
         return self._client("sqs")
 
     @cached_property
-    def s3(self) -> Any:
-        return self._client("s3")
+    def s3(self) -> Any:  # import reactions and audit records: not every invocation writes one
+        return self._lazy_client("s3")
 
     @cached_property
-    def iam(self) -> Any:
-        return self._client("iam")
+    def iam(self) -> Any:  # only for a sender intake does not know yet
+        return self._lazy_client("iam")
+
+
+class LazyClient:
+    """A client built at its first use, for clients many invocations never need (intake asks IAM
+    only about a sender it does not know yet; S3 only for import events and audit records): building
+    one costs its service model at the cold start. The clients every invocation uses are built at
+    once, so the cold start shows what the first request would pay anyway."""
+
+    def __init__(self, build: Callable[[], Any]) -> None:
+        self._build = build
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._build()
+                client = self._client
+        return getattr(client, name)
