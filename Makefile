@@ -35,6 +35,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	PYTHONPATH=lambdas $(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -96,6 +96,12 @@ class StageConfig(_CamelModel):
     # HealthImaging's update payload quota is 10 KB; the API model allows 30,000 bytes.
     payload_limit_bytes: int = Field(default=10 * 1024, ge=1, le=30_000)
     time_reserve_ms: int = Field(default=5_000, ge=0)
+    # The lane (apply): concurrent image sets worked on, and how long a delivery polls its own call.
+    lane_max_concurrency: int = Field(default=4, ge=2, le=1000)
+    settle_inline_ms: int = Field(default=2_000, ge=0, le=30_000)
+    settle_timeout_seconds: int = Field(default=900, ge=60, le=43_200)
+    # Receives a lane message may use: every wait (pacing slot, lock, settle poll) is one.
+    lane_max_receive_count: int = Field(default=200, ge=10, le=1000)
     import_output_s3_uris: tuple[S3Prefix, ...] = ()
     import_input_s3_uris: tuple[S3Prefix, ...] = ()
     import_rules_file: str | None = None

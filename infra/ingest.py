@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Tags
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 # The longest retention SQS allows, so a failed request survives two weeks of investigation.
 DLQ_RETENTION = Duration.days(14)
+# What each queue is for, as a tag: the local stack reads it to tell the queues apart.
+ROLE_TAG = "updater:role"
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class QueueSettings:
     visibility_timeout_seconds: int
     max_receive_count: int
     removal_policy: RemovalPolicy
+    # The finalizer's polling of the redrive DLQs, and where what it cannot end goes.
+    dlq_visibility_timeout_seconds: int
+    finalize_max_receive_count: int = 5
 
 
 def encrypted_queue(
@@ -36,9 +41,10 @@ def encrypted_queue(
     visibility_timeout: Duration | None = None,
     retention_period: Duration | None = None,
     dead_letter_queue: sqs.DeadLetterQueue | None = None,
+    role: str | None = None,
 ) -> sqs.Queue:
     """Every queue of the stack: customer managed key, TLS-only queue policy."""
-    return sqs.Queue(
+    queue = sqs.Queue(
         scope,
         construct_id,
         queue_name=queue_name,
@@ -54,6 +60,9 @@ def encrypted_queue(
         dead_letter_queue=dead_letter_queue,
         removal_policy=removal_policy,
     )
+    if role:
+        Tags.of(queue).add(ROLE_TAG, role)
+    return queue
 
 
 class IngestQueues(Construct):
@@ -68,8 +77,10 @@ class IngestQueues(Construct):
         settings: QueueSettings,
         standard_names: tuple[str, str],
         fifo_names: tuple[str, str],
+        finalize_dlqs: tuple[sqs.IQueue, sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
+        self._finalize_dlqs = finalize_dlqs
         self.standard_dlq, self.standard = self._queue_pair(
             "Standard", key, settings, standard_names, fifo=False
         )
@@ -85,6 +96,8 @@ class IngestQueues(Construct):
         fifo: bool,
     ) -> tuple[sqs.Queue, sqs.Queue]:
         queue_name, dlq_name = names
+        role = "fifo_ingest" if fifo else "ingest"
+        # The finalizer consumes the redrive DLQ; what it cannot end moves on to its own DLQ.
         dlq = encrypted_queue(
             self,
             f"{prefix}Dlq",
@@ -93,6 +106,12 @@ class IngestQueues(Construct):
             removal_policy=settings.removal_policy,
             fifo=fifo,
             retention_period=DLQ_RETENTION,
+            visibility_timeout=Duration.seconds(settings.dlq_visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self._finalize_dlqs[1 if fifo else 0],
+                max_receive_count=settings.finalize_max_receive_count,
+            ),
+            role=f"{role}_dlq",
         )
         queue = encrypted_queue(
             self,
@@ -105,6 +124,7 @@ class IngestQueues(Construct):
             # Requests wait for the account-wide update quota; keep them as long as their DLQ would.
             retention_period=DLQ_RETENTION,
             dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=settings.max_receive_count),
+            role=role,
         )
         return dlq, queue
 

@@ -38,10 +38,11 @@ WILDCARD_REASONS = {
 
 @dataclass(frozen=True)
 class JustifiedResources:
-    updater_policy: iam.ManagedPolicy
-    updater_function: lambda_.Function
+    policies: Sequence[iam.ManagedPolicy]
+    functions: Sequence[lambda_.Function]
     rule_target_dlqs: Sequence[sqs.Queue]
     ledger_table: dynamodb.Table
+    failures_queue: sqs.Queue
 
 
 def _regex(pattern: str) -> RegexAppliesTo:
@@ -50,14 +51,14 @@ def _regex(pattern: str) -> RegexAppliesTo:
 
 def suppress_justified_findings(resources: JustifiedResources) -> None:
     NagSuppressions.add_resource_suppressions(
-        resources.updater_policy,
+        list(resources.policies),
         [
             NagPackSuppression(id="AwsSolutions-IAM5", reason=reason, applies_to=[_regex(pattern)])
             for pattern, reason in WILDCARD_REASONS.items()
         ],
     )
     NagSuppressions.add_resource_suppressions(
-        resources.updater_function,
+        list(resources.functions),
         [
             NagPackSuppression(
                 id="AwsSolutions-L1",
@@ -67,8 +68,8 @@ def suppress_justified_findings(resources: JustifiedResources) -> None:
             NagPackSuppression(
                 id="HIPAA.Security-LambdaDLQ",
                 reason="The function is only invoked by SQS event source mappings (never asynchronously), "
-                "so an async DLQ would never receive anything; failed records go to each ingest queue's "
-                "redrive DLQ, which is alarmed.",
+                "so an async DLQ would never receive anything; failed records go to their queue's redrive "
+                "DLQ, which the finalize function ends with a reason (its own DLQ is alarmed).",
             ),
             NagPackSuppression(
                 id="HIPAA.Security-LambdaInsideVPC",
@@ -86,6 +87,17 @@ def suppress_justified_findings(resources: JustifiedResources) -> None:
                 id="AwsSolutions-SQS3",
                 reason="This queue is itself a dead-letter queue: the EventBridge rule target's DLQ "
                 "(DeadLetterConfig), which cdk-nag does not recognise as it only follows RedrivePolicy.",
+            )
+        ],
+    )
+    NagSuppressions.add_resource_suppressions(
+        resources.failures_queue,
+        [
+            NagPackSuppression(
+                id="AwsSolutions-SQS3",
+                reason="The failures queue is a terminal queue like a DLQ: it holds requests that ended "
+                "FAILED, with their reason, for operators; no function consumes it, so nothing could "
+                "move to a DLQ of its own.",
             )
         ],
     )

@@ -14,7 +14,10 @@ from infra.config import ServiceConfig, StageConfig
 # Where the local bundler puts the stage's import rules file inside the Lambda asset.
 BUNDLED_IMPORT_RULES_FILE = "import-rules.json"
 LAMBDA_TASK_ROOT = "/var/task"
-HANDLER = "updater.handler.lambda_handler"
+# One code asset, three functions: each handler module is the only code that knows its event shape.
+INTAKE_HANDLER = "updater.handlers.intake.lambda_handler"
+APPLY_HANDLER = "updater.handlers.apply.lambda_handler"
+FINALIZE_HANDLER = "updater.handlers.finalize.lambda_handler"
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED_SOURCE = "aws.medical-imaging"
 IMPORT_COMPLETED_DETAIL_TYPE = "Import Job Completed"
@@ -48,6 +51,22 @@ class ResourceNames:
         return f"{self.prefix}-ingest-dlq.fifo"
 
     @property
+    def lane_queue(self) -> str:
+        return f"{self.prefix}-lane.fifo"
+
+    @property
+    def lane_dlq(self) -> str:
+        return f"{self.prefix}-lane-dlq.fifo"
+
+    @property
+    def failures_queue(self) -> str:
+        return f"{self.prefix}-failures"
+
+    @property
+    def finalize_dlq(self) -> str:
+        return f"{self.prefix}-finalize-dlq"
+
+    @property
     def requests_rule_dlq(self) -> str:
         return f"{self.prefix}-requests-rule-dlq"
 
@@ -67,13 +86,12 @@ class ResourceNames:
     def requests_bus(self) -> str:
         return f"{self.prefix}-requests"
 
-    @property
-    def function(self) -> str:
-        return f"{self.prefix}-updater"
+    def function(self, role: str) -> str:
+        """`intake`, `apply` or `finalize`."""
+        return f"{self.prefix}-{role}"
 
-    @property
-    def log_group(self) -> str:
-        return f"/aws/lambda/{self.function}"
+    def log_group(self, role: str) -> str:
+        return f"/aws/lambda/{self.function(role)}"
 
     @property
     def alarm_topic(self) -> str:
@@ -95,29 +113,32 @@ def updater_environment(
     *,
     ledger_table_name: str,
     outcome_bus_name: str,
-    failure_dlq_url: str,
-    ingest_queue_url: str,
+    failures_queue_url: str,
+    lane_queue_url: str,
+    lane_dlq_arn: str,
     import_rules_path: str,
 ) -> dict[str, str]:
-    """Exactly the variables `updater.settings.UpdaterSettings` reads (plus Powertools' own).
+    """Exactly the variables `updater.settings.UpdaterSettings` reads (plus Powertools' own); the
+    three functions share them, each reading what it needs.
 
-    Queue URLs are parameters because they are CloudFormation tokens in the stack and moto URLs
-    locally; everything else comes from the stage configuration.
+    Queue URLs and ARNs are parameters because they are CloudFormation tokens in the stack and moto
+    values locally; everything else comes from the stage configuration.
     """
     return {
         "DATASTORE_IDS": ",".join(stage.datastore_ids),
         "LEDGER_TABLE_NAME": ledger_table_name,
         "OUTCOME_BUS_NAME": outcome_bus_name,
-        "FAILURE_DLQ_URL": failure_dlq_url,
-        "INGEST_QUEUE_URL": ingest_queue_url,
+        "FAILURES_QUEUE_URL": failures_queue_url,
+        "LANE_QUEUE_URL": lane_queue_url,
+        "LANE_DLQ_ARN": lane_dlq_arn,
         "PAYLOAD_LIMIT_BYTES": str(stage.payload_limit_bytes),
         "UPDATE_RATE_PER_SECOND": str(stage.update_rate_per_second),
         "UPDATE_BURST": str(stage.update_burst),
         "UPDATE_PACING_MARGIN_MS": str(stage.update_pacing_margin_ms),
         "LEDGER_TTL_DAYS": str(stage.ledger_ttl_days),
         "TIME_RESERVE_MS": str(stage.time_reserve_ms),
-        # The handler ends a transient failure's last delivery itself instead of losing it to the DLQ.
-        "MAX_RECEIVE_COUNT": str(stage.max_receive_count),
+        "SETTLE_INLINE_MS": str(stage.settle_inline_ms),
+        "SETTLE_TIMEOUT_S": str(stage.settle_timeout_seconds),
         "IMPORT_RULES_PATH": import_rules_path,
         "POWERTOOLS_SERVICE_NAME": service.name,
         "POWERTOOLS_METRICS_NAMESPACE": service.metrics_namespace,

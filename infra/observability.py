@@ -1,7 +1,12 @@
 """Alarms, the alarm topic and the updater dashboard.
 
 The updater's own metrics are Powertools EMF metrics in the configured namespace with the single
-dimension `service` (Powertools' default), so the names here must match what the handler emits.
+dimension `service` (Powertools' default), so the names here must match what the handlers emit.
+
+What pages someone: a message in a queue that means something was lost (the finalizer's DLQs, the
+rule targets' delivery DLQs), a redrive DLQ the finalizer does not drain, a backlog that stops
+moving, failing or throttled invocations. Explained failures are outcomes, not losses: they are a
+rate (the `UpdateFailed` alarm and the dashboard), never a queue-depth alarm that nobody can clear.
 """
 
 from __future__ import annotations
@@ -20,7 +25,10 @@ from constructs import Construct
 
 from infra.config import AlarmThresholds
 
-COUNT_METRICS = ("Succeeded", "UpdateFailed", "NoOp", "ConflictRetried", "Throttled")
+COUNT_METRICS = ("Succeeded", "UpdateFailed", "NoOp", "ConflictRetried", "Throttled", "Duplicate")
+LANE_METRICS = ("Forwarded", "Waits", "TransientError", "InternalError", "LaneExhausted", "IntakeExhausted")
+# A redrive DLQ is drained by the finalizer within seconds; a message older than this means it is not.
+REDRIVE_STUCK_SECONDS = 900
 QUOTA_METRICS = ("UpdateCalls", "CallsSavedByCoalescing")
 LATENCY_METRICS = ("PollsPerUpdate", "TimeToSettleMs", "TokenWaitMs")
 AT_OR_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
@@ -28,9 +36,10 @@ AT_OR_ABOVE = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD
 
 @dataclass(frozen=True)
 class MonitoredResources:
-    function: lambda_.IFunction
-    ingest_queues: Sequence[sqs.IQueue]
-    dead_letter_queues: Sequence[sqs.IQueue]
+    functions: Sequence[lambda_.IFunction]
+    ingest_queues: Sequence[sqs.IQueue]  # the ingest queues and the lane: backlogs
+    redrive_queues: Sequence[sqs.IQueue]  # what the finalizer drains
+    lost_queues: Sequence[sqs.IQueue]  # any message here was lost: page
 
 
 class Observability(Construct):
@@ -100,14 +109,24 @@ class Observability(Construct):
         periods = thresholds.evaluation_periods
         alarms = [
             self._alarm(
-                f"DlqNotEmpty{queue.node.id}",
+                f"Lost{queue.node.id}",
                 queue.metric_approximate_number_of_messages_visible(statistic="Maximum", period=self.period),
                 threshold=0,
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                description=f"Dead-letter queue {queue.node.id} holds messages: requests or events were lost",
+                description=f"{queue.node.id} holds messages: a request or event was not ended or delivered",
                 evaluation_periods=1,
             )
-            for queue in resources.dead_letter_queues
+            for queue in resources.lost_queues
+        ]
+        alarms += [
+            self._alarm(
+                f"NotFinalized{queue.node.id}",
+                queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=self.period),
+                threshold=REDRIVE_STUCK_SECONDS,
+                description=f"{queue.node.id} is not being drained by the finalize function",
+                evaluation_periods=1,
+            )
+            for queue in resources.redrive_queues
         ]
         alarms += [
             self._alarm(
@@ -119,27 +138,37 @@ class Observability(Construct):
             )
             for queue in resources.ingest_queues
         ]
-        function = resources.function
+        for function in resources.functions:
+            name = function.node.scope.node.id if function.node.scope is not None else function.node.id
+            alarms += [
+                self._alarm(
+                    f"LambdaErrors{name}",
+                    function.metric_errors(period=self.period, statistic="Sum"),
+                    threshold=thresholds.lambda_errors,
+                    description=f"{name} invocations failed (whole batches returned to their queue)",
+                    evaluation_periods=periods,
+                ),
+                self._alarm(
+                    f"LambdaThrottles{name}",
+                    function.metric_throttles(period=self.period, statistic="Sum"),
+                    threshold=thresholds.lambda_throttles,
+                    description=f"{name} invocations throttled: reserved concurrency below demand",
+                    evaluation_periods=periods,
+                ),
+            ]
         alarms += [
-            self._alarm(
-                "LambdaErrors",
-                function.metric_errors(period=self.period, statistic="Sum"),
-                threshold=thresholds.lambda_errors,
-                description="Updater invocations failed (whole batches returned to the queue)",
-                evaluation_periods=periods,
-            ),
-            self._alarm(
-                "LambdaThrottles",
-                function.metric_throttles(period=self.period, statistic="Sum"),
-                threshold=thresholds.lambda_throttles,
-                description="Updater invocations throttled: reserved concurrency below the pollers' demand",
-                evaluation_periods=periods,
-            ),
             self._alarm(
                 "UpdateFailed",
                 self.updater_metric("UpdateFailed"),
                 threshold=thresholds.update_failed,
-                description="Update requests reached a Failed outcome",
+                description="Update requests reached a Failed outcome (the failures queue holds them)",
+                evaluation_periods=periods,
+            ),
+            self._alarm(
+                "InternalError",
+                self.updater_metric("InternalError"),
+                threshold=1,
+                description="A lane step failed with a defect of the updater (the request waits and retries)",
                 evaluation_periods=periods,
             ),
         ]
@@ -149,8 +178,8 @@ class Observability(Construct):
         def graph(title: str, metrics: Sequence[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:
             return cloudwatch.GraphWidget(title=title, left=list(metrics), width=12)
 
-        function = resources.function
-        queues = [*resources.ingest_queues, *resources.dead_letter_queues]
+        functions = resources.functions
+        queues = [*resources.ingest_queues, *resources.redrive_queues, *resources.lost_queues]
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=name)
         dashboard.add_widgets(
             graph("Outcomes", [self.updater_metric(m) for m in COUNT_METRICS]),
@@ -165,12 +194,20 @@ class Observability(Construct):
         dashboard.add_widgets(
             graph(
                 "Lambda",
-                [function.metric_invocations(), function.metric_errors(), function.metric_throttles()],
+                [
+                    m
+                    for f in functions
+                    for m in (f.metric_invocations(), f.metric_errors(), f.metric_throttles())
+                ],
             ),
             graph(
                 "Queue depth",
                 [q.metric_approximate_number_of_messages_visible(statistic="Maximum") for q in queues],
             ),
+        )
+        dashboard.add_widgets(
+            graph("Intake and lane", [self.updater_metric(m) for m in LANE_METRICS]),
+            graph("Failed requests by reason", [self.updater_metric("UpdateFailed")]),
         )
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
         return dashboard

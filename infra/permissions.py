@@ -15,23 +15,10 @@ from aws_cdk import aws_iam as iam
 
 from infra.config import S3Location
 
-MEDICAL_IMAGING_ACTIONS = (
-    "medical-imaging:GetImageSet",
-    "medical-imaging:GetImageSetMetadata",
-    "medical-imaging:UpdateImageSetMetadata",
-    "medical-imaging:SearchImageSets",
-)
-LEDGER_ACTIONS = (
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DescribeTable",
-)
+# Only the apply function may change an image set; the others only read.
+READ_IMAGE_SETS = ("medical-imaging:GetImageSet", "medical-imaging:GetImageSetMetadata")
+UPDATE_IMAGE_SETS = ("medical-imaging:UpdateImageSetMetadata",)
+LEDGER_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem")
 QUEUE_CONSUME_ACTIONS = (
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -47,17 +34,14 @@ XRAY_RESOURCE = "*"
 
 
 @dataclass(frozen=True)
-class UpdaterGrants:
-    """The resources the updater touches; values may be CloudFormation tokens."""
+class SharedGrants:
+    """What every function touches; values may be CloudFormation tokens."""
 
     datastore_ids: Sequence[str]
     ledger_table_arn: str
     outcome_bus_arn: str
-    ingest_queue_arns: Sequence[str]
-    failure_dlq_arn: str
+    failures_queue_arn: str
     key_arn: str
-    log_group_name: str
-    import_locations: Sequence[S3Location]
 
 
 def datastore_arns(stack: Stack, datastore_id: str) -> list[str]:
@@ -107,35 +91,78 @@ def _s3_statements(stack: Stack, locations: Sequence[S3Location]) -> list[iam.Po
     return statements
 
 
-def updater_policy_statements(stack: Stack, grants: UpdaterGrants) -> list[iam.PolicyStatement]:
-    statements = [
+def _shared(stack: Stack, grants: SharedGrants, log_group_name: str) -> list[iam.PolicyStatement]:
+    """Ledger, outcomes, explained failures, the key, logs, traces: every function's part."""
+    return [
         iam.PolicyStatement(
-            sid="HealthImagingConfiguredDataStoresOnly",
-            actions=list(MEDICAL_IMAGING_ACTIONS),
-            resources=[arn for ds in grants.datastore_ids for arn in datastore_arns(stack, ds)],
-        ),
-        iam.PolicyStatement(
-            sid="LedgerAndPacerTable", actions=list(LEDGER_ACTIONS), resources=[grants.ledger_table_arn]
+            sid="LedgerTable", actions=list(LEDGER_ACTIONS), resources=[grants.ledger_table_arn]
         ),
         iam.PolicyStatement(
             sid="PublishOutcomes", actions=["events:PutEvents"], resources=[grants.outcome_bus_arn]
         ),
         iam.PolicyStatement(
-            sid="ConsumeIngestQueues",
-            actions=list(QUEUE_CONSUME_ACTIONS),
-            resources=list(grants.ingest_queue_arns),
-        ),
-        iam.PolicyStatement(
-            sid="ReenqueueAndDeadLetter",
-            actions=["sqs:SendMessage"],
-            resources=[*grants.ingest_queue_arns, grants.failure_dlq_arn],
+            sid="ExplainedFailures", actions=["sqs:SendMessage"], resources=[grants.failures_queue_arn]
         ),
         iam.PolicyStatement(sid="UseTheStageKey", actions=list(KEY_ACTIONS), resources=[grants.key_arn]),
         iam.PolicyStatement(
             sid="WriteOwnLogGroup",
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources=[log_streams_arn(stack, grants.log_group_name)],
+            resources=[log_streams_arn(stack, log_group_name)],
         ),
         iam.PolicyStatement(sid="XRayTraces", actions=list(XRAY_ACTIONS), resources=[XRAY_RESOURCE]),
     ]
-    return statements + _s3_statements(stack, grants.import_locations)
+
+
+def _image_sets(stack: Stack, grants: SharedGrants, sid: str, actions: Sequence[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid,
+        actions=list(actions),
+        resources=[arn for ds in grants.datastore_ids for arn in datastore_arns(stack, ds)],
+    )
+
+
+def _consume(queue_arns: Sequence[str]) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid="ConsumeOwnQueues", actions=list(QUEUE_CONSUME_ACTIONS), resources=list(queue_arns)
+    )
+
+
+def intake_statements(
+    stack: Stack,
+    grants: SharedGrants,
+    *,
+    log_group_name: str,
+    ingest_queue_arns: Sequence[str],
+    lane_queue_arn: str,
+    import_locations: Sequence[S3Location],
+) -> list[iam.PolicyStatement]:
+    """Validate, record, forward to the lane; read what import reactions need."""
+    return [
+        *_shared(stack, grants, log_group_name),
+        _consume(ingest_queue_arns),
+        iam.PolicyStatement(sid="ForwardToTheLane", actions=["sqs:SendMessage"], resources=[lane_queue_arn]),
+        _image_sets(stack, grants, "ReadImportedImageSets", ("medical-imaging:GetImageSetMetadata",)),
+        *_s3_statements(stack, import_locations),
+    ]
+
+
+def apply_statements(
+    stack: Stack, grants: SharedGrants, *, log_group_name: str, lane_queue_arn: str
+) -> list[iam.PolicyStatement]:
+    """The only function that may update an image set."""
+    return [
+        *_shared(stack, grants, log_group_name),
+        _consume([lane_queue_arn]),
+        _image_sets(stack, grants, "UpdateConfiguredDataStoresOnly", (*READ_IMAGE_SETS, *UPDATE_IMAGE_SETS)),
+    ]
+
+
+def finalize_statements(
+    stack: Stack, grants: SharedGrants, *, log_group_name: str, dead_letter_queue_arns: Sequence[str]
+) -> list[iam.PolicyStatement]:
+    """Read the redrive DLQs and the versions their requests' calls made; never update."""
+    return [
+        *_shared(stack, grants, log_group_name),
+        _consume(dead_letter_queue_arns),
+        _image_sets(stack, grants, "ReadConfiguredDataStores", ("medical-imaging:GetImageSet",)),
+    ]

@@ -6,6 +6,8 @@ queues and DLQs, the ledger table, the log group, the alarm topic and the functi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -29,18 +31,21 @@ class EncryptionKey(Construct):
             removal_policy=removal_policy,
         )
 
-    def allow_log_group(self, log_group_name: str) -> None:
-        """CloudWatch Logs encrypts with the key only for this log group (encryption context)."""
+    def allow_log_groups(self, log_group_names: Sequence[str]) -> None:
+        """CloudWatch Logs encrypts with the key only for these log groups (encryption context)."""
         stack = Stack.of(self)
-        log_group_arn = stack.format_arn(
-            service="logs",
-            resource="log-group",
-            resource_name=log_group_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        log_group_arns = [
+            stack.format_arn(
+                service="logs",
+                resource="log-group",
+                resource_name=name,
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for name in log_group_names
+        ]
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="AllowCloudWatchLogsForTheUpdaterLogGroup",
+                sid="AllowCloudWatchLogsForTheUpdaterLogGroups",
                 principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
                 actions=[
                     "kms:Encrypt*",
@@ -50,7 +55,7 @@ class EncryptionKey(Construct):
                     "kms:Describe*",
                 ],
                 resources=[THIS_KEY],
-                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+                conditions={"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arns}},
             )
         )
 

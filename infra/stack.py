@@ -1,4 +1,14 @@
-"""One stack per environment: everything the updater needs, composed from one construct per concern."""
+"""One stack per environment: everything the updater needs, composed from one construct per concern.
+
+callers ─► ingest / ingest.fifo ◄─ EventBridge rules (requests bus, HealthImaging's default bus)
+               │ intake fn
+               ▼
+           lane.fifo (one group per image set) ── apply fn ──► HealthImaging
+               │ redrive                     ingest DLQs ─┐
+               ▼                                          ▼
+           lane-dlq.fifo ─────────────────────────► finalize fn ──► finalize-dlq(.fifo): pages
+every outcome ─► outcome bus; explained failures ─► failures queue
+"""
 
 from __future__ import annotations
 
@@ -11,14 +21,26 @@ from constructs import Construct
 from infra.bundling import UpdaterAssetSources, updater_code
 from infra.config import REPO_ROOT, ServiceConfig, StageConfig
 from infra.events import EventRouting
-from infra.function import UpdaterFunction
+from infra.function import FunctionSpec, UpdaterFunction
 from infra.ingest import IngestQueues, QueueSettings
+from infra.lane import FinishQueues, LaneQueues, LaneSettings
 from infra.ledger import LedgerTable
 from infra.nag import JustifiedResources, suppress_justified_findings
-from infra.names import ResourceNames, bundled_import_rules_path, updater_environment
+from infra.names import (
+    APPLY_HANDLER,
+    FINALIZE_HANDLER,
+    INTAKE_HANDLER,
+    ResourceNames,
+    bundled_import_rules_path,
+    updater_environment,
+)
 from infra.observability import MonitoredResources, Observability
-from infra.permissions import UpdaterGrants
+from infra.permissions import SharedGrants, apply_statements, finalize_statements, intake_statements
 from infra.security import EncryptionKey
+
+FUNCTION_ROLES = ("intake", "apply", "finalize")
+# The finalizer has little to do (only what SQS gave up on): a small, steady function.
+FINALIZE_CONCURRENCY = 2
 
 
 class MetadataUpdaterStack(Stack):
@@ -48,14 +70,29 @@ class MetadataUpdaterStack(Stack):
         removal = RemovalPolicy.RETAIN if stage.removal_policy == "retain" else RemovalPolicy.DESTROY
 
         security = EncryptionKey(self, "Encryption", alias=f"alias/{names.prefix}", removal_policy=removal)
-        key = security.key
+        key = self.key = security.key
+        dlq_visibility = 6 * stage.timeout_seconds
+        self.finish = FinishQueues(self, "Finish", names=names, key=key, removal_policy=removal)
         self.ingest = IngestQueues(
             self,
             "Ingest",
             key=key,
-            settings=QueueSettings(stage.visibility_timeout_seconds, stage.max_receive_count, removal),
+            settings=QueueSettings(
+                stage.visibility_timeout_seconds, stage.max_receive_count, removal, dlq_visibility
+            ),
             standard_names=(names.ingest_queue, names.ingest_dlq),
             fifo_names=(names.fifo_ingest_queue, names.fifo_ingest_dlq),
+            finalize_dlqs=self.finish.finalize_dlqs,
+        )
+        self.lane = LaneQueues(
+            self,
+            "Lane",
+            names=names,
+            key=key,
+            settings=LaneSettings(
+                stage.visibility_timeout_seconds, stage.lane_max_receive_count, dlq_visibility, removal
+            ),
+            finalize_fifo_dlq=self.finish.finalize_fifo_dlq,
         )
         self.ledger = LedgerTable(
             self, "Ledger", table_name=names.ledger_table, key=key, removal_policy=removal
@@ -69,39 +106,10 @@ class MetadataUpdaterStack(Stack):
             key=key,
             removal_policy=removal,
         )
-        security.allow_log_group(names.log_group)
+        security.allow_log_groups([names.log_group(role) for role in FUNCTION_ROLES])
         security.allow_cloudwatch_alarms()
         security.allow_eventbridge_delivery()
-
-        self.updater = UpdaterFunction(
-            self,
-            "Updater",
-            stage=stage,
-            names=names,
-            code=updater_code(self._asset_sources(stage, repo_root)),
-            environment=updater_environment(
-                stage,
-                service,
-                ledger_table_name=self.ledger.table.table_name,
-                outcome_bus_name=self.routing.outcome_bus.event_bus_name,
-                failure_dlq_url=self.ingest.standard_dlq.queue_url,
-                ingest_queue_url=self.ingest.standard.queue_url,
-                import_rules_path=bundled_import_rules_path(stage),
-            ),
-            grants=UpdaterGrants(
-                datastore_ids=stage.datastore_ids,
-                ledger_table_arn=self.ledger.table.table_arn,
-                outcome_bus_arn=self.routing.outcome_bus.event_bus_arn,
-                ingest_queue_arns=[queue.queue_arn for queue in self.ingest.queues],
-                failure_dlq_arn=self.ingest.standard_dlq.queue_arn,
-                key_arn=key.key_arn,
-                log_group_name=names.log_group,
-                import_locations=[*stage.import_output_locations, *stage.import_input_locations],
-            ),
-            key=key,
-            ingest_queues=self.ingest.queues,
-            removal_policy=removal,
-        )
+        self._functions(stage, service, names, repo_root, key, removal)
         self.observability = Observability(
             self,
             "Observability",
@@ -112,19 +120,128 @@ class MetadataUpdaterStack(Stack):
             thresholds=stage.alarms,
             key=key,
             resources=MonitoredResources(
-                function=self.updater.function,
-                ingest_queues=self.ingest.queues,
-                dead_letter_queues=[*self.ingest.dead_letter_queues, *self.routing.dead_letter_queues],
+                functions=[self.intake.function, self.apply.function, self.finalize.function],
+                ingest_queues=[*self.ingest.queues, self.lane.queue],
+                redrive_queues=[*self.ingest.dead_letter_queues, self.lane.dlq],
+                lost_queues=[*self.finish.finalize_dlqs, *self.routing.dead_letter_queues],
             ),
         )
         self._outputs()
         suppress_justified_findings(
             JustifiedResources(
-                updater_policy=self.updater.policy,
-                updater_function=self.updater.function,
+                policies=[self.intake.policy, self.apply.policy, self.finalize.policy],
+                functions=[self.intake.function, self.apply.function, self.finalize.function],
                 rule_target_dlqs=self.routing.dead_letter_queues,
                 ledger_table=self.ledger.table,
+                failures_queue=self.finish.failures,
             )
+        )
+
+    def _functions(
+        self,
+        stage: StageConfig,
+        service: ServiceConfig,
+        names: ResourceNames,
+        repo_root: Path,
+        key: Any,
+        removal: RemovalPolicy,
+    ) -> None:
+        code = updater_code(self._asset_sources(stage, repo_root))
+        environment = updater_environment(
+            stage,
+            service,
+            ledger_table_name=self.ledger.table.table_name,
+            outcome_bus_name=self.routing.outcome_bus.event_bus_name,
+            failures_queue_url=self.finish.failures.queue_url,
+            lane_queue_url=self.lane.queue.queue_url,
+            lane_dlq_arn=self.lane.dlq.queue_arn,
+            import_rules_path=bundled_import_rules_path(stage),
+        )
+        grants = SharedGrants(
+            datastore_ids=stage.datastore_ids,
+            ledger_table_arn=self.ledger.table.table_arn,
+            outcome_bus_arn=self.routing.outcome_bus.event_bus_arn,
+            failures_queue_arn=self.finish.failures.queue_arn,
+            key_arn=key.key_arn,
+        )
+
+        def spec(
+            role: str, handler: str, description: str, concurrency: int, max_concurrency: int
+        ) -> FunctionSpec:
+            return FunctionSpec(
+                role=role,
+                function_name=names.function(role),
+                log_group_name=names.log_group(role),
+                description=description,
+                handler=handler,
+                memory_size_mb=stage.memory_size_mb,
+                timeout_seconds=stage.timeout_seconds,
+                reserved_concurrency=concurrency,
+                log_retention_days=stage.log_retention_days,
+                batch_size=stage.batch_size,
+                max_concurrency=max_concurrency,
+            )
+
+        common = {"code": code, "environment": environment, "key": key, "removal_policy": removal}
+        self.intake = UpdaterFunction(
+            self,
+            "Intake",
+            spec=spec(
+                "intake",
+                INTAKE_HANDLER,
+                "Validates update requests and forwards them to their image set's lane",
+                stage.reserved_concurrency,
+                stage.max_concurrency,
+            ),
+            statements=intake_statements(
+                self,
+                grants,
+                log_group_name=names.log_group("intake"),
+                ingest_queue_arns=[q.queue_arn for q in self.ingest.queues],
+                lane_queue_arn=self.lane.queue.queue_arn,
+                import_locations=[*stage.import_output_locations, *stage.import_input_locations],
+            ),
+            queues=self.ingest.queues,
+            **common,
+        )
+        self.apply = UpdaterFunction(
+            self,
+            "Apply",
+            spec=spec(
+                "apply",
+                APPLY_HANDLER,
+                "Applies DICOM metadata updates to image sets exactly once, one step per delivery",
+                stage.lane_max_concurrency,
+                stage.lane_max_concurrency,
+            ),
+            statements=apply_statements(
+                self,
+                grants,
+                log_group_name=names.log_group("apply"),
+                lane_queue_arn=self.lane.queue.queue_arn,
+            ),
+            queues=[self.lane.queue],
+            **common,
+        )
+        dead_letters = [*self.ingest.dead_letter_queues, self.lane.dlq]
+        self.finalize = UpdaterFunction(
+            self,
+            "Finalize",
+            spec=spec(
+                "finalize",
+                FINALIZE_HANDLER,
+                "Ends every request SQS gave up on with an explained outcome",
+                FINALIZE_CONCURRENCY * len(dead_letters),
+                FINALIZE_CONCURRENCY,
+            ),
+            statements=finalize_statements(
+                self,
+                grants,
+                log_group_name=names.log_group("finalize"),
+                dead_letter_queue_arns=[q.queue_arn for q in dead_letters],
+            ),
+            queues=dead_letters,
+            **common,
         )
 
     @staticmethod
@@ -154,10 +271,16 @@ class MetadataUpdaterStack(Stack):
             "RequestsBusArn": (self.routing.requests_bus.event_bus_arn, "ARN of the requests bus"),
             "OutcomeBusName": (self.routing.outcome_bus.event_bus_name, "Subscribe to update outcomes here"),
             "OutcomeBusArn": (self.routing.outcome_bus.event_bus_arn, "ARN of the outcome bus"),
-            "LedgerTableName": (self.ledger.table.table_name, "Ledger and update pacer table"),
-            "FailureDlqUrl": (self.ingest.standard_dlq.queue_url, "Failed requests (with their reasons)"),
+            "LedgerTableName": (self.ledger.table.table_name, "Ledger, lanes and update pacer table"),
+            "FailuresQueueUrl": (self.finish.failures.queue_url, "Failed requests, with their reasons"),
+            "StageKeyArn": (
+                self.key.key_arn,
+                "The stage's KMS key: callers need kms:GenerateDataKey to send",
+            ),
             "AlarmTopicArn": (self.observability.topic.topic_arn, "Subscribe operators to alarms here"),
-            "UpdaterFunctionName": (self.updater.function.function_name, "The updater Lambda"),
+            "IntakeFunctionName": (self.intake.function.function_name, "Validates and forwards requests"),
+            "ApplyFunctionName": (self.apply.function.function_name, "Applies updates (the lane's consumer)"),
+            "FinalizeFunctionName": (self.finalize.function.function_name, "Explains what SQS gave up on"),
         }
         for output_id, (value, description) in outputs.items():
             CfnOutput(self, output_id, value=value, description=description)

@@ -1,39 +1,37 @@
-"""Builds the updater's collaborators once per cold start: boto3 clients, adapters, the service."""
+"""Builds each function's collaborators once per cold start: boto3 clients, adapters, domain services.
+
+    build_intake    ingest queues  -> Intake (+ the import reaction)
+    build_apply     lane           -> LaneSteps, the only caller of UpdateImageSetMetadata
+    build_finalize  redrive DLQs   -> Finalizer (+ the import reaction's give-up)
+
+Tests pass clients pointed at the emulator or moto's server; nothing here is patched.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import boto3
-from botocore.config import Config
-
+from updater.adapters.events import OutcomePublisher
+from updater.adapters.failures import FailureQueue
 from updater.adapters.healthimaging import HealthImagingGateway
-from updater.adapters.ledger import Ledger
-from updater.adapters.outcomes import FailureQueue, OutcomePublisher, RequestRequeue
+from updater.adapters.lane import LaneQueue, QueueVisibility
+from updater.adapters.ledger import LedgerTable
 from updater.adapters.pacer import UpdatePacer
-from updater.adapters.version_claims import VersionClaims
-from updater.call_deadline import guard
-from updater.group_processor import GroupProcessor
-from updater.import_runner import ImportReactionRunner
-from updater.outcome_recorder import MetricsSink, OutcomeRecorder
-from updater.service import UpdateService
+from updater.adapters.sdk import AwsClients
+from updater.domain.calls import OpenCall
+from updater.domain.finalize import Finalizer
+from updater.domain.intake import Intake, IntakeRules
+from updater.domain.pacing import PacedTurns
+from updater.domain.ports import MetricsSink
+from updater.domain.recorder import OutcomeRecorder
+from updater.domain.settle import SettlePolicy, SettleSchedule
+from updater.domain.steps import LaneSteps, StepSettings
+from updater.imports.corrections import CorrectionsReader
+from updater.imports.manifests import ImportManifestReader
+from updater.imports.rules import RuleSet, load_rules
+from updater.imports.runner import ImportReactionRunner
 from updater.settings import UpdaterSettings
-from updater.turns import UpdateTurns
-
-# Standard retries (3 attempts, at most ~3 s of back-off) absorb short throttling bursts; whatever
-# remains goes back to SQS. Not adaptive: its client-side rate limiter blocks calls for seconds after
-# throttling, regardless of the invocation's time reserve (the chaos soak saw invocations overrun
-# their timeout inside it); the account-wide pacer already spaces the update calls.
-_CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=5, read_timeout=20)
-# UpdateImageSetMetadata is never retried by the SDK. An unpaced retry after a throttle lands on the
-# next request's pacing slot and throttles that one in turn; a retry after a lost response meets
-# ConflictException for our own change. The service hands such a request back instead, and its
-# ledger entry (APPLYING at the base version) tells the next delivery to look at base+1 first.
-_UPDATE_CLIENT_CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=20
-)
 
 
 class SystemClock:
@@ -45,102 +43,130 @@ class SystemClock:
 
 
 @dataclass(frozen=True)
-class AwsClients:
-    medical_imaging: Any
-    medical_imaging_updates: Any
-    dynamodb: Any
-    events: Any
-    sqs: Any
-    s3: Any
-
-    @classmethod
-    def from_environment(cls, session: boto3.session.Session | None = None) -> AwsClients:
-        """Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables when set (local runs)."""
-        session = session or boto3.session.Session()
-        return cls(
-            medical_imaging=guard(session.client("medical-imaging", config=_CLIENT_CONFIG)),
-            medical_imaging_updates=guard(session.client("medical-imaging", config=_UPDATE_CLIENT_CONFIG)),
-            # The call deadline covers every service a request's work touches: a ledger or queue
-            # call retried against an unreachable endpoint can overrun the timeout as well.
-            dynamodb=guard(session.client("dynamodb", config=_CLIENT_CONFIG)),
-            events=guard(session.client("events", config=_CLIENT_CONFIG)),
-            sqs=guard(session.client("sqs", config=_CLIENT_CONFIG)),
-            s3=session.client("s3", config=_CLIENT_CONFIG),
-        )
+class IntakeRuntime:
+    settings: UpdaterSettings
+    intake: Intake
+    queues: QueueVisibility
 
 
 @dataclass(frozen=True)
-class Runtime:
+class ApplyRuntime:
     settings: UpdaterSettings
-    clients: AwsClients
-    service: UpdateService
-    groups: GroupProcessor
-    requeue: RequestRequeue
-    react_to_import: ImportReactionRunner
-    metrics: MetricsSink
+    steps: LaneSteps
+    recorder: OutcomeRecorder
+    queues: QueueVisibility
+    clock: SystemClock
 
 
-def build_runtime(
-    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, clock: Any = None
-) -> Runtime:
-    clock = clock or SystemClock()
-    ledger = Ledger(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
+@dataclass(frozen=True)
+class FinalizeRuntime:
+    settings: UpdaterSettings
+    finalizer: Finalizer
+    imports: ImportReactionRunner
+
+
+@dataclass(frozen=True)
+class _Common:
+    ledger: LedgerTable
+    recorder: OutcomeRecorder
+    gateway: HealthImagingGateway
+    publisher: OutcomePublisher
+    failures: FailureQueue
+    clock: SystemClock
+
+
+def _common(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> _Common:
+    ledger = LedgerTable(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
     publisher = OutcomePublisher(clients.events, settings.outcome_bus_name)
-    failure_queue = FailureQueue(clients.sqs, settings.failure_dlq_url)
-    recorder = OutcomeRecorder(ledger, publisher, failure_queue, metrics)
+    failures = FailureQueue(clients.sqs, settings.failures_queue_url)
     gateway = HealthImagingGateway(
         clients.medical_imaging,
         on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries),
         update_client=clients.medical_imaging_updates,
     )
-    service = UpdateService(
-        gateway=gateway,
-        ledger=ledger,
-        recorder=recorder,
-        metrics=metrics,
-        clock=clock,
-        payload_limit_bytes=settings.payload_limit_bytes,
+    recorder = OutcomeRecorder(ledger, publisher, failures, metrics)
+    return _Common(ledger, recorder, gateway, publisher, failures, SystemClock())
+
+
+def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> ImportReactionRunner:
+    rules = load_rules(settings.import_rules_path) if settings.import_rules_path else RuleSet(version=1)
+    return ImportReactionRunner(
+        rules=rules,
         allowed_datastores=settings.allowed_datastores,
-        time_reserve_s=settings.time_reserve_ms / 1000,
-        max_abandoned=settings.max_receive_count,
-        claims=VersionClaims(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days),
-        turns=UpdateTurns(
-            UpdatePacer(
-                clients.dynamodb,
-                settings.ledger_table_name,
-                rate_per_second=settings.update_rate_per_second,
-                burst=settings.update_burst,
-                now=clock.now,
-                margin_s=settings.update_pacing_margin_ms / 1000,
-            ),
-            ledger,
-            clock,
-            # Half the margin: a call that late still leaves half the margin before the next slot.
-            late_tolerance_s=settings.update_pacing_margin_ms / 2000,
-        ),
+        manifests=ImportManifestReader(clients.s3),
+        corrections=CorrectionsReader(clients.s3),
+        fetch_metadata=common.gateway.get_metadata,
+        events=common.publisher,
+        failures=common.failures,
     )
-    groups = GroupProcessor(
-        service,
-        ledger,
-        recorder,
+
+
+def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common) -> Intake:
+    return Intake(
+        ledger=common.ledger,
+        lane=LaneQueue(clients.sqs, settings.lane_queue_url),
+        recorder=common.recorder,
+        metrics=metrics,
+        clock=common.clock,
+        rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
+        imports=_imports(settings, clients, common),
+    )
+
+
+def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
+    schedule = SettleSchedule(policy=SettlePolicy(timeout_s=settings.settle_timeout_s))
+    return OpenCall(images=common.gateway, ledger=common.ledger, clock=common.clock, schedule=schedule)
+
+
+def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> IntakeRuntime:
+    common = _common(settings, clients, metrics)
+    return IntakeRuntime(settings, _intake(settings, clients, metrics, common), QueueVisibility(clients.sqs))
+
+
+def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> ApplyRuntime:
+    common = _common(settings, clients, metrics)
+    pacer = UpdatePacer(
+        clients.dynamodb,
+        settings.ledger_table_name,
+        rate_per_second=settings.update_rate_per_second,
+        burst=settings.update_burst,
+        now=common.clock.now,
+        margin_s=settings.update_pacing_margin_ms / 1000,
+    )
+    turns = PacedTurns(
+        pacer,
+        common.ledger,
+        common.clock,
         metrics,
-        payload_limit_bytes=settings.payload_limit_bytes,
-        allowed_datastores=settings.allowed_datastores,
-        now=clock.now,
+        # Half the margin: a call that late still leaves half the margin before the next slot.
+        late_tolerance_s=settings.update_pacing_margin_ms / 2000,
     )
-    return Runtime(
-        settings=settings,
-        clients=clients,
-        service=service,
-        groups=groups,
-        requeue=RequestRequeue(clients.sqs),
-        react_to_import=ImportReactionRunner(
-            settings,
-            s3=clients.s3,
-            sqs=clients.sqs,
-            gateway=gateway,
-            publisher=publisher,
-            failure_queue=failure_queue,
-        ),
+    steps = LaneSteps(
+        images=common.gateway,
+        ledger=common.ledger,
+        turns=turns,
+        recorder=common.recorder,
+        calls=_open_call(settings, common),
+        clock=common.clock,
         metrics=metrics,
+        settings=StepSettings(
+            payload_limit_bytes=settings.payload_limit_bytes,
+            inline_settle_s=settings.settle_inline_ms / 1000,
+            reserve_s=settings.time_reserve_ms / 1000,
+        ),
     )
+    return ApplyRuntime(settings, steps, common.recorder, QueueVisibility(clients.sqs), common.clock)
+
+
+def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> FinalizeRuntime:
+    common = _common(settings, clients, metrics)
+    intake = _intake(settings, clients, metrics, common)
+    finalizer = Finalizer(
+        ledger=common.ledger,
+        calls=_open_call(settings, common),
+        recorder=common.recorder,
+        intake=intake,
+        metrics=metrics,
+        clock=common.clock,
+    )
+    return FinalizeRuntime(settings, finalizer, _imports(settings, clients, common))

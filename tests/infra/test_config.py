@@ -145,7 +145,9 @@ def test_resource_names_fit_aws_limits_for_every_stage(context: dict[str, Any]) 
     for stage in config.stages:
         names = ResourceNames(config.service.name, stage)
         queues = [names.ingest_queue, names.ingest_dlq, names.fifo_ingest_queue, names.fifo_ingest_dlq]
-        queues += [names.requests_rule_dlq, names.import_rule_dlq]
+        queues += [names.requests_rule_dlq, names.import_rule_dlq, names.lane_queue, names.lane_dlq]
+        queues += [names.failures_queue, names.finalize_dlq, f"{names.finalize_dlq}.fifo"]
+        assert all(len(names.function(role)) <= 64 for role in ("intake", "apply", "finalize"))
 
         assert all(len(name) <= SQS_QUEUE_NAME_LIMIT for name in queues)
         assert names.fifo_ingest_queue.endswith(".fifo")
@@ -162,8 +164,9 @@ def test_updater_environment_is_exactly_what_the_lambda_settings_read() -> None:
         config.service,
         ledger_table_name="ledger",
         outcome_bus_name="outcomes",
-        failure_dlq_url="https://sqs.example/dlq",
-        ingest_queue_url="https://sqs.example/ingest",
+        failures_queue_url="https://sqs.example/failures",
+        lane_queue_url="https://sqs.example/lane.fifo",
+        lane_dlq_arn="arn:aws:sqs:us-west-2:111122223333:lane-dlq.fifo",
         import_rules_path="/var/task/import-rules.json",
     )
     settings_keys = {field.alias for field in UpdaterSettings.model_fields.values()}
@@ -175,7 +178,7 @@ def test_updater_environment_is_exactly_what_the_lambda_settings_read() -> None:
     assert settings.payload_limit_bytes == stage.payload_limit_bytes
     assert settings.update_rate_per_second == stage.update_rate_per_second
     assert settings.ledger_ttl_days == stage.ledger_ttl_days
-    assert settings.max_receive_count == stage.max_receive_count
+    assert settings.settle_timeout_s == stage.settle_timeout_seconds
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,24 @@ SECRET_PATTERNS = (
 )
 
 
-def updater_policy(stage: SynthesizedStage) -> list[dict[str, Any]]:
-    (policy,) = stage.resources_of_type("AWS::IAM::ManagedPolicy").values()
+def function_of(stage: SynthesizedStage, role: str) -> tuple[str, dict[str, Any]]:
+    """The function tagged with its role (intake, apply, finalize)."""
+    (found,) = [
+        (logical_id, function)
+        for logical_id, function in stage.resources_of_type("AWS::Lambda::Function").items()
+        if {"Key": "updater:role", "Value": role} in function["Properties"].get("Tags", [])
+    ]
+    return found
+
+
+def policy_of(stage: SynthesizedStage, role: str) -> list[dict[str, Any]]:
+    _, function = function_of(stage, role)
+    role_id = function["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [
+        p
+        for p in stage.resources_of_type("AWS::IAM::ManagedPolicy").values()
+        if p["Properties"]["Roles"] == [{"Ref": role_id}]
+    ]
     return statements(policy["Properties"]["PolicyDocument"])
 
 
@@ -32,20 +48,48 @@ def identity_statements(stage: SynthesizedStage) -> list[dict[str, Any]]:
     return found
 
 
-def test_function_role_has_only_the_customer_managed_policy(stage: SynthesizedStage) -> None:
-    (role_id, role), *others = stage.resources_of_type("AWS::IAM::Role").items()
-    (policy_id,) = stage.resources_of_type("AWS::IAM::ManagedPolicy")
-    (policy,) = stage.resources_of_type("AWS::IAM::ManagedPolicy").values()
+def actions_of(policy: list[dict[str, Any]], service: str) -> set[str]:
+    return {a for s in policy for a in as_list(s["Action"]) if a.startswith(f"{service}:")}
 
-    assert others == []
-    assert stage.resources_of_type("AWS::IAM::Policy") == {}  # no inline policies (HIPAA)
-    assert "Policies" not in role["Properties"]
-    assert "ManagedPolicyArns" not in role["Properties"]  # no AWS managed policies either
-    assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
-    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "lambda.amazonaws.com"
+
+def queue_targets(stage: SynthesizedStage, policy: list[dict[str, Any]], action: str) -> set[str]:
+    names = {k: v["Properties"]["QueueName"] for k, v in stage.resources_of_type("AWS::SQS::Queue").items()}
+    return {
+        names[r["Fn::GetAtt"][0]]
+        for s in policy
+        if action in as_list(s["Action"])
+        for r in as_list(s["Resource"])
     }
-    assert policy_id in stage.resources_of_type("AWS::Lambda::Function").popitem()[1]["DependsOn"]
+
+
+def test_each_function_role_has_only_its_own_customer_managed_policy(stage: SynthesizedStage) -> None:
+    roles = stage.resources_of_type("AWS::IAM::Role")
+    policies = stage.resources_of_type("AWS::IAM::ManagedPolicy")
+    functions = stage.resources_of_type("AWS::Lambda::Function")
+
+    assert len(roles) == len(policies) == len(functions) == 3
+    assert stage.resources_of_type("AWS::IAM::Policy") == {}  # no inline policies (HIPAA)
+    for role_id, role in roles.items():
+        assert "Policies" not in role["Properties"]
+        assert "ManagedPolicyArns" not in role["Properties"]  # no AWS managed policies either
+        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+            "Service": "lambda.amazonaws.com"
+        }
+        (policy_id,) = [k for k, p in policies.items() if p["Properties"]["Roles"] == [{"Ref": role_id}]]
+        (function,) = [f for f in functions.values() if f["Properties"]["Role"]["Fn::GetAtt"][0] == role_id]
+        assert policy_id in function["DependsOn"]
+
+
+def test_only_the_apply_function_may_update_an_image_set(stage: SynthesizedStage) -> None:
+    assert actions_of(policy_of(stage, "apply"), "medical-imaging") == {
+        "medical-imaging:GetImageSet",
+        "medical-imaging:GetImageSetMetadata",
+        "medical-imaging:UpdateImageSetMetadata",
+    }
+    assert actions_of(policy_of(stage, "intake"), "medical-imaging") == {
+        "medical-imaging:GetImageSetMetadata"
+    }
+    assert actions_of(policy_of(stage, "finalize"), "medical-imaging") == {"medical-imaging:GetImageSet"}
 
 
 def test_healthimaging_access_is_limited_to_the_configured_datastores(stage: SynthesizedStage) -> None:
@@ -53,17 +97,34 @@ def test_healthimaging_access_is_limited_to_the_configured_datastores(stage: Syn
     prefix = f"arn:aws:medical-imaging:{config.region}:{config.account}:datastore"
     expected = {f"{prefix}/{ds}" for ds in config.datastore_ids}
     expected |= {f"{prefix}/{ds}/imageset/*" for ds in config.datastore_ids}
+    for role in ("intake", "apply", "finalize"):
+        granting = [
+            s for s in policy_of(stage, role) if any("medical-imaging" in a for a in as_list(s["Action"]))
+        ]
+        assert len(granting) == 1
+        assert set(as_list(granting[0]["Resource"])) == expected
 
-    granting = [s for s in updater_policy(stage) if any("medical-imaging" in a for a in as_list(s["Action"]))]
 
-    assert len(granting) == 1
-    assert set(as_list(granting[0]["Resource"])) == expected
-    assert set(as_list(granting[0]["Action"])) == {
-        "medical-imaging:GetImageSet",
-        "medical-imaging:GetImageSetMetadata",
-        "medical-imaging:UpdateImageSetMetadata",
-        "medical-imaging:SearchImageSets",
+def test_each_function_consumes_only_its_own_queues_and_sends_only_where_it_must(
+    stage: SynthesizedStage,
+) -> None:
+    names = stage.names
+    ingest = {names.ingest_queue, names.fifo_ingest_queue}
+    dead_letters = {names.ingest_dlq, names.fifo_ingest_dlq, names.lane_dlq}
+    expected = {
+        "intake": (ingest, {names.lane_queue, names.failures_queue}),
+        "apply": ({names.lane_queue}, {names.failures_queue}),
+        "finalize": (dead_letters, {names.failures_queue}),
     }
+    for role, (consumed, sent) in expected.items():
+        policy = policy_of(stage, role)
+        assert queue_targets(stage, policy, "sqs:ReceiveMessage") == consumed, role
+        assert queue_targets(stage, policy, "sqs:SendMessage") == sent, role
+
+
+def test_only_intake_reads_import_output(stage: SynthesizedStage) -> None:
+    assert actions_of(policy_of(stage, "apply"), "s3") == set()
+    assert actions_of(policy_of(stage, "finalize"), "s3") == set()
 
 
 def test_star_resources_only_where_aws_requires_them(stage: SynthesizedStage) -> None:
@@ -71,7 +132,7 @@ def test_star_resources_only_where_aws_requires_them(stage: SynthesizedStage) ->
     # (those are KeyPolicy documents, not identity policies, and are checked separately below).
     star_statements = [s for s in identity_statements(stage) if "*" in as_list(s["Resource"])]
 
-    assert [set(as_list(s["Action"])) for s in star_statements] == [XRAY_ACTIONS]
+    assert [set(as_list(s["Action"])) for s in star_statements] == [XRAY_ACTIONS] * 3  # one per function
 
 
 def test_no_wildcard_actions_are_granted(stage: SynthesizedStage) -> None:
@@ -83,7 +144,7 @@ def test_no_wildcard_actions_are_granted(stage: SynthesizedStage) -> None:
 def test_s3_reads_only_the_configured_import_prefixes(stage: SynthesizedStage) -> None:
     locations = [*stage.config.import_output_locations, *stage.config.import_input_locations]
     allowed_objects = {f"arn:aws:s3:::{loc.bucket}/{loc.prefix}*" for loc in locations}
-    s3_statements = [s for s in updater_policy(stage) if str(s["Action"]).startswith(("s3:", "['s3:"))]
+    s3_statements = [s for s in policy_of(stage, "intake") if str(s["Action"]).startswith(("s3:", "['s3:"))]
 
     object_resources = {
         r for s in s3_statements if s["Action"] == "s3:GetObject" for r in as_list(s["Resource"])
@@ -94,16 +155,6 @@ def test_s3_reads_only_the_configured_import_prefixes(stage: SynthesizedStage) -
         prefixes = {f"{loc.prefix}*" for loc in locations if loc.bucket == bucket}
         assert set(as_list(statement["Condition"]["StringLike"]["s3:prefix"])) == prefixes
     assert {s["Action"] for s in s3_statements} == {"s3:GetObject", "s3:ListBucket"}
-
-
-def test_messages_are_sent_only_to_the_ingest_queues_and_the_failure_dlq(stage: SynthesizedStage) -> None:
-    queues = stage.resources_of_type("AWS::SQS::Queue")
-    ids_by_name = {v["Properties"]["QueueName"]: k for k, v in queues.items()}
-    expected = {stage.names.ingest_queue, stage.names.fifo_ingest_queue, stage.names.ingest_dlq}
-
-    (send,) = [s for s in updater_policy(stage) if "sqs:SendMessage" in as_list(s["Action"])]
-
-    assert sorted(r["Fn::GetAtt"][0] for r in send["Resource"]) == sorted(ids_by_name[n] for n in expected)
 
 
 def test_every_queue_and_topic_denies_requests_without_tls(stage: SynthesizedStage) -> None:
@@ -134,7 +185,7 @@ def test_service_principals_are_scoped_to_this_account_or_rule(stage: Synthesize
                 assert "aws:SourceAccount" in condition or "aws:SourceArn" in condition
 
 
-def test_key_policy_lets_logs_use_the_key_only_for_the_updater_log_group(stage: SynthesizedStage) -> None:
+def test_key_policy_lets_logs_use_the_key_only_for_the_functions_log_groups(stage: SynthesizedStage) -> None:
     (key,) = stage.resources_of_type("AWS::KMS::Key").values()
     logs_statements = [
         s
@@ -143,8 +194,9 @@ def test_key_policy_lets_logs_use_the_key_only_for_the_updater_log_group(stage: 
     ]
 
     assert len(logs_statements) == 1
-    assert logs_statements[0]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(
-        f":log-group:{stage.names.log_group}"
+    arns = logs_statements[0]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert sorted(arn.rsplit(":log-group:", 1)[1] for arn in arns) == sorted(
+        stage.names.log_group(role) for role in ("apply", "finalize", "intake")
     )
 
 

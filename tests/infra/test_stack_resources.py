@@ -1,4 +1,4 @@
-"""The synthesized stack of every stage holds the resources and properties issue 4 asks for."""
+"""The synthesized stack of every stage: three functions on one asset, the lane, the finish queues."""
 
 from __future__ import annotations
 
@@ -41,96 +41,141 @@ def test_one_stack_per_stage_in_its_configured_account_and_region(synthesized: S
         assert stage.stack.stack_name == stage.names.prefix
 
 
-def test_function_runtime_sizing_and_tracing(stage: SynthesizedStage) -> None:
+FUNCTIONS = {
+    "intake": "updater.handlers.intake.lambda_handler",
+    "apply": "updater.handlers.apply.lambda_handler",
+    "finalize": "updater.handlers.finalize.lambda_handler",
+}
+
+
+def test_three_functions_from_one_asset_with_runtime_sizing_and_tracing(stage: SynthesizedStage) -> None:
     config = stage.config
-    stage.template.resource_count_is("AWS::Lambda::Function", 1)
-    stage.template.has_resource_properties(
-        "AWS::Lambda::Function",
-        {
-            "FunctionName": stage.names.function,
-            "Runtime": "python3.12",
-            "Architectures": ["arm64"],
-            "Handler": "updater.handler.lambda_handler",
-            "MemorySize": config.memory_size_mb,
-            "Timeout": config.timeout_seconds,
-            "ReservedConcurrentExecutions": config.reserved_concurrency,
-            "TracingConfig": {"Mode": "Active"},
-            "KmsKeyArn": Match.any_value(),
-            "LoggingConfig": {"LogGroup": Match.any_value()},
-        },
-    )
+    stage.template.resource_count_is("AWS::Lambda::Function", 3)
+    reserved = {"intake": config.reserved_concurrency, "apply": config.lane_max_concurrency, "finalize": 6}
+    for role, handler in FUNCTIONS.items():
+        stage.template.has_resource_properties(
+            "AWS::Lambda::Function",
+            {
+                "FunctionName": stage.names.function(role),
+                "Runtime": "python3.12",
+                "Architectures": ["arm64"],
+                "Handler": handler,
+                "MemorySize": config.memory_size_mb,
+                "Timeout": config.timeout_seconds,
+                "ReservedConcurrentExecutions": reserved[role],
+                "TracingConfig": {"Mode": "Active"},
+                "KmsKeyArn": Match.any_value(),
+                "LoggingConfig": {"LogGroup": Match.any_value()},
+            },
+        )
+    codes = {str(f["Properties"]["Code"]) for f in stage.resources_of_type("AWS::Lambda::Function").values()}
+    assert len(codes) == 1
 
 
 def test_function_environment_points_at_this_stacks_resources(stage: SynthesizedStage) -> None:
-    (function,) = stage.resources_of_type("AWS::Lambda::Function").values()
-    variables = function["Properties"]["Environment"]["Variables"]
     config = stage.config
-
+    environments = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in stage.resources_of_type("AWS::Lambda::Function").values()
+    ]
+    assert all(e == environments[0] for e in environments)  # one environment, each reads its part
+    variables = environments[0]
     assert variables["DATASTORE_IDS"] == ",".join(config.datastore_ids)
     assert variables["LEDGER_TABLE_NAME"] == {
         "Ref": next(iter(stage.resources_of_type("AWS::DynamoDB::Table")))
     }
-    assert variables["FAILURE_DLQ_URL"] == {"Ref": queue_id(stage, stage.names.ingest_dlq)}
-    assert variables["INGEST_QUEUE_URL"] == {"Ref": queue_id(stage, stage.names.ingest_queue)}
+    assert variables["FAILURES_QUEUE_URL"] == {"Ref": queue_id(stage, stage.names.failures_queue)}
+    assert variables["LANE_QUEUE_URL"] == {"Ref": queue_id(stage, stage.names.lane_queue)}
+    assert variables["LANE_DLQ_ARN"] == arn_of(queue_id(stage, stage.names.lane_dlq))
     assert variables["UPDATE_RATE_PER_SECOND"] == str(config.update_rate_per_second)
     assert variables["PAYLOAD_LIMIT_BYTES"] == str(config.payload_limit_bytes)
+    assert variables["SETTLE_TIMEOUT_S"] == str(config.settle_timeout_seconds)
     expected_rules = f"/var/task/{BUNDLED_IMPORT_RULES_FILE}" if config.import_rules_file else ""
     assert variables["IMPORT_RULES_PATH"] == expected_rules
 
 
-def test_event_source_mappings_report_partial_batch_failures(stage: SynthesizedStage) -> None:
-    config = stage.config
-    mappings = stage.resources_of_type("AWS::Lambda::EventSourceMapping")
-    sources = {str(m["Properties"]["EventSourceArn"]) for m in mappings.values()}
-
-    assert sources == {
-        str(arn_of(queue_id(stage, stage.names.ingest_queue))),
-        str(arn_of(queue_id(stage, stage.names.fifo_ingest_queue))),
+def _mappings_by_function(stage: SynthesizedStage) -> dict[str, set[str]]:
+    functions = {
+        k: v["Properties"]["FunctionName"]
+        for k, v in stage.resources_of_type("AWS::Lambda::Function").items()
     }
-    for mapping in mappings.values():
+    by_function: dict[str, set[str]] = {}
+    for mapping in stage.resources_of_type("AWS::Lambda::EventSourceMapping").values():
+        name = functions[mapping["Properties"]["FunctionName"]["Ref"]]
+        by_function.setdefault(name, set()).add(mapping["Properties"]["EventSourceArn"]["Fn::GetAtt"][0])
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mapping["Properties"]["BatchSize"] == config.batch_size
-        assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": config.max_concurrency}
+        assert mapping["Properties"]["BatchSize"] == stage.config.batch_size
+    return by_function
 
 
-def test_ingest_queues_redrive_to_their_own_dlq_with_visibility_six_times_the_timeout(
+def test_each_function_polls_only_its_queues_and_reports_partial_batch_failures(
     stage: SynthesizedStage,
 ) -> None:
-    config = stage.config
-    pairs = [
-        (stage.names.ingest_queue, stage.names.ingest_dlq, False),
-        (stage.names.fifo_ingest_queue, stage.names.fifo_ingest_dlq, True),
+    names = stage.names
+    assert _mappings_by_function(stage) == {
+        names.function("intake"): {
+            queue_id(stage, names.ingest_queue),
+            queue_id(stage, names.fifo_ingest_queue),
+        },
+        names.function("apply"): {queue_id(stage, names.lane_queue)},
+        names.function("finalize"): {
+            queue_id(stage, n) for n in (names.ingest_dlq, names.fifo_ingest_dlq, names.lane_dlq)
+        },
+    }
+
+
+def _redrive(stage: SynthesizedStage, name: str) -> dict[str, object]:
+    queue = stage.resources_of_type("AWS::SQS::Queue")[queue_id(stage, name)]
+    return dict(queue["Properties"].get("RedrivePolicy", {}))
+
+
+def test_every_consumed_queue_redrives_and_only_the_finalizers_dlqs_are_terminal(
+    stage: SynthesizedStage,
+) -> None:
+    config, names = stage.config, stage.names
+    chains = [
+        (names.ingest_queue, names.ingest_dlq, config.max_receive_count),
+        (names.fifo_ingest_queue, names.fifo_ingest_dlq, config.max_receive_count),
+        (names.lane_queue, names.lane_dlq, config.lane_max_receive_count),
+        (names.ingest_dlq, names.finalize_dlq, 5),
+        (names.fifo_ingest_dlq, f"{names.finalize_dlq}.fifo", 5),
+        (names.lane_dlq, f"{names.finalize_dlq}.fifo", 5),
     ]
-    for queue_name, dlq_name, fifo in pairs:
-        stage.template.has_resource_properties(
-            "AWS::SQS::Queue",
-            {
-                "QueueName": queue_name,
-                "FifoQueue": True if fifo else Match.absent(),
-                "VisibilityTimeout": Match.any_value(),
-                "RedrivePolicy": {
-                    "deadLetterTargetArn": arn_of(queue_id(stage, dlq_name)),
-                    "maxReceiveCount": config.max_receive_count,
-                },
-            },
+    for queue, dead_letter, receives in chains:
+        assert _redrive(stage, queue) == {
+            "deadLetterTargetArn": arn_of(queue_id(stage, dead_letter)),
+            "maxReceiveCount": receives,
+        }, queue
+    for terminal in (names.finalize_dlq, f"{names.finalize_dlq}.fifo", names.failures_queue):
+        assert _redrive(stage, terminal) == {}
+    queues = stage.resources_of_type("AWS::SQS::Queue")
+    for polled in (names.ingest_queue, names.fifo_ingest_queue, names.lane_queue):
+        assert (
+            queues[queue_id(stage, polled)]["Properties"]["VisibilityTimeout"] >= 6 * config.timeout_seconds
         )
-        stage.template.has_resource_properties(
-            "AWS::SQS::Queue",
-            {
-                "QueueName": dlq_name,
-                "FifoQueue": True if fifo else Match.absent(),
-                "MessageRetentionPeriod": FOURTEEN_DAYS,
-            },
-        )
-        queue = stage.resources_of_type("AWS::SQS::Queue")[queue_id(stage, queue_name)]
-        assert queue["Properties"]["VisibilityTimeout"] >= 6 * config.timeout_seconds
+    for retained in (names.ingest_dlq, names.lane_dlq, names.failures_queue, names.finalize_dlq):
+        assert queues[queue_id(stage, retained)]["Properties"]["MessageRetentionPeriod"] == FOURTEEN_DAYS
+
+
+def test_the_lane_is_fifo_and_its_receives_outlast_the_longest_settle_wait(stage: SynthesizedStage) -> None:
+    """Every wait on the lane is one receive: the slowest settle the stage allows must fit."""
+    from updater.domain.settle import SettlePolicy, worst_case_polls  # noqa: PLC0415
+
+    config = stage.config
+    lane = stage.resources_of_type("AWS::SQS::Queue")[queue_id(stage, stage.names.lane_queue)]["Properties"]
+    assert lane["FifoQueue"] is True
+    polls = worst_case_polls(
+        SettlePolicy(timeout_s=config.settle_timeout_seconds), config.settle_inline_ms / 1000
+    )
+    assert config.lane_max_receive_count >= polls + 20  # and room for pacing, lock and transient waits
 
 
 def test_every_queue_is_encrypted_with_the_stage_key(stage: SynthesizedStage) -> None:
     (key_id,) = stage.resources_of_type("AWS::KMS::Key")
     queues = stage.resources_of_type("AWS::SQS::Queue")
 
-    assert len(queues) == 6  # 2 ingest, 2 redrive DLQs, 2 rule-target DLQs
+    # 2 ingest + their DLQs, the lane + its DLQ, failures, 2 finalizer DLQs, 2 rule-target DLQs
+    assert len(queues) == 11
     for queue in queues.values():
         assert queue["Properties"]["KmsMasterKeyId"] == arn_of(key_id)
 
@@ -160,7 +205,7 @@ def test_log_group_retention_and_encryption(stage: SynthesizedStage) -> None:
     stage.template.has_resource_properties(
         "AWS::Logs::LogGroup",
         {
-            "LogGroupName": stage.names.log_group,
+            "LogGroupName": stage.names.log_group("apply"),
             "RetentionInDays": stage.config.log_retention_days,
             "KmsKeyId": arn_of(key_id),
         },
@@ -216,36 +261,40 @@ def test_requests_bus_rule_forwards_update_requests_to_ingest(stage: Synthesized
     }
 
 
-def test_alarm_on_every_dlq_backlog_errors_throttles_and_update_failures(stage: SynthesizedStage) -> None:
+def test_alarms_page_on_losses_stuck_redrives_backlogs_errors_and_failure_rates(
+    stage: SynthesizedStage,
+) -> None:
     alarms = stage.resources_of_type("AWS::CloudWatch::Alarm")
     (topic_id,) = stage.resources_of_type("AWS::SNS::Topic")
-    dlq_names = [
-        stage.names.ingest_dlq,
-        stage.names.fifo_ingest_dlq,
-        stage.names.requests_rule_dlq,
-        stage.names.import_rule_dlq,
-    ]
+    names = stage.names
+    lost = [names.finalize_dlq, f"{names.finalize_dlq}.fifo", names.requests_rule_dlq, names.import_rule_dlq]
     by_metric: dict[str, list[dict[str, object]]] = {}
     for alarm in alarms.values():
-        by_metric.setdefault(alarm["Properties"]["MetricName"], []).append(alarm["Properties"])
+        by_metric.setdefault(str(alarm["Properties"]["MetricName"]), []).append(alarm["Properties"])
+
+    def queues(found: list[dict[str, object]]) -> list[str]:
+        return sorted(str(a["Dimensions"]) for a in found)
+
+    def dimension(name: str) -> str:
+        return str([{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id(stage, name), "QueueName"]}}])
 
     depth_alarms = by_metric["ApproximateNumberOfMessagesVisible"]
-    assert sorted(str(a["Dimensions"]) for a in depth_alarms) == sorted(
-        str([{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id(stage, n), "QueueName"]}}])
-        for n in dlq_names
-    )
+    assert queues(depth_alarms) == sorted(dimension(n) for n in lost)  # the failures queue is not one
     assert all(
         a["Threshold"] == 0 and a["ComparisonOperator"] == "GreaterThanThreshold" for a in depth_alarms
     )
-    assert [a["Threshold"] for a in by_metric["ApproximateAgeOfOldestMessage"]] == [
-        stage.config.alarms.oldest_message_age_seconds
-    ] * 2
-    assert by_metric["Errors"][0]["Threshold"] == stage.config.alarms.lambda_errors
-    assert by_metric["Throttles"][0]["Threshold"] == stage.config.alarms.lambda_throttles
+    age = {str(a["Dimensions"]): a["Threshold"] for a in by_metric["ApproximateAgeOfOldestMessage"]}
+    for backlog in (names.ingest_queue, names.fifo_ingest_queue, names.lane_queue):
+        assert age[dimension(backlog)] == stage.config.alarms.oldest_message_age_seconds
+    for redrive in (names.ingest_dlq, names.fifo_ingest_dlq, names.lane_dlq):
+        assert dimension(redrive) in age
+    assert len(by_metric["Errors"]) == len(by_metric["Throttles"]) == 3
+    assert {a["Threshold"] for a in by_metric["Errors"]} == {stage.config.alarms.lambda_errors}
     (update_failed,) = by_metric["UpdateFailed"]
     assert update_failed["Namespace"] == "HealthImagingMetadataUpdater"
     assert update_failed["Dimensions"] == [{"Name": "service", "Value": "healthimaging-metadata-updater"}]
     assert update_failed["Threshold"] == stage.config.alarms.update_failed
+    assert "InternalError" in by_metric
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
@@ -270,7 +319,9 @@ def test_outputs_tell_other_services_where_to_submit(stage: SynthesizedStage) ->
 
     assert outputs["IngestQueueUrl"]["Value"] == {"Ref": queue_id(stage, stage.names.ingest_queue)}
     assert outputs["IngestFifoQueueUrl"]["Value"] == {"Ref": queue_id(stage, stage.names.fifo_ingest_queue)}
-    assert {"RequestsBusName", "OutcomeBusName", "LedgerTableName", "FailureDlqUrl"} <= set(outputs)
+    assert {"RequestsBusName", "OutcomeBusName", "LedgerTableName", "FailuresQueueUrl", "StageKeyArn"} <= set(
+        outputs
+    )
 
 
 def test_production_data_survives_stack_deletion(synthesized: SynthesizedApp) -> None:

@@ -1,263 +1,297 @@
-"""Ledger: the DynamoDB record that makes each request take effect exactly once.
+"""LedgerTable: the domain's Ledger on one DynamoDB table.
 
-One item per requestId (`pk = "req#<requestId>"`) walks RECEIVED -> APPLYING(base) -> APPLIED(to)
--> SUCCEEDED | FAILED. A lease (owner + expiry) makes sure only one invocation works on a request at
-a time, so the same request arriving on both triggers, or redelivered while still running, cannot
-call UpdateImageSetMetadata twice. The terminal outcome is stored before it is published, and
-`published` is set after, so a redelivery re-publishes only an outcome whose publication was cut off.
+    pk = "req#<requestId>"                 one request: status, receivedAt, digest, outcome, published
+    pk = "lane#<datastoreId>#<imageSetId>"  one image set's lane: the open call, the reserved slot
+    pk = "pacer#UpdateImageSetMetadata"     the account-wide update schedule (adapters.pacer)
+
+Every write that must not race is conditional: an outcome is stored once (`attribute_not_exists`),
+a call is opened only on a lane without one and changed or closed only by its own id. A conditional
+write that loses returns the item that won (ReturnValuesOnConditionCheckFailure), so no second read.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from updater.domain.errors import RetryableServiceError
+from updater.domain.ledger import (
+    LaneKey,
+    LaneState,
+    LedgerEntry,
+    LedgerStatus,
+    OpenedEntry,
+    PendingCall,
+    PlanSummary,
+)
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
-class LedgerStatus(StrEnum):
-    RECEIVED = "RECEIVED"
-    APPLYING = "APPLYING"
-    APPLIED = "APPLIED"
-    SUCCEEDED = "SUCCEEDED"
-    FAILED = "FAILED"
+class ConditionFailed(Exception):
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        super().__init__("condition failed")
+        self.item = item
 
 
-TERMINAL = frozenset({LedgerStatus.SUCCEEDED, LedgerStatus.FAILED})
+@contextmanager
+def _dynamodb() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as err:
+        code = err.response.get("Error", {}).get("Code")
+        if code == _CONDITION_FAILED:
+            item = err.response.get("Item")
+            raise ConditionFailed(item if isinstance(item, dict) else None) from err
+        raise RetryableServiceError(str(code or "DynamoDB"), "ledger call failed") from err
+    except BotoCoreError as err:
+        raise RetryableServiceError(type(err).__name__, "ledger unreachable") from err
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    request_id: str
-    status: LedgerStatus
-    attempts: int
-    polls: int
-    received_at_ms: int
-    base_version_id: str | None = None
-    to_version_id: str | None = None
-    applied_at_ms: int | None = None
-    outcome: dict[str, Any] | None = None
-    published: bool = False
-    lease_owner: str | None = None
-    lease_until_ms: int = 0
-    turn_at_ms: int | None = None  # the pacing slot reserved for this request's next update call
-    # Leases that ran out instead of being released: invocations that died (timed out, crashed)
-    # while working on this request.
-    abandoned: int = 0
-    via: str | None = None  # the coalesced call last carrying this request's change
-
-    @property
-    def terminal(self) -> bool:
-        return self.status in TERMINAL
-
-
-class LeaseHeld(Exception):
-    """Another invocation is working on this request right now."""
-
-    def __init__(self, until_ms: int) -> None:
-        super().__init__(f"lease held until {until_ms}")
-        self.until_ms = until_ms
-
-
-def _key(request_id: str) -> dict[str, Any]:
+def request_key(request_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"req#{request_id}"}}
 
 
-def _entry(request_id: str, item: dict[str, Any]) -> LedgerEntry:
-    def num(name: str) -> int | None:
-        return int(item[name]["N"]) if name in item else None
-
-    def text(name: str) -> str | None:
-        return str(item[name]["S"]) if name in item else None
-
-    outcome = text("outcome")
-    return LedgerEntry(
-        request_id=request_id,
-        status=LedgerStatus(text("status") or LedgerStatus.RECEIVED),
-        attempts=num("attempts") or 0,
-        polls=num("polls") or 0,
-        received_at_ms=num("receivedAt") or 0,
-        base_version_id=text("baseVersionId"),
-        to_version_id=text("toVersionId"),
-        applied_at_ms=num("appliedAt"),
-        outcome=json.loads(outcome) if outcome else None,
-        published=bool(item.get("published", {}).get("BOOL", False)),
-        lease_owner=text("leaseOwner"),
-        lease_until_ms=num("leaseUntil") or 0,
-        turn_at_ms=num("turnAt"),
-        abandoned=num("abandonedLeases") or 0,
-        via=text("via"),
-    )
+def lane_key(lane: LaneKey) -> dict[str, Any]:
+    return {"pk": {"S": f"lane#{lane.datastore_id}#{lane.image_set_id}"}}
 
 
-def _conditional_failed(err: ClientError) -> bool:
-    return err.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
-
-
-class Ledger:
+class LedgerTable:
     def __init__(self, client: Any, table_name: str, ttl_days: int = 30) -> None:
         self._client = client
         self._table = table_name
         self._ttl_s = ttl_days * 86_400
 
-    def get(self, request_id: str) -> LedgerEntry | None:
-        item = self._client.get_item(TableName=self._table, Key=_key(request_id), ConsistentRead=True).get(
-            "Item"
-        )
-        return _entry(request_id, item) if item else None
-
-    def claim(
-        self, request_id: str, *, datastore_id: str, image_set_id: str, owner: str, now_ms: int, lease_ms: int
-    ) -> LedgerEntry:
-        """Create or reopen the entry and take its lease; raise LeaseHeld if another owner holds it.
-
-        A terminal, published entry is returned without taking the lease: the caller only replays it.
-        """
-        try:
+    # -- requests ------------------------------------------------------------------------------
+    def open(
+        self, request_id: str, *, digest: str, datastore_id: str, image_set_id: str, received_at_ms: int
+    ) -> OpenedEntry:
+        with _dynamodb():
             answer = self._client.update_item(
                 TableName=self._table,
-                Key=_key(request_id),
+                Key=request_key(request_id),
                 UpdateExpression=(
                     "SET #s = if_not_exists(#s, :received), receivedAt = if_not_exists(receivedAt, :now), "
-                    "datastoreId = :ds, imageSetId = :is, expiresAt = if_not_exists(expiresAt, :exp), "
-                    "lastLeaseOwner = if_not_exists(leaseOwner, :none), "
-                    "leaseOwner = :owner, leaseUntil = :until ADD attempts :one"
-                ),
-                ConditionExpression=(
-                    "attribute_not_exists(leaseUntil) OR leaseUntil < :now OR leaseOwner = :owner"
+                    "digest = if_not_exists(digest, :digest), datastoreId = if_not_exists(datastoreId, :ds), "
+                    "imageSetId = if_not_exists(imageSetId, :is), expiresAt = if_not_exists(expiresAt, :exp)"
                 ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
                     ":received": {"S": LedgerStatus.RECEIVED},
-                    ":now": {"N": str(now_ms)},
+                    ":now": {"N": str(received_at_ms)},
+                    ":digest": {"S": digest},
                     ":ds": {"S": datastore_id},
                     ":is": {"S": image_set_id},
-                    ":exp": {"N": str(now_ms // 1000 + self._ttl_s)},
-                    ":owner": {"S": owner},
-                    ":until": {"N": str(now_ms + lease_ms)},
-                    ":one": {"N": "1"},
-                    ":none": {"S": ""},
+                    ":exp": {"N": str(received_at_ms // 1000 + self._ttl_s)},
                 },
-                ReturnValues="ALL_NEW",
+                ReturnValues="ALL_OLD",
             )
-        except ClientError as err:
-            if not _conditional_failed(err):
-                raise RetryableServiceError("DynamoDB", "ledger claim failed") from err
-            held = self.get(request_id)
-            if held is not None and held.terminal and held.published:
-                return held  # finished and announced: the caller only replays it, no lease needed
-            # Even a terminal entry waits while its owner is still publishing the outcome,
-            # or the outcome would be published twice.
-            raise LeaseHeld(held.lease_until_ms if held else now_ms) from err
-        entry = _entry(request_id, answer["Attributes"])
-        previous = answer["Attributes"].get("lastLeaseOwner", {}).get("S", "")
-        if previous and previous != owner:  # released leases are removed: this one ran out
-            entry = replace(entry, abandoned=self._count_abandoned(request_id))
-        return entry
+        old = answer.get("Attributes")
+        if old:
+            return OpenedEntry(_entry(request_id, old), created=False)
+        entry = LedgerEntry(request_id, LedgerStatus.RECEIVED, received_at_ms, digest=digest)
+        return OpenedEntry(entry, created=True)
 
-    def _count_abandoned(self, request_id: str) -> int:
+    def get(self, request_id: str) -> LedgerEntry | None:
+        with _dynamodb():
+            item = self._client.get_item(
+                TableName=self._table, Key=request_key(request_id), ConsistentRead=True
+            ).get("Item")
+        return _entry(request_id, item) if item else None
+
+    def record_outcome(
+        self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
+    ) -> LedgerEntry:
         try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=_key(request_id),
-                UpdateExpression="ADD abandonedLeases :one",
-                ExpressionAttributeValues={":one": {"N": "1"}},
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as err:
-            raise RetryableServiceError("DynamoDB", "ledger update failed") from err
-        return int(answer["Attributes"]["abandonedLeases"]["N"])
-
-    def release(self, request_id: str, owner: str) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(request_id),
-                UpdateExpression="REMOVE leaseOwner, leaseUntil",
-                ConditionExpression="leaseOwner = :owner",
-                ExpressionAttributeValues={":owner": {"S": owner}},
-            )
-        except ClientError as err:
-            if not _conditional_failed(err):
-                raise
-
-    def mark_applying(self, request_id: str, base_version_id: str, *, via: str | None = None) -> None:
-        """Recorded before the update call: after a crash we know which version the change was based on.
-        `via`: the coalesced call that carries this request's change (its claim on the base counts)."""
-        values: dict[str, dict[str, Any]] = {
-            "status": {"S": LedgerStatus.APPLYING},
-            "baseVersionId": {"S": base_version_id},
-        }
-        if via is not None:
-            values["via"] = {"S": via}
-        self._set(request_id, values)
-
-    def mark_applied(
-        self, request_id: str, to_version_id: str, now_ms: int, *, base_version_id: str | None = None
-    ) -> None:
-        """`base_version_id` for entries not marked APPLYING first (members of a coalesced call)."""
-        values: dict[str, dict[str, Any]] = {
-            "status": {"S": LedgerStatus.APPLIED},
-            "toVersionId": {"S": to_version_id},
-            "appliedAt": {"N": str(now_ms)},
-        }
-        if base_version_id is not None:
-            values["baseVersionId"] = {"S": base_version_id}
-        self._set(request_id, values)
-
-    def add_polls(self, request_id: str, polls: int) -> None:
-        if polls:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(request_id),
-                UpdateExpression="ADD polls :n",
-                ExpressionAttributeValues={":n": {"N": str(polls)}},
-            )
-
-    def record_outcome(self, request_id: str, status: LedgerStatus, outcome: dict[str, Any]) -> LedgerEntry:
-        """Store the terminal outcome once; if another invocation stored one first, return that one."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(request_id),
-                UpdateExpression="SET #s = :status, outcome = :outcome, published = :false",
-                ConditionExpression="attribute_not_exists(outcome)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":status": {"S": status},
-                    ":outcome": {"S": json.dumps(outcome, sort_keys=True)},
-                    ":false": {"BOOL": False},
-                },
-            )
-        except ClientError as err:
-            if not _conditional_failed(err):
-                raise
-        entry = self.get(request_id)
-        assert entry is not None  # written just above or by the winner of the race
-        return entry
-
-    def set_turn(self, request_id: str, turn_at_ms: int | None) -> None:
-        """Remember the pacing slot reserved for the request (None: it was used)."""
-        if turn_at_ms is None:
-            self._client.update_item(
-                TableName=self._table, Key=_key(request_id), UpdateExpression="REMOVE turnAt"
-            )
-        else:
-            self._set(request_id, {"turnAt": {"N": str(turn_at_ms)}})
+            with _dynamodb():
+                answer = self._client.update_item(
+                    TableName=self._table,
+                    Key=request_key(request_id),
+                    UpdateExpression="SET #s = :status, outcome = :outcome, published = :false",
+                    ConditionExpression="attribute_not_exists(outcome)",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":status": {"S": status},
+                        ":outcome": {"S": json.dumps(outcome, sort_keys=True)},
+                        ":false": {"BOOL": False},
+                    },
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
+        except ConditionFailed as lost:
+            assert lost.item is not None  # the condition failed on an existing outcome
+            return _entry(request_id, lost.item)
+        return _entry(request_id, answer["Attributes"])
 
     def mark_published(self, request_id: str) -> None:
-        self._set(request_id, {"published": {"BOOL": True}})
+        with _dynamodb():
+            self._client.update_item(
+                TableName=self._table,
+                Key=request_key(request_id),
+                UpdateExpression="SET published = :true",
+                ExpressionAttributeValues={":true": {"BOOL": True}},
+            )
 
-    def _set(self, request_id: str, values: dict[str, dict[str, Any]]) -> None:
-        names = {f"#a{i}": name for i, name in enumerate(values)}
-        self._client.update_item(
-            TableName=self._table,
-            Key=_key(request_id),
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(values))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":v{i}": value for i, value in enumerate(values.values())},
-        )
+    def mark_applied(self, request_id: str, call: PendingCall) -> None:
+        try:
+            with _dynamodb():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=request_key(request_id),
+                    UpdateExpression="SET #s = :applied, applied = :call",
+                    ConditionExpression="attribute_not_exists(outcome)",
+                    ExpressionAttributeNames={"#s": "status"},
+                    ExpressionAttributeValues={
+                        ":applied": {"S": LedgerStatus.APPLIED},
+                        ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
+                    },
+                )
+        except ConditionFailed:
+            pass  # it ended already (its own delivery, or the finalizer, got there first)
+
+    # -- lanes -----------------------------------------------------------------------------------
+    def read_unit(
+        self, lane: LaneKey, request_ids: Sequence[str]
+    ) -> tuple[LaneState, dict[str, LedgerEntry]]:
+        keys = [lane_key(lane), *(request_key(r) for r in dict.fromkeys(request_ids))]
+        items: list[dict[str, Any]] = []
+        pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
+        while pending:
+            with _dynamodb():
+                answer = self._client.batch_get_item(RequestItems=pending)
+            items.extend(answer.get("Responses", {}).get(self._table, []))
+            pending = answer.get("UnprocessedKeys") or {}
+        by_key = {item["pk"]["S"]: item for item in items}
+        lane_item = by_key.get(lane_key(lane)["pk"]["S"])
+        entries = {r: _entry(r, by_key[f"req#{r}"]) for r in request_ids if f"req#{r}" in by_key}
+        return _lane_state(lane, lane_item), entries
+
+    def begin_call(self, lane: LaneKey, call: PendingCall) -> None:
+        try:
+            self._begin_call(lane, call)
+        except ConditionFailed as err:  # only after a defect or a race the lane rules out: try later
+            raise RetryableServiceError("CallAlreadyOpen", "the lane has an open call") from err
+
+    def _begin_call(self, lane: LaneKey, call: PendingCall) -> None:
+        with _dynamodb():
+            self._client.update_item(
+                TableName=self._table,
+                Key=lane_key(lane),
+                UpdateExpression="SET callId = :id, #c = :call, expiresAt = :exp REMOVE turnAt",
+                ConditionExpression="attribute_not_exists(callId)",
+                ExpressionAttributeNames={"#c": "call"},
+                ExpressionAttributeValues={
+                    ":id": {"S": call.call_id},
+                    ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
+                    ":exp": {"N": str(call.started_at_ms // 1000 + self._ttl_s)},
+                },
+            )
+
+    def save_call(self, lane: LaneKey, call: PendingCall) -> None:
+        try:
+            with _dynamodb():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=lane_key(lane),
+                    UpdateExpression="SET #c = :call",
+                    ConditionExpression="callId = :id",
+                    ExpressionAttributeNames={"#c": "call"},
+                    ExpressionAttributeValues={
+                        ":id": {"S": call.call_id},
+                        ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
+                    },
+                )
+        except ConditionFailed:
+            pass  # resolved meanwhile (the finalizer, for a member whose deliveries ran out)
+
+    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+        expression = "REMOVE callId, #c"
+        values: dict[str, Any] = {":id": {"S": call_id}}
+        if settled_version_id is not None:
+            expression = "SET settledVersionId = :v " + expression
+            values[":v"] = {"S": settled_version_id}
+        try:
+            with _dynamodb():
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=lane_key(lane),
+                    UpdateExpression=expression,
+                    ConditionExpression="callId = :id",
+                    ExpressionAttributeNames={"#c": "call"},
+                    ExpressionAttributeValues=values,
+                )
+        except ConditionFailed:
+            pass  # ended already
+
+    def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:
+        with _dynamodb():
+            if turn_at_ms is None:
+                self._client.update_item(
+                    TableName=self._table, Key=lane_key(lane), UpdateExpression="REMOVE turnAt"
+                )
+                return
+            self._client.update_item(
+                TableName=self._table,
+                Key=lane_key(lane),
+                UpdateExpression="SET turnAt = :t",
+                ExpressionAttributeValues={":t": {"N": str(turn_at_ms)}},
+            )
+
+
+def _entry(request_id: str, item: Mapping[str, Any]) -> LedgerEntry:
+    outcome = item.get("outcome", {}).get("S")
+    applied = item.get("applied", {}).get("S")
+    return LedgerEntry(
+        request_id=request_id,
+        status=LedgerStatus(item.get("status", {}).get("S", LedgerStatus.RECEIVED)),
+        received_at_ms=int(item.get("receivedAt", {}).get("N", "0")),
+        digest=item.get("digest", {}).get("S", ""),
+        outcome=json.loads(outcome) if outcome else None,
+        published=bool(item.get("published", {}).get("BOOL", False)),
+        applied=_call_from_wire(json.loads(applied)) if applied else None,
+    )
+
+
+def _lane_state(lane: LaneKey, item: Mapping[str, Any] | None) -> LaneState:
+    if not item:
+        return LaneState(lane)
+    call = item.get("call", {}).get("S")
+    turn = item.get("turnAt", {}).get("N")
+    return LaneState(
+        lane,
+        call=_call_from_wire(json.loads(call)) if call and "callId" in item else None,
+        turn_at_ms=int(turn) if turn is not None else None,
+        settled_version_id=item.get("settledVersionId", {}).get("S"),
+    )
+
+
+def _call_wire(call: PendingCall) -> dict[str, Any]:
+    return {
+        "callId": call.call_id,
+        "base": call.base_version_id,
+        "members": list(call.members),
+        "plans": {member: plan.wire() for member, plan in call.plans.items()},
+        "startedAt": call.started_at_ms,
+        "to": call.to_version_id,
+        "appliedAt": call.applied_at_ms,
+        "polls": call.polls,
+        "lastPolledAt": call.last_polled_ms,
+    }
+
+
+def _call_from_wire(wire: Mapping[str, Any]) -> PendingCall:
+    return PendingCall(
+        call_id=str(wire["callId"]),
+        base_version_id=str(wire["base"]),
+        members=tuple(str(m) for m in wire["members"]),
+        plans={member: PlanSummary.from_wire(plan) for member, plan in wire.get("plans", {}).items()},
+        started_at_ms=int(wire["startedAt"]),
+        to_version_id=wire.get("to"),
+        applied_at_ms=wire.get("appliedAt"),
+        polls=int(wire.get("polls", 0)),
+        last_polled_ms=wire.get("lastPolledAt"),
+    )

@@ -14,7 +14,6 @@ A plan with nothing to change and no failures is a no-op: the updater then succe
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -249,77 +248,3 @@ def plan_revert(current: Mapping[str, Any], target: Mapping[str, Any]) -> Update
             elif not _same_attribute(before, after, name):
                 builder.change(key, name)
     return builder.plan()
-
-
-def apply_to_document(request: UpdateRequest, current: Mapping[str, Any]) -> dict[str, Any]:
-    """The metadata document after ``request`` (pure: ``current`` is not modified).
-
-    Removals apply first, then updates; removals whose value differs and updates of series or instances the
-    image set lacks are skipped (the plan reports them as failures). When a SeriesInstanceUID or
-    SOPInstanceUID changes, the series/instance is re-keyed under the new UID, since metadata keys mirror
-    UIDs (an assumption: the documentation does not show the document after such an update).
-    """
-    if request.is_revert or request.dicom_updates is None:
-        raise ValueError(
-            "a revert's result is the target version's document, not computable from the request"
-        )
-    document = copy.deepcopy(dict(current))
-    updates = request.dicom_updates
-    if updates.removable_attributes is not None:
-        _apply_removals(document, updates.removable_attributes)
-    if updates.updatable_attributes is not None:
-        _apply_updates(document, updates.updatable_attributes)
-    return document
-
-
-def _container(
-    document: dict[str, Any], path: tuple[str, ...], *, create: bool = False
-) -> dict[str, Any] | None:
-    """The level object at ``path``; ``create`` adds a missing Patient/Study level, never a series."""
-    node: Any = document
-    for key in path:
-        if not isinstance(node, dict):
-            return None
-        if key not in node:
-            if not create:
-                return None
-            node[key] = {}
-        node = node[key]
-    return node if isinstance(node, dict) else None
-
-
-def _apply_removals(document: dict[str, Any], removals: Mapping[str, Any]) -> None:
-    for node in _whole_removals(removals):
-        parent = _container(document, node.path[:-1])
-        if parent is not None:
-            parent.pop(node.path[-1], None)
-    for node in _removal_targets(removals).values():
-        target = _container(document, node.path)
-        dicom = None if target is None else target.get("DICOM")
-        if not isinstance(dicom, dict):
-            continue
-        for name, value in node.dicom.items():
-            if name in dicom and values_equal(dicom[name], value):
-                del dicom[name]
-                vrs = target.get("DICOMVRs") if target else None
-                if isinstance(vrs, dict):
-                    vrs.pop(name, None)
-
-
-_REKEYED_BY = {Level.SERIES: "SeriesInstanceUID", Level.INSTANCE: "SOPInstanceUID"}
-
-
-def _apply_updates(document: dict[str, Any], updates: Mapping[str, Any]) -> None:
-    # Deepest first, so re-keying a series does not strand the paths of its instances' updates.
-    for node in sorted(level_nodes(updates).values(), key=lambda n: -len(n.path)):
-        target = _container(document, node.path, create=len(node.path) == 1)
-        if target is None:
-            continue
-        target.setdefault("DICOM", {}).update(copy.deepcopy(dict(node.dicom)))
-        if node.vrs:
-            target.setdefault("DICOMVRs", {}).update(node.vrs)
-        new_uid = node.dicom.get(_REKEYED_BY.get(node.level, ""))
-        if isinstance(new_uid, str) and new_uid != node.path[-1]:
-            parent = _container(document, node.path[:-1])
-            if parent is not None:
-                parent[new_uid] = parent.pop(node.path[-1])

@@ -7,9 +7,18 @@ from typing import Any
 
 import pytest
 
-from updater.adapters.ledger import Ledger
+from updater.adapters.ledger import LedgerTable
 from updater.adapters.pacer import UpdatePacer
-from updater.turns import UpdateTurns
+from updater.domain.ledger import LaneKey
+from updater.domain.pacing import PacedTurns
+
+
+class NoMetrics:
+    def count(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        pass
+
+    def observe(self, name: str, value: float, unit: str) -> None:
+        pass
 
 
 class SharedVirtualClock:
@@ -75,32 +84,31 @@ class SleepingClock(SharedVirtualClock):
         self.t += seconds
 
 
-def test_a_waiting_request_keeps_its_slot_and_calls_on_time(table: tuple[Any, str]) -> None:
+LANE = LaneKey("d" * 32, "i" * 32)
+
+
+def _turns(pacer: UpdatePacer, ledger: LedgerTable, clock: SleepingClock, **options: float) -> PacedTurns:
+    return PacedTurns(pacer, ledger, clock, NoMetrics(), inline_wait_s=1.5, **options)
+
+
+def test_a_waiting_lane_keeps_its_slot_and_calls_on_time(table: tuple[Any, str]) -> None:
     client, name = table
     clock = SleepingClock()
     start = clock.t
     pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.0)
-    ledger = Ledger(client, name)
-    turns = UpdateTurns(pacer, ledger, clock)
-    ledger.claim(
-        "first", datastore_id="d", image_set_id="i", owner="o", now_ms=int(start * 1000), lease_ms=1000
-    )
-    ledger.claim(
-        "second", datastore_id="d", image_set_id="i", owner="o", now_ms=int(start * 1000), lease_ms=1000
-    )
+    ledger = LedgerTable(client, name)
+    turns = _turns(pacer, ledger, clock)
+    other = LaneKey("d" * 32, "o" * 32)
 
-    assert turns.wait_for_turn("first", None, inline_wait_s=1.5) == 0.0  # the free slot, now
-    wait = turns.wait_for_turn("second", None, inline_wait_s=1.5)
+    assert turns.wait(other, None) == 0.0  # the free slot, now
+    wait = turns.wait(LANE, None)
     assert wait == pytest.approx(4.0)
-    entry = ledger.get("second")
-    assert entry is not None and entry.turn_at_ms == int((start + 4.0) * 1000)
+    state, _ = ledger.read_unit(LANE, [])
+    assert state.turn_at_ms == int((start + 4.0) * 1000)
 
-    clock.t += 3.0  # handed back for floor(4.0) - 1 s; comes back a second early
-    assert turns.wait_for_turn("second", entry.turn_at_ms / 1000, inline_wait_s=1.5) == 0.0
+    clock.t += 3.0  # the message waited floor(4.0 - 0.5) s; it comes back a second early
+    assert turns.wait(LANE, state.turn_at_ms) == 0.0
     assert clock.t == pytest.approx(start + 4.0)  # waited the last second in the invocation
-    turns.used("second", entry.turn_at_ms / 1000)
-    after = ledger.get("second")
-    assert after is not None and after.turn_at_ms is None
     assert pacer.reserve() == pytest.approx(start + 8.0)  # its slot was not reserved twice
 
 
@@ -109,12 +117,12 @@ def test_a_missed_slot_is_given_up_for_a_new_one(table: tuple[Any, str]) -> None
     client, name = table
     clock = SleepingClock()
     pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
-    turns = UpdateTurns(pacer, Ledger(client, name), clock, late_tolerance_s=0.1)
+    turns = _turns(pacer, LedgerTable(client, name), clock, late_tolerance_s=0.1)
     mine = pacer.reserve()
-    following = pacer.reserve()  # another request's slot, 4.2 s after mine
+    following = pacer.reserve()  # another lane's slot, 4.2 s after mine
     clock.t = mine + 0.7  # came back 0.7 s late: calling now would be 3.5 s before the next one
-    wait = turns.wait_for_turn("late", mine, inline_wait_s=1.5)
-    assert wait == pytest.approx(following + 4.2 - clock.t)  # a fresh slot, after the other request's
+    wait = turns.wait(LANE, int(mine * 1000))
+    assert wait == pytest.approx(following + 4.2 - clock.t, abs=0.01)  # a fresh slot, after the other's
     assert clock.t == pytest.approx(mine + 0.7)  # and no call now
 
 
@@ -122,11 +130,11 @@ def test_a_slightly_late_slot_is_still_used(table: tuple[Any, str]) -> None:
     client, name = table
     clock = SleepingClock()
     pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
-    turns = UpdateTurns(pacer, Ledger(client, name), clock, late_tolerance_s=0.1)
+    turns = _turns(pacer, LedgerTable(client, name), clock, late_tolerance_s=0.1)
     mine = pacer.reserve()
     pacer.reserve()
     clock.t = mine + 0.05
-    assert turns.wait_for_turn("late", mine, inline_wait_s=1.5) == 0.0
+    assert turns.wait(LANE, int(mine * 1000)) == 0.0
 
 
 def test_a_call_answered_late_delays_the_next_call(table: tuple[Any, str]) -> None:
@@ -135,26 +143,26 @@ def test_a_call_answered_late_delays_the_next_call(table: tuple[Any, str]) -> No
     client, name = table
     clock = SleepingClock()
     pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
-    turns = UpdateTurns(pacer, Ledger(client, name), clock)
-    assert turns.wait_for_turn("first", None, inline_wait_s=1.5) == 0.0
+    turns = _turns(pacer, LedgerTable(client, name), clock)
+    assert turns.wait(LANE, None) == 0.0
     clock.t += 1.0  # the first call's answer came back a second after it was sent
     turns.call_ended()
     answered = clock.t
-    clock.t += 2.7  # the second request arrives 0.5 s before its slot (4.2 s after the first)
-    assert turns.wait_for_turn("second", None, inline_wait_s=1.5) == 0.0
+    clock.t += 2.7  # the second lane arrives 0.5 s before its slot (4.2 s after the first)
+    assert turns.wait(LaneKey("d" * 32, "s" * 32), None) == 0.0
     assert clock.t == pytest.approx(answered + 4.0)  # not at its slot (3.7 s after the answer)
 
 
-def test_a_call_answered_much_later_hands_the_next_request_back(table: tuple[Any, str]) -> None:
+def test_a_call_answered_much_later_makes_the_next_lane_wait(table: tuple[Any, str]) -> None:
     client, name = table
     clock = SleepingClock()
     pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.2)
-    turns = UpdateTurns(pacer, Ledger(client, name), clock)
-    turns.wait_for_turn("first", None, inline_wait_s=1.5)
+    turns = _turns(pacer, LedgerTable(client, name), clock)
+    turns.wait(LANE, None)
     clock.t += 3.0
     turns.call_ended()
-    clock.t += 1.2  # the second request's slot, now; the first call's interval ends in 2.8 s
-    assert turns.wait_for_turn("second", None, inline_wait_s=1.5) == pytest.approx(2.8)
+    clock.t += 1.2  # the second lane's slot, now; the first call's interval ends in 2.8 s
+    assert turns.wait(LaneKey("d" * 32, "s" * 32), None) == pytest.approx(2.8)
 
 
 def test_an_older_answer_does_not_move_the_guard_back(table: tuple[Any, str]) -> None:

@@ -17,7 +17,7 @@ from tests.unit.updater.factories import (
     update_request,
 )
 from updater.domain.errors import FailureCode
-from updater.domain.planning import UpdatePlan, apply_to_document, plan_revert, plan_update, values_equal
+from updater.domain.planning import UpdatePlan, plan_revert, plan_update, values_equal
 
 INSTANCE_KEY = f"Instance/{SERIES_UID}/{SOP_UID}"
 SERIES_KEY = f"Series/{SERIES_UID}"
@@ -162,56 +162,6 @@ def test_revert_restoring_an_instance_lists_it_as_changed() -> None:
     current = copy.deepcopy(target)
     del current["Study"]["Series"][SERIES_UID]["Instances"][OTHER_SOP_UID]
     assert plan_revert(current, target).changed == {SERIES_KEY: [f"Instance {OTHER_SOP_UID}"]}
-
-
-def test_apply_then_plan_again_is_a_noop() -> None:
-    request = update_request(
-        patient_doc(PatientName="NEW^NAME"),
-        {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "CHEST"}}},
-    )
-    after = apply_to_document(request, metadata_document())
-    assert after["Patient"]["DICOM"]["PatientName"] == "NEW^NAME"
-    assert "StudyDescription" not in after["Study"]["DICOM"]
-    assert plan_update(request, after).noop
-
-
-def test_apply_is_pure() -> None:
-    current = metadata_document()
-    apply_to_document(update_request(patient_doc(PatientName="NEW^NAME")), current)
-    assert current == metadata_document()
-
-
-def test_apply_removes_whole_instances_and_keeps_mismatched_removals() -> None:
-    removable = {
-        "SchemaVersion": 1.1,
-        "Study": {
-            "DICOM": {"StudyDescription": "HEAD"},
-            "Series": {SERIES_UID: {"Instances": {OTHER_SOP_UID: {}}}},
-        },
-    }
-    after = apply_to_document(update_request(removable=removable), metadata_document())
-    assert OTHER_SOP_UID not in after["Study"]["Series"][SERIES_UID]["Instances"]
-    assert after["Study"]["DICOM"]["StudyDescription"] == "CHEST"
-
-
-def test_apply_adds_private_tag_with_vr_and_rekeys_an_instance_whose_uid_changes() -> None:
-    new_uid = "1.2.840.99"
-    request = update_request(
-        instance_doc(
-            {"DICOM": {"SOPInstanceUID": new_uid, "001910F9": "97"}, "DICOMVRs": {"001910F9": "DS"}}
-        ),
-        force=True,
-    )
-    after = apply_to_document(request, metadata_document())
-    instances = after["Study"]["Series"][SERIES_UID]["Instances"]
-    assert SOP_UID not in instances
-    assert instances[new_uid]["DICOM"]["001910F9"] == "97"
-    assert instances[new_uid]["DICOMVRs"]["001910F9"] == "DS"
-
-
-def test_apply_skips_updates_of_missing_series() -> None:
-    request = update_request(series_doc({"DICOM": {"SeriesDescription": "AXIAL"}}, MISSING_UID))
-    assert apply_to_document(request, metadata_document()) == metadata_document()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,93 @@
+"""LaneQueue: the per-image-set FIFO queue between intake and apply.
+
+Intake sends each valid request with MessageGroupId = image set id (one delivery at a time per
+image set, in order) and MessageDeduplicationId = requestId (a request forwarded twice within five
+minutes is taken once). Apply makes a message wait by hiding it (ChangeMessageVisibility): a hidden
+message still holds its group, so the image set's later requests wait behind it, in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from updater.domain.errors import RetryableServiceError
+
+SQS_BATCH_LIMIT = 10
+MAX_VISIBILITY_S = 43_200  # SQS: 12 hours
+
+
+@contextmanager
+def _sqs() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as err:
+        raise RetryableServiceError(
+            str(err.response.get("Error", {}).get("Code", "SQS")), "queue call failed"
+        ) from err
+    except BotoCoreError as err:
+        raise RetryableServiceError(type(err).__name__, "queue unreachable") from err
+
+
+class LaneQueue:
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send(self, group_id: str, dedup_id: str, body: str) -> None:
+        with _sqs():
+            self._client.send_message(
+                QueueUrl=self._url, MessageBody=body, MessageGroupId=group_id, MessageDeduplicationId=dedup_id
+            )
+
+    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
+        """In order, ten per call; raises if any message was not taken (a resend is deduplicated)."""
+        for start in range(0, len(messages), SQS_BATCH_LIMIT):
+            chunk = messages[start : start + SQS_BATCH_LIMIT]
+            entries = [
+                {"Id": str(i), "MessageBody": body, "MessageGroupId": group, "MessageDeduplicationId": dedup}
+                for i, (group, dedup, body) in enumerate(chunk)
+            ]
+            with _sqs():
+                answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            if answer.get("Failed"):
+                raise RetryableServiceError(
+                    "SendMessageBatch", f"{len(answer['Failed'])} lane messages not taken"
+                )
+
+
+class QueueVisibility:
+    """Hides received messages for a while (waits), on whichever queue they came from."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._urls: dict[str, str] = {}
+
+    def url(self, queue_arn: str) -> str:
+        if queue_arn not in self._urls:
+            _, _, _, _, account, name = queue_arn.split(":", 5)
+            with _sqs():
+                answer = self._client.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=account)
+            self._urls[queue_arn] = str(answer["QueueUrl"])
+        return self._urls[queue_arn]
+
+    def hide(self, queue_arn: str, waits: Sequence[tuple[str, int]]) -> int:
+        """(receipt handle, seconds) each; returns how many were hidden. A message that could not
+        be hidden comes back after the queue's visibility timeout instead, which is only later."""
+        if not waits:
+            return 0
+        url = self.url(queue_arn)
+        hidden = 0
+        for start in range(0, len(waits), SQS_BATCH_LIMIT):
+            chunk = waits[start : start + SQS_BATCH_LIMIT]
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": max(0, min(MAX_VISIBILITY_S, s))}
+                for i, (handle, s) in enumerate(chunk)
+            ]
+            with _sqs():
+                answer = self._client.change_message_visibility_batch(QueueUrl=url, Entries=entries)
+            hidden += len(answer.get("Successful", []))
+        return hidden

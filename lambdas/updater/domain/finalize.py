@@ -1,0 +1,137 @@
+"""The finalizer: every message SQS moved to a redrive DLQ ends with an explained outcome.
+
+A message reaches a redrive DLQ when its queue gave up on it (maxReceiveCount receives): intake that
+kept failing (an AWS service unreachable for the whole retry window), or a lane message whose waits
+or crashes used up its deliveries. Whatever the ledger knows decides the outcome: a request that
+ended keeps its outcome (announced again only if the announcement was cut off); one whose call
+made a version reports that version once it has settled, or SETTLE_TIMEOUT with it; anything else
+ends RETRIES_EXHAUSTED. So "every request ends with a reason" holds without keeping SQS from
+redriving, and the finalizer's own DLQ is the one place where something can still be lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from updater.domain.calls import CallMember, NeverLanded, OpenCall, Unsettled
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.image_set import ImageSetVersion
+from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage, classify
+from updater.domain.intake import Intake
+from updater.domain.lane_message import LaneDelivery
+from updater.domain.ledger import PendingCall
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.ports import Clock, Ledger, MetricsSink
+from updater.domain.recorder import OutcomeRecorder
+
+
+@dataclass(frozen=True)
+class ImportGiveUp:
+    """What the finalizer does with an import event whose reaction failed on every delivery."""
+
+    envelope: dict[str, object]
+
+
+class Finalizer:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        calls: OpenCall,
+        recorder: OutcomeRecorder,
+        intake: Intake,
+        metrics: MetricsSink,
+        clock: Clock,
+    ) -> None:
+        self._ledger = ledger
+        self._calls = calls
+        self._recorder = recorder
+        self._intake = intake
+        self._metrics = metrics
+        self._clock = clock
+
+    def lane_message(self, delivery: LaneDelivery) -> UpdateOutcome:
+        """A lane message whose deliveries ran out."""
+        message, request = delivery.message, delivery.request
+        body = message.request_body()
+        state, entries = self._ledger.read_unit(message.lane, [request.request_id])
+        entry = entries.get(request.request_id)
+        if entry is not None and entry.terminal:
+            return self._recorder.replay(entry, body)
+        member = CallMember(
+            request_id=request.request_id,
+            body=body,
+            trigger=message.trigger,
+            received_at_ms=message.received_at_ms,
+            attempts=delivery.receive_count,
+            forced=request.force,
+        )
+        own = state.call is not None and request.request_id in state.call.members
+        call = state.call if own else (entry.applied if entry is not None else None)
+        if call is not None:
+            outcome = self._from_call(delivery, call, member, own=own)
+            if outcome is not None:
+                return self._recorder.finish(outcome, body)
+        self._metrics.count("LaneExhausted")
+        outcome = UpdateOutcome(
+            request_id=request.request_id,
+            datastore_id=request.datastore_id,
+            image_set_id=request.image_set_id,
+            status=OutcomeStatus.FAILED,
+            trigger=message.trigger,
+            forced=request.force,
+            dry_run=request.dry_run,
+            attempts=delivery.receive_count,
+            duration_ms=max(0, int(self._clock.now() * 1000) - message.received_at_ms),
+            error_code=FailureCode.RETRIES_EXHAUSTED,
+            error_message="the lane's deliveries ran out before the request could finish",
+        )
+        return self._recorder.finish(outcome, body)
+
+    def _from_call(
+        self, delivery: LaneDelivery, call: PendingCall, member: CallMember, *, own: bool
+    ) -> UpdateOutcome | None:
+        """The member's outcome from the call that carries it (None: the call never landed)."""
+        lane = delivery.message.lane
+        landed = self._calls.landed(lane, call) if own else call
+        if isinstance(landed, NeverLanded):
+            return None
+        watched = self._calls.watch(lane, landed, until_s=self._clock.now())  # one look, no waiting
+        version: ImageSetVersion | None = None if isinstance(watched, Unsettled) else watched.version
+        final = watched.call
+        if own:  # the other members learn the version from their entries
+            settled = None if version is None else version.version_id
+            self._calls.end(lane, final, {member.request_id: member}, settled)
+        return self._calls.outcome(lane, final, member, version)
+
+    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
+        return self._intake.reject(body, message)
+
+    def intake_message(self, body: str) -> UpdateOutcome | ImportGiveUp | None:
+        """An ingest message intake could not take on any delivery (None: not for the updater)."""
+        message = classify(body)
+        if isinstance(message, RejectedMessage):
+            return self._intake.reject(body, message)
+        if isinstance(message, ImportCompletedMessage):
+            return ImportGiveUp(message.envelope)
+        if not isinstance(message, RequestMessage):
+            self._metrics.count("Ignored")
+            return None
+        request = message.request
+        entry = self._ledger.get(request.request_id)
+        if entry is not None and entry.terminal:
+            return self._recorder.replay(entry, body)
+        self._metrics.count("IntakeExhausted")
+        failure = ValidationFailure(
+            FailureCode.RETRIES_EXHAUSTED, "request", "intake could not forward the request on any delivery"
+        )
+        outcome = UpdateOutcome(
+            request_id=request.request_id,
+            datastore_id=request.datastore_id,
+            image_set_id=request.image_set_id,
+            status=OutcomeStatus.FAILED,
+            trigger=message.trigger,
+            error_code=failure.code,
+            error_message=failure.message,
+        )
+        return self._recorder.finish(outcome, body)

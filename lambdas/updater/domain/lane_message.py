@@ -1,0 +1,80 @@
+"""The message intake sends to the lane: one validated request and how it arrived.
+
+The lane is a FIFO queue whose message group is the image set, so a group's messages are worked on
+one delivery at a time and in order; the deduplication id is the requestId, so the same request
+forwarded twice within SQS's five-minute window is taken once (later copies find a finished ledger
+entry and only replay it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from updater.domain.ledger import LaneKey
+from updater.domain.request import UpdateRequest, loads_strict
+
+
+class LaneMessageInvalid(ValueError):
+    """A lane message that is not what intake sends (only intake may send to the lane)."""
+
+
+class LaneMessage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    version: Literal[1] = Field(default=1, alias="v")
+    request: UpdateRequest
+    trigger: str
+    received_at_ms: int = Field(alias="receivedAtMs", ge=0)
+
+    @property
+    def group_id(self) -> str:
+        return self.request.image_set_id
+
+    @property
+    def dedup_id(self) -> str:
+        return self.request.request_id
+
+    @property
+    def lane(self) -> LaneKey:
+        return LaneKey(self.request.datastore_id, self.request.image_set_id)
+
+    def body(self) -> str:
+        return json.dumps(
+            self.model_dump(mode="json", by_alias=True, exclude_none=True), separators=(",", ":")
+        )
+
+    def request_body(self) -> str:
+        """The request as the caller could send it again (what a failure record keeps)."""
+        return json.dumps(self.request.wire_dict(), separators=(",", ":"), ensure_ascii=False)
+
+    @classmethod
+    def parse(cls, body: str) -> LaneMessage:
+        try:
+            return cls.model_validate(loads_strict(body))
+        except (ValueError, ValidationError, RecursionError) as err:
+            raise LaneMessageInvalid("not a lane message") from err
+
+
+@dataclass(frozen=True)
+class LaneDelivery:
+    """One received lane message, as the apply function sees it (no SQS shapes)."""
+
+    message_id: str
+    message: LaneMessage
+    receive_count: int
+
+    @property
+    def request(self) -> UpdateRequest:
+        return self.message.request
+
+
+def lane_message(request: UpdateRequest, *, trigger: str, received_at_ms: int) -> LaneMessage:
+    return LaneMessage(request=request, trigger=trigger, received_at_ms=received_at_ms)
+
+
+def as_wire(message: LaneMessage) -> dict[str, Any]:
+    return message.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,0 +1,121 @@
+"""What the ledger remembers: one entry per request, and one lane state per image set.
+
+A request's entry is opened by intake (RECEIVED, with the digest of its content and when it came)
+and ends SUCCEEDED or FAILED with its outcome, stored before it is published; `published` is set
+after. The lane state of an image set records the one update call in flight for it (at most one:
+the lane's FIFO group lets a single delivery work on an image set at a time), so a delivery that
+comes back after a crash knows whether, and as what, that call landed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class LedgerStatus(StrEnum):
+    RECEIVED = "RECEIVED"
+    APPLIED = "APPLIED"  # a coalesced call carried the change; the member's own message ends it
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+TERMINAL = frozenset({LedgerStatus.SUCCEEDED, LedgerStatus.FAILED})
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """Attribute names (never values) a member's change touches, for its outcome."""
+
+    changed: Mapping[str, list[str]] = field(default_factory=dict)
+    removed: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def wire(self) -> dict[str, Any]:
+        return {"changed": dict(self.changed), "removed": dict(self.removed)}
+
+    @classmethod
+    def from_wire(cls, value: Mapping[str, Any]) -> PlanSummary:
+        return cls(dict(value.get("changed", {})), dict(value.get("removed", {})))
+
+
+@dataclass(frozen=True)
+class PendingCall:
+    """The update call of one lane delivery: recorded before it is made, resolved when it settles.
+
+    `to_version_id` is None until the call has answered; a delivery that finds it None after a
+    crash reads the image set: still at `base_version_id` means the call never landed, anything
+    later means it landed as base + 1 (nothing else updates the image set while the call is open).
+    """
+
+    call_id: str
+    base_version_id: str
+    members: tuple[str, ...]
+    plans: Mapping[str, PlanSummary]
+    started_at_ms: int
+    to_version_id: str | None = None
+    applied_at_ms: int | None = None
+    polls: int = 0
+    last_polled_ms: int | None = None
+
+    def landed_as(self, version_id: str, at_ms: int) -> PendingCall:
+        return PendingCall(
+            self.call_id,
+            self.base_version_id,
+            self.members,
+            self.plans,
+            self.started_at_ms,
+            version_id,
+            at_ms,
+            self.polls,
+            self.last_polled_ms,
+        )
+
+    def polled(self, polls: int, at_ms: int) -> PendingCall:
+        return PendingCall(
+            self.call_id,
+            self.base_version_id,
+            self.members,
+            self.plans,
+            self.started_at_ms,
+            self.to_version_id,
+            self.applied_at_ms,
+            self.polls + polls,
+            at_ms,
+        )
+
+
+@dataclass(frozen=True)
+class LaneKey:
+    datastore_id: str
+    image_set_id: str
+
+
+@dataclass(frozen=True)
+class LaneState:
+    key: LaneKey
+    call: PendingCall | None = None
+    turn_at_ms: int | None = None  # the pacing slot reserved for the lane's next call
+    settled_version_id: str | None = None  # the last version the updater saw settle
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    request_id: str
+    status: LedgerStatus
+    received_at_ms: int
+    digest: str = ""
+    outcome: Mapping[str, Any] | None = None
+    published: bool = False
+    applied: PendingCall | None = None  # status APPLIED: the call that carried this member
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+@dataclass(frozen=True)
+class OpenedEntry:
+    entry: LedgerEntry
+    created: bool  # False: the entry existed (a redelivery, both triggers, or a reused requestId)

@@ -1,0 +1,127 @@
+"""What the domain needs from the outside world, as Protocols: adapters implement them with boto3,
+tests with in-memory fakes on a virtual clock.
+
+    ImageSets    HealthImaging (GetImageSet, GetImageSetMetadata, UpdateImageSetMetadata)
+    Ledger       per-request entries and per-image-set lane state (one DynamoDB table)
+    Pacer        the account-wide schedule of update calls
+    Lane         the per-image-set FIFO queue between intake and apply
+    OutcomeSink  outcome events (the outcome bus)
+    FailureSink  explained failures for operators (the failures queue)
+    MetricsSink  counters and observations (EMF)
+    Clock        time, and the only sleep the domain may do (short, bounded)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from updater.domain.image_set import ImageSetVersion
+from updater.domain.ledger import LaneKey, LaneState, LedgerEntry, LedgerStatus, OpenedEntry, PendingCall
+from updater.domain.outcome import UpdateOutcome
+
+
+class ImageSets(Protocol):
+    def get_image_set(
+        self, datastore_id: str, image_set_id: str, version_id: str | None = None
+    ) -> ImageSetVersion: ...
+
+    def get_metadata(
+        self, datastore_id: str, image_set_id: str, version_id: str | None = None
+    ) -> dict[str, Any]: ...
+
+    def update(
+        self,
+        datastore_id: str,
+        image_set_id: str,
+        *,
+        latest_version_id: str,
+        updates: dict[str, Any],
+        force: bool,
+        include_study_image_sets: bool,
+    ) -> ImageSetVersion: ...
+
+
+class Ledger(Protocol):
+    # -- requests ------------------------------------------------------------------------------
+    def open(
+        self, request_id: str, *, digest: str, datastore_id: str, image_set_id: str, received_at_ms: int
+    ) -> OpenedEntry:
+        """Create the entry, or return the one that exists (its digest decides whether it is the same
+        request)."""
+        ...
+
+    def get(self, request_id: str) -> LedgerEntry | None: ...
+
+    def record_outcome(
+        self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
+    ) -> LedgerEntry:
+        """Store the terminal outcome once; if one was stored first, return the entry holding it."""
+        ...
+
+    def mark_published(self, request_id: str) -> None: ...
+
+    def mark_applied(self, request_id: str, call: PendingCall) -> None:
+        """A member of a coalesced call whose own message was not there when the call settled."""
+        ...
+
+    # -- lanes -----------------------------------------------------------------------------------
+    def read_unit(
+        self, lane: LaneKey, request_ids: Sequence[str]
+    ) -> tuple[LaneState, dict[str, LedgerEntry]]: ...
+
+    def begin_call(self, lane: LaneKey, call: PendingCall) -> None:
+        """Record the call about to be made; fails if another call is recorded (lanes are exclusive)."""
+        ...
+
+    def save_call(self, lane: LaneKey, call: PendingCall) -> None:
+        """Progress of the recorded call (its new version, polls); only while it is still the one."""
+        ...
+
+    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+        """The call is resolved; remember the version it settled as (None: it never landed)."""
+        ...
+
+    def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None: ...
+
+
+class Pacer(Protocol):
+    def reserve(self) -> float:
+        """Reserve the next slot for one update call; return when it is (epoch seconds)."""
+        ...
+
+    def earliest_call(self) -> float:
+        """No call before this (epoch seconds): the last answered call's quota interval."""
+        ...
+
+    def call_ended(self, at: float) -> None: ...
+
+
+class Lane(Protocol):
+    def send(self, group_id: str, dedup_id: str, body: str) -> None: ...
+
+    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
+        """(group id, deduplication id, body) each, in order; raises if any was not taken."""
+        ...
+
+
+class OutcomeSink(Protocol):
+    def publish(self, outcome: UpdateOutcome) -> None: ...
+
+    def publish_detail(self, detail_type: str, detail: dict[str, Any]) -> None: ...
+
+
+class FailureSink(Protocol):
+    def send(self, body: str, *, request_id: str | None, code: str, message: str) -> None: ...
+
+
+class MetricsSink(Protocol):
+    def count(self, name: str, value: float = 1, reason: str | None = None) -> None: ...
+
+    def observe(self, name: str, value: float, unit: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...

@@ -1,0 +1,69 @@
+"""OutcomeRecorder: one recorded, published terminal outcome per request, whoever gets there first.
+
+Order is what makes "nothing lost, nothing doubled" hold across crashes: the outcome is stored in
+the ledger (a conditional write, so racing deliveries agree on one), then a failed request's record
+goes to the failures queue, then the event is published, and only then is the entry marked
+published. A delivery that finds the entry stored but unpublished publishes the *stored* outcome
+again; it never computes a second one. The failure record goes before the event so that a record
+SQS refuses cannot make every retry publish another event.
+"""
+
+from __future__ import annotations
+
+from updater.domain.ledger import LedgerEntry, LedgerStatus
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.ports import FailureSink, Ledger, MetricsSink, OutcomeSink
+
+
+class OutcomeRecorder:
+    def __init__(
+        self, ledger: Ledger, events: OutcomeSink, failures: FailureSink, metrics: MetricsSink
+    ) -> None:
+        self._ledger = ledger
+        self._events = events
+        self._failures = failures
+        self._metrics = metrics
+
+    def finish(self, outcome: UpdateOutcome, body: str) -> UpdateOutcome:
+        """Record and announce `outcome`; returns the outcome that holds (maybe an earlier one)."""
+        status = LedgerStatus.SUCCEEDED if outcome.status is OutcomeStatus.SUCCEEDED else LedgerStatus.FAILED
+        document = outcome.model_dump(mode="json")
+        entry = self._ledger.record_outcome(outcome.request_id, status, document)
+        if entry.outcome != document:  # another delivery got there first: its outcome is the one
+            return self.replay(entry, body)
+        self._announce(outcome, body)
+        self._count(outcome)
+        return outcome
+
+    def replay(self, entry: LedgerEntry, body: str) -> UpdateOutcome:
+        """A request that already ended: announce it again only if its announcement was cut off."""
+        stored = UpdateOutcome.model_validate(entry.outcome)
+        if entry.published:
+            self._metrics.count("Duplicate")
+        else:
+            self._announce(stored, body)
+        return stored
+
+    def _announce(self, outcome: UpdateOutcome, body: str) -> None:
+        if outcome.status is OutcomeStatus.FAILED:
+            self._failures.send(
+                body,
+                request_id=outcome.request_id,
+                code=str(outcome.error_code),
+                message=outcome.error_message or "",
+            )
+        self._events.publish(outcome)
+        self._ledger.mark_published(outcome.request_id)
+
+    def _count(self, outcome: UpdateOutcome) -> None:
+        if outcome.status is OutcomeStatus.FAILED:
+            self._metrics.count("UpdateFailed")
+            self._metrics.count("FailedByReason", reason=str(outcome.error_code))
+            return
+        self._metrics.count("Succeeded")
+        if outcome.noop:
+            self._metrics.count("NoOp")
+        if outcome.polls:
+            self._metrics.observe("PollsPerUpdate", outcome.polls, "Count")
+        if outcome.settle_ms is not None:
+            self._metrics.observe("TimeToSettleMs", outcome.settle_ms, "Milliseconds")

@@ -1,0 +1,94 @@
+"""Finalize function: consumes the redrive DLQs of the ingest queues and of the lane.
+
+Every message there gets its terminal outcome (`updater.domain.finalize`): an outcome event, and
+for a failure a record with its reason on the failures queue. Which DLQ a record came from decides
+how it is read, never its body. A record the finalizer cannot end fails and is retried; after its
+own deliveries it lands in the finalizer's DLQ, the one alarm that means something was lost.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from updater.adapters.sdk import AwsClients, calls_until
+from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.finalize import ImportGiveUp
+from updater.domain.inbound import RejectedMessage
+from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
+from updater.handlers.observability import PowertoolsMetricsSink, logger, metrics, tracer
+from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of
+from updater.settings import load_settings
+from updater.wiring import FinalizeRuntime, build_finalize
+
+_runtime: FinalizeRuntime | None = None
+
+
+def runtime() -> FinalizeRuntime:
+    global _runtime  # noqa: PLW0603  # built once per cold start, reused while warm
+    if _runtime is None:
+        _runtime = build_finalize(
+            load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(metrics)
+        )
+    return _runtime
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context, runtime())
+
+
+def handle(event: dict[str, Any], context: LambdaContext, rt: FinalizeRuntime) -> dict[str, Any]:
+    records = records_of(event)
+    metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
+    if not records:
+        logger.warning("an invocation without SQS records")
+        return {"batchItemFailures": []}
+    deadline = (
+        time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
+    )
+
+    def record_handler(record: SQSRecord) -> None:
+        with calls_until(deadline, time.time):
+            if record.event_source_arn == rt.settings.lane_dlq_arn:
+                _lane_record(rt, record)
+            else:
+                _ingest_record(rt, record)
+        metrics.add_metric(name="Finalized", unit="Count", value=1)
+
+    response = process_partial_response(
+        event={"Records": records},
+        record_handler=record_handler,
+        processor=batch_processor(records),
+        context=context,
+    )
+    return dict(response)
+
+
+def _lane_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
+    body = body_of(record)
+    try:
+        message = LaneMessage.parse(body)
+    except LaneMessageInvalid:
+        failure = ValidationFailure(FailureCode.INTERNAL_ERROR, "lane", "the lane message is unreadable")
+        rt.finalizer.reject(body, RejectedMessage(failure, "sqs"))
+        return
+    outcome = rt.finalizer.lane_message(LaneDelivery(record.message_id, message, receive_count(record)))
+    logger.info("lane message finalized", extra={"status": outcome.status.value, "code": outcome.error_code})
+
+
+def _ingest_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
+    result = rt.finalizer.intake_message(body_of(record))
+    if isinstance(result, ImportGiveUp):
+        rt.imports.give_up(result.envelope)
+        logger.info("import event finalized")
+    elif result is not None:
+        logger.info(
+            "ingest message finalized", extra={"status": result.status.value, "code": result.error_code}
+        )

@@ -1,0 +1,85 @@
+"""Intake function: the ingest queues (SQS submissions, and the EventBridge rules' deliveries).
+
+Each record is admitted on its own (`updater.domain.intake`): ended at once with its outcome, or
+forwarded to its image set's lane. A record whose admission met an unreachable AWS service fails
+alone and comes back after a short, growing wait; when its deliveries run out, SQS moves it to the
+redrive DLQ, where the finalizer ends it with a reason.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from updater.adapters.sdk import AwsClients, calls_until
+from updater.domain.errors import RetryableServiceError
+from updater.handlers.observability import PowertoolsMetricsSink, logger, metrics, tracer
+from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
+from updater.settings import load_settings
+from updater.wiring import IntakeRuntime, build_intake
+
+_runtime: IntakeRuntime | None = None
+
+
+def runtime() -> IntakeRuntime:
+    global _runtime  # noqa: PLW0603  # built once per cold start, reused while warm
+    if _runtime is None:
+        _runtime = build_intake(
+            load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(metrics)
+        )
+    return _runtime
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(event, context, runtime())
+
+
+def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> dict[str, Any]:
+    records = records_of(event)
+    metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
+    if not records:
+        logger.warning("an invocation without SQS records")
+        return {"batchItemFailures": []}
+    deadline = (
+        time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
+    )
+
+    def record_handler(record: SQSRecord) -> None:
+        try:
+            with calls_until(deadline, time.time):
+                admitted = rt.intake.admit(body_of(record))
+        except RetryableServiceError:
+            metrics.add_metric(name="IntakeRetried", unit="Count", value=1)
+            raise
+        logger.info("record admitted", extra={"admission": admitted.admission.value})
+
+    response = process_partial_response(
+        event={"Records": records},
+        record_handler=record_handler,
+        processor=batch_processor(records),
+        context=context,
+    )
+    # Failed records (and, on a FIFO queue, the later records of their groups) come back soon,
+    # not after the queue's visibility timeout, and later with each delivery.
+    by_id = {r["messageId"]: SQSRecord(r) for r in records}
+    failed = [
+        by_id[f["itemIdentifier"]] for f in response["batchItemFailures"] if f["itemIdentifier"] in by_id
+    ]
+    waits = [(r.receipt_handle, _backoff(receive_count(r))) for r in failed]
+    if waits:
+        try:
+            rt.queues.hide(source_arn(records), waits)
+        except RetryableServiceError:  # they come back after the queue's visibility timeout instead
+            logger.warning("could not shorten the wait of records to retry")
+    return dict(response)
+
+
+def _backoff(receives: int) -> int:
+    return int(min(300, 2 ** min(receives, 8)))

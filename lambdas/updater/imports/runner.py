@@ -1,0 +1,85 @@
+"""ImportReactionRunner: runs the import reaction for one `Import Job Completed` event.
+
+A reaction that cannot read the job's output yet (manifests not written, S3 or HealthImaging
+hiccups) raises RetryableServiceError, and SQS delivers the event again; when its deliveries run out,
+the finalizer calls `give_up`, which ends it with a failure event and a failure record, never
+silently. A malformed event ends at once. Planned requests are forwarded through intake, so they
+are validated, recorded and laned like any other request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from updater.domain.errors import FailureCode, RetryableServiceError, ServiceError
+from updater.domain.intake import RequestForwarder
+from updater.domain.ports import FailureSink, OutcomeSink
+from updater.imports.events import ImportEventInvalid
+from updater.imports.manifests import ImportManifestInvalid, ImportOutputNotFound
+from updater.imports.reaction import CorrectionsSource, ManifestSource, react_to_import_completed
+from updater.imports.rules import RuleSet
+
+IMPORT_SUMMARY_DETAIL_TYPE = "ImportJob.Reacted"
+IMPORT_FAILED_DETAIL_TYPE = "ImportJob.ReactionFailed"
+# S3 errors (missing bucket, access denied) included: a fix in configuration makes a later delivery work.
+_WORTH_RETRYING = (ImportOutputNotFound, ImportManifestInvalid, ServiceError, ClientError, BotoCoreError)
+
+
+class ImportReactionRunner:
+    def __init__(
+        self,
+        *,
+        rules: RuleSet,
+        allowed_datastores: frozenset[str],
+        manifests: ManifestSource,
+        corrections: CorrectionsSource,
+        fetch_metadata: Callable[[str, str], Mapping[str, Any]],
+        events: OutcomeSink,
+        failures: FailureSink,
+    ) -> None:
+        self._rules = rules
+        self._allowed = allowed_datastores
+        self._manifests = manifests
+        self._corrections = corrections
+        self._fetch_metadata = fetch_metadata
+        self._events = events
+        self._failures = failures
+
+    def react(self, envelope: Mapping[str, Any], forward: RequestForwarder) -> None:
+        try:
+            summary = react_to_import_completed(
+                envelope,
+                allowed_datastores=self._allowed,
+                manifest_reader=self._manifests,
+                fetch_metadata=self._fetch_metadata,
+                rules=self._rules,
+                corrections_reader=self._corrections,
+                fanout=forward,
+            )
+        except ImportEventInvalid as err:
+            self._fail(envelope, FailureCode.IMPORT_EVENT_INVALID, str(err))
+            return
+        except _WORTH_RETRYING as err:
+            raise RetryableServiceError(type(err).__name__, "import reaction will be retried") from err
+        if not summary.ignored:
+            self._events.publish_detail(IMPORT_SUMMARY_DETAIL_TYPE, summary.wire_dict())
+
+    def give_up(self, envelope: Mapping[str, Any]) -> None:
+        """The event's deliveries ran out: its job's output stayed unreadable (or forwarding failing)."""
+        self._fail(envelope, FailureCode.IMPORT_OUTPUT_UNREADABLE, "the reaction failed on every delivery")
+
+    def _fail(self, envelope: Mapping[str, Any], code: FailureCode, message: str) -> None:
+        raw_detail = envelope.get("detail")
+        detail_in = raw_detail if isinstance(raw_detail, Mapping) else {}
+        detail: dict[str, object] = {
+            "jobId": str(detail_in.get("jobId", "")),
+            "datastoreId": str(detail_in.get("datastoreId", "")),
+            "errorCode": str(code),
+            "errorMessage": message,
+        }
+        self._failures.send(json.dumps(envelope), request_id=None, code=str(code), message=message)
+        self._events.publish_detail(IMPORT_FAILED_DETAIL_TYPE, detail)

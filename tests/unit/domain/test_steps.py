@@ -1,0 +1,254 @@
+"""The lane's state machine, one delivery at a time, on a virtual clock: waits are steps, every crash
+point resumes to exactly one version and one outcome."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.domain.fakes import Crash, ThrottledError
+from tests.unit.domain.lane_world import LaneWorld, patient_update, request
+from updater.domain.errors import RetryableServiceError
+from updater.domain.outcome import OutcomeStatus
+from updater.domain.steps import Done, Wait, WaitReason
+
+
+def test_an_update_that_settles_inline_ends_in_one_delivery() -> None:
+    world = LaneWorld(settle_s=0.5)
+    world.submit(patient_update("r1", PatientName="NEW^NAME"))
+    results = world.deliver()
+    outcome = results["r1"]
+    assert isinstance(outcome, Done)
+    assert outcome.outcome.status is OutcomeStatus.SUCCEEDED
+    assert (outcome.outcome.from_version_id, outcome.outcome.to_version_id) == ("1", "2")
+    assert outcome.outcome.changed == {"Patient": ["PatientName"]}
+    assert world.patient()["PatientName"] == "NEW^NAME"
+    assert [e.request_id for e in world.events.published] == ["r1"]
+    # open + read + begin + outcome + published + end: the call's version is never written separately
+    assert sum(world.ledger.calls.values()) == 6
+
+
+def test_a_settle_longer_than_the_inline_poll_is_a_wait_not_a_failure() -> None:
+    world = LaneWorld(settle_s=7.0)
+    world.submit(patient_update("r1", PatientName="SLOW^SETTLE"))
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.reason is WaitReason.SETTLING
+    assert world.ledger.lanes[next(iter(world.ledger.lanes))].call.to_version_id == "2"
+    outcomes = world.run()
+    assert outcomes["r1"].to_version_id == "2"
+    assert outcomes["r1"].polls >= 2
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert world.versions() == 2
+
+
+def test_a_crash_before_the_call_lands_nothing_and_the_next_delivery_calls_once() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.images.fail_next("UpdateImageSetMetadata", Crash("before the call"))
+    with pytest.raises(Crash):
+        world.deliver()
+    world.queue[0].visible_at = world.clock.now() + 30  # the visibility timeout brings it back
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED
+    assert outcomes["r1"].to_version_id == "2"
+    assert world.versions() == 2
+
+
+def test_a_crash_after_the_call_before_the_ledger_write_is_attributed_to_the_open_call() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.images.fail_next("UpdateImageSetMetadata", Crash("after the call"), after_landing=True)
+    with pytest.raises(Crash):
+        world.deliver()
+    world.queue[0].visible_at = world.clock.now() + 30
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED
+    assert (outcomes["r1"].from_version_id, outcomes["r1"].to_version_id) == ("1", "2")
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert world.versions() == 2
+
+
+def test_a_coalesced_member_that_comes_back_alone_reports_the_shared_version() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("a", PatientName="FIRST"), patient_update("b", PatientSex="F"))
+    world.images.fail_next("UpdateImageSetMetadata", Crash("after the call"), after_landing=True)
+    with pytest.raises(Crash):
+        world.deliver()
+    # a's deliveries run out (SQS moves it to the DLQ); b comes back alone and resolves the call
+    a, b_queued = world.queue
+    world.queue = [b_queued]
+    world.clock.advance(30)
+    b = world.deliver()["b"]
+    assert isinstance(b, Done) and b.outcome.to_version_id == "2"
+    assert world.ledger.entries["a"].applied is not None
+    from updater.domain.lane_message import LaneDelivery  # noqa: PLC0415
+
+    explained = world.finalizer.lane_message(LaneDelivery(a.message_id, a.message, 5))
+    assert explained.status is OutcomeStatus.SUCCEEDED and explained.to_version_id == "2"
+    assert explained.coalesced_request_ids == ["b"]
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert (world.patient()["PatientName"], world.patient()["PatientSex"]) == ("FIRST", "F")
+
+
+def test_update_failed_after_a_crash_is_reported_as_update_failed_with_its_version() -> None:
+    world = LaneWorld()
+    world.images.next_status = "UPDATE_FAILED"
+    world.submit(patient_update("r1", PatientName="BAD"))
+    world.images.fail_next("UpdateImageSetMetadata", Crash("after the call"), after_landing=True)
+    with pytest.raises(Crash):
+        world.deliver()
+    world.queue[0].visible_at = world.clock.now() + 30
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.FAILED
+    assert outcomes["r1"].error_code == "UPDATE_FAILED"
+    assert outcomes["r1"].to_version_id == "2"
+    assert [code for _, _, code, _ in world.failures.records] == ["UPDATE_FAILED"]
+
+
+def test_a_crash_between_storing_and_publishing_republishes_the_stored_outcome_once() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.events.crash_next = True
+    with pytest.raises(Crash):
+        world.deliver()
+    world.queue[0].visible_at = world.clock.now() + 30
+    outcomes = world.run()
+    assert outcomes["r1"].to_version_id == "2"
+    assert [e.request_id for e in world.events.published] == ["r1"]
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+
+
+def test_a_lost_answer_to_a_5xx_leaves_the_call_open_and_the_next_delivery_finds_it_landed() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.images.fail_next(
+        "UpdateImageSetMetadata", RetryableServiceError("InternalServerException", "5xx"), after_landing=True
+    )
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.reason is WaitReason.TRANSIENT
+    outcomes = world.run()
+    assert outcomes["r1"].to_version_id == "2"
+    assert world.versions() == 2
+
+
+def test_a_throttled_call_waits_and_takes_no_effect() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.images.fail_next("UpdateImageSetMetadata", ThrottledError("ThrottlingException", "slow down"))
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.reason is WaitReason.THROTTLED
+    assert next(iter(world.ledger.lanes.values())).call is None
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED
+    assert world.images.calls["UpdateImageSetMetadata"] == 2
+    assert world.versions() == 2
+
+
+def test_a_far_pacing_slot_is_a_wait_and_the_slot_is_kept_for_the_return() -> None:
+    world = LaneWorld(rate=0.25)
+    world.pacer.reserve()  # someone else took the slot now: ours is 4 s away
+    world.submit(patient_update("r1", PatientName="A^B"))
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.reason is WaitReason.PACING
+    assert first.visibility_s == 3  # back a little early; the last moments are slept inline
+    reserved = next(iter(world.ledger.lanes.values())).turn_at_ms
+    assert reserved is not None
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED
+    assert world.pacer.ended and world.pacer.ended[0] >= reserved / 1000
+
+
+def test_an_image_set_locked_by_another_writer_is_waited_for_then_updated_on_its_new_version() -> None:
+    world = LaneWorld(settle_s=3.0)
+    world.images.external_update(*_lane_ids(), {"PatientAge": "041Y"})
+    world.submit(patient_update("r1", PatientName="A^B"))
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.reason is WaitReason.LOCKED
+    outcomes = world.run()
+    assert (outcomes["r1"].from_version_id, outcomes["r1"].to_version_id) == ("2", "3")
+    assert world.patient()["PatientAge"] == "041Y"
+
+
+def test_a_pinned_request_whose_image_set_moved_on_fails_without_a_call() -> None:
+    world = LaneWorld()
+    world.submit(
+        request(
+            "pinned",
+            expectedVersionId="7",
+            DICOMUpdates={
+                "updatableAttributes": {"SchemaVersion": 1.1, "Patient": {"DICOM": {"PatientName": "X"}}}
+            },
+        )
+    )
+    outcomes = world.run()
+    assert outcomes["pinned"].error_code == "VERSION_CONFLICT"
+    assert world.images.calls["UpdateImageSetMetadata"] == 0
+
+
+def test_requests_of_one_group_go_in_order_and_merge_into_one_call_later_winning() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("a", PatientName="FIRST"), patient_update("b", PatientName="SECOND"))
+    outcomes = world.run()
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert world.patient()["PatientName"] == "SECOND"
+    assert outcomes["a"].to_version_id == outcomes["b"].to_version_id == "2"
+    assert outcomes["a"].coalesced_request_ids == ["b"]
+
+
+def test_a_revert_between_updates_splits_the_calls_and_keeps_their_order() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("warm", PatientName="V2"))
+    world.run()
+    world.submit(
+        patient_update("a", PatientName="V3"),
+        request("revert", revertToVersionId="1"),
+        patient_update("c", PatientSex="O"),
+    )
+    outcomes = world.run()
+    assert [outcomes[r].to_version_id for r in ("a", "revert", "c")] == ["3", "4", "5"]
+    assert world.patient()["PatientName"] == "MISTER^CT"  # version 1's name, restored by the revert
+    assert world.patient()["PatientSex"] == "O"
+
+
+def test_a_dry_run_behind_an_update_is_answered_on_the_updated_version() -> None:
+    world = LaneWorld(settle_s=0.2)
+    dry = request(
+        "dry",
+        dryRun=True,
+        DICOMUpdates={
+            "updatableAttributes": {"SchemaVersion": 1.1, "Patient": {"DICOM": {"PatientName": "NEW"}}}
+        },
+    )
+    world.submit(patient_update("a", PatientName="NEW"), dry)
+    outcomes = world.run()
+    assert outcomes["dry"].noop and outcomes["dry"].from_version_id == "2"
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+
+
+def test_a_request_already_ended_is_replayed_not_applied_again() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("r1", PatientName="ONCE"))
+    world.run()
+    again = patient_update("r1", PatientName="ONCE")
+    from tests.unit.domain.lane_world import Queued  # noqa: PLC0415
+    from updater.domain.lane_message import lane_message  # noqa: PLC0415
+
+    world.queue.append(Queued(lane_message(again, trigger="sqs", received_at_ms=0), "dup"))
+    outcomes = world.run()
+    assert outcomes["r1"].to_version_id == "2"
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert world.metrics.counts["Duplicate"] == 1
+    assert len(world.events.published) == 1
+
+
+def test_a_version_that_never_settles_ends_settle_timeout_with_its_version() -> None:
+    world = LaneWorld(settle_s=10_000.0)
+    world.submit(patient_update("r1", PatientName="STUCK"))
+    outcomes = world.run(max_deliveries=500)
+    assert outcomes["r1"].error_code == "SETTLE_TIMEOUT"
+    assert outcomes["r1"].to_version_id == "2"
+
+
+def _lane_ids() -> tuple[str, str]:
+    from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID  # noqa: PLC0415
+
+    return DATASTORE_ID, IMAGE_SET_ID
