@@ -99,8 +99,9 @@ pacer: UpdateImageSetMetadata {realUpdateQuotaPerSecond}/s becomes **{updateQuot
 (whole seconds) and timeouts stay in real seconds. Throughput figures are fractions of the *scaled*
 quota. Fixed costs that do not scale (the 1 s minimum SQS delay of a hand-back, HTTP round trips,
 settle polling inside the invocation) weigh {quotaScale:g}x more against the scaled quota than against
-the real one. Both updaters run on the same local stack (moto, the emulator and every invocation in
-one Python process) with {workers} concurrent invocations per event source mapping.
+the real one. Both updaters run on the same local stack (moto in a process of its own, every
+invocation in a Lambda execution environment of its own, i.e. a worker process, and the emulator and
+the pollers in the bench's process) with {workers} concurrent invocations per event source mapping.
 """
 COLUMNS = """\
 Columns: finished/requests; update calls as a share of the scaled quota (while calls were being

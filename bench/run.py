@@ -6,21 +6,14 @@ Real path for both updaters: SQS (moto) -> local event source mapping -> handler
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import sys
 import time
 import uuid
-import warnings
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import boto3
-
-from bench.naive_updater import NaiveUpdater
+from bench.naive_updater import completions
 from bench.observation import EmulatorObserver
 from bench.settings import UPDATE_OPERATION, BenchSettings
 from bench.workloads import PlannedRequest, Workload, create_image_sets, plan_requests
@@ -30,6 +23,7 @@ from local.invoke import drain
 from local.stack import LocalStack, LocalStackOptions
 
 OURS, NAIVE = "updater", "naive"
+NAIVE_HANDLER = "bench.naive_updater.lambda_handler"
 SQS_BATCH = 10
 POLL_OUTCOMES_S = 0.5
 
@@ -56,25 +50,11 @@ class RunObservation:
     notes: list[str] = field(default_factory=list)
 
 
-@contextlib.contextmanager
-def handler_output_to(path: Path) -> Iterator[None]:
-    """Sends the handlers' JSON logs and EMF lines (stdout, any writer) to a file during a run."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with path.open("wb") as log:
-        os.dup2(log.fileno(), 1)
-        try:
-            yield
-        finally:
-            sys.stdout.flush()
-            os.dup2(saved, 1)
-            os.close(saved)
-
-
-def stack_options(settings: BenchSettings, workload: Workload) -> LocalStackOptions:
+def stack_options(settings: BenchSettings, workload: Workload, updater: str) -> LocalStackOptions:
     rate = settings.update_quota_per_s
     return LocalStackOptions(
+        handler=NAIVE_HANDLER if updater == NAIVE else None,
+        run_dir=settings.out_dir / "handler-logs" / f"{workload.name}-{updater}",
         name_prefix=f"bench{uuid.uuid4().hex[:6]}-",
         visibility_timeout_s=settings.function_timeout_s,
         function_timeout_s=settings.function_timeout_s,
@@ -92,25 +72,11 @@ def stack_options(settings: BenchSettings, workload: Workload) -> LocalStackOpti
 def run_workload(
     settings: BenchSettings, workload: Workload, updater: str, template: dict[str, Any]
 ) -> RunObservation:
-    # Concurrent local invocations share Powertools' module-level Metrics (one per process), so one
-    # invocation's flush can leave another's empty; Lambda never shares it. Not a finding.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    naive: NaiveUpdater | None = None
-
-    def naive_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        assert naive is not None
-        return naive.handle(event, context)
-
-    stack = LocalStack(stack_options(settings, workload), handler=naive_handler if updater == NAIVE else None)
-    with handler_output_to(settings.out_dir / "handler-logs" / f"{workload.name}-{updater}.log"):
-        stack.start(start_pollers=False)
-        try:
-            if updater == NAIVE:
-                # As a Lambda module would: one default client, built from the environment at cold start.
-                naive = NaiveUpdater(boto3.client("medical-imaging"))
-            return _drive(settings, workload, updater, stack, template, naive)
-        finally:
-            stack.stop()
+    stack = LocalStack(stack_options(settings, workload, updater)).start(start_pollers=False)
+    try:
+        return _drive(settings, workload, updater, stack, template)
+    finally:
+        stack.stop()
 
 
 def _drive(
@@ -119,7 +85,6 @@ def _drive(
     updater: str,
     stack: LocalStack,
     template: dict[str, Any],
-    naive: NaiveUpdater | None,
 ) -> RunObservation:
     assert stack.topology is not None
     service = stack.emulator.service
@@ -130,7 +95,8 @@ def _drive(
     service.call_log.clear()
     cpu_started, started = time.process_time(), time.time()
     sent_at = _send(stack, planned)
-    outcomes = OutcomeCollector(stack.aws, stack.topology.queue("outcome_capture").url, naive)
+    naive_logs = stack.function_logs if updater == NAIVE else None
+    outcomes = OutcomeCollector(stack.aws, stack.topology.queue("outcome_capture").url, naive_logs)
     for poller in stack.pollers:
         poller.start()
     outcomes.wait_for(len(planned), deadline=started + settings.workload_cap_s)
@@ -189,10 +155,10 @@ class OutcomeCollector:
     attributes every 50 ms, which walks every message and would slow the run it measures.
     """
 
-    def __init__(self, aws: Any, queue_url: str, naive: NaiveUpdater | None) -> None:
+    def __init__(self, aws: Any, queue_url: str, naive_logs: Callable[[], str] | None) -> None:
         self._sqs = aws.sqs
         self._queue_url = queue_url
-        self._naive = naive
+        self._naive_logs = naive_logs
         self.finished_at: dict[str, float] = {}
         self.statuses: dict[str, str] = {}
         self.coalesced = 0
@@ -206,8 +172,10 @@ class OutcomeCollector:
         return False
 
     def collect(self) -> None:
-        if self._naive is not None:
-            self.finished_at = dict(self._naive.completions)
+        if self._naive_logs is not None:
+            self.finished_at = {}
+            for request_id, at in completions(self._naive_logs()):
+                self.finished_at.setdefault(request_id, at)
             self.statuses = dict.fromkeys(self.finished_at, "SUCCEEDED")
             return
         while messages := self._sqs.receive_message(

@@ -11,7 +11,7 @@ moto outages (every AWS service but HealthImaging unreachable for a moment, stat
 pacer and the emulator's update quota are scaled up together so the soak takes minutes.
 
 At the end the invariants of `local.chaos_invariants` are checked against the ledger, the outcome
-events, the DLQs, the emulator's version history and the handler's captured stdout. The summary
+events, the DLQs, the emulator's version history and the functions' log streams. The summary
 goes to stdout; the exit status is 1 if any invariant fails.
 """
 
@@ -29,15 +29,14 @@ from pathlib import Path
 
 from pydicom.data import get_testdata_file
 
-from local.chaos_capture import HandlerOutputCapture
 from local.chaos_evidence import Evidence, collect
 from local.chaos_faults import FaultRates, InvocationFaults, MotoOutages, ThrottleBursts, emulator_profile
 from local.chaos_invariants import InvariantResult, check_all, outcome_counts
-from local.chaos_moto import one_receiver_per_queue
 from local.chaos_sender import send_workload
 from local.chaos_workload import ImageSetTarget, Workload, WorkloadBuilder
 from local.event_source import InvocationRecord, wait_until_idle
-from local.stack import LocalStack, LocalStackOptions, updater_handler
+from local.lambda_invocation import task_root_importable
+from local.stack import LocalStack, LocalStackOptions
 from local.stack_template import REPO_ROOT
 
 SAMPLE_FILES = ("CT_small.dcm", "MR_small.dcm")
@@ -47,8 +46,8 @@ OUTPUT_DIR = REPO_ROOT / "build" / "chaos"
 @dataclass(frozen=True)
 class ChaosOptions:
     seed: int = 8
-    # ~2.2 requests/s at 2,000 on a shared 2-core machine (885 s): everything (moto, the emulator,
-    # the handlers) is one process. `make chaos-quick`: 600 requests, ~4.5 min.
+    # ~2.2 requests/s at 2,000 on a shared 2-core machine (885 s) when moto, the emulator and the
+    # handlers shared one process. `make chaos-quick`: 600 requests.
     requests: int = 2000
     minutes: float = 60.0
     image_sets: int = 30
@@ -88,6 +87,7 @@ class ChaosReport:
 
 def _stack_options(options: ChaosOptions, faults: InvocationFaults) -> LocalStackOptions:
     rate = str(options.update_rate_per_second)
+    logs = options.output_dir / f"function-logs-seed{options.seed}" if options.output_dir else None
     return LocalStackOptions(
         name_prefix=f"chaos{uuid.uuid4().hex[:6]}-",
         visibility_timeout_s=options.visibility_timeout_s,
@@ -97,6 +97,8 @@ def _stack_options(options: ChaosOptions, faults: InvocationFaults) -> LocalStac
             options.rates, update_rate_per_second=options.update_rate_per_second, seed=options.seed
         ),
         fault_plan=faults,
+        run_dir=logs,
+        moto_patches=("local.chaos_moto",),
         extra_environment={
             "UPDATE_RATE_PER_SECOND": rate,
             "UPDATE_BURST": "2",
@@ -118,7 +120,7 @@ def _import_image_sets(stack: LocalStack, count: int) -> list[ImageSetTarget]:
 
 
 def _body_key() -> Callable[[str], str]:
-    updater_handler()  # puts the Lambda code on sys.path
+    task_root_importable()  # the soak keys requests the way the updater does
     from updater.attempt import body_request_id  # noqa: PLC0415
 
     return body_request_id
@@ -134,7 +136,7 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
         timeout_s=options.function_timeout_s,
     )
     stack_options = _stack_options(options, faults)
-    with one_receiver_per_queue(), LocalStack(stack_options) as stack, HandlerOutputCapture() as capture:
+    with LocalStack(stack_options) as stack:
         assert stack.topology is not None
         targets = _import_image_sets(stack, options.image_sets)
         builder = WorkloadBuilder(
@@ -157,7 +159,6 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
             bursts.stop()
             for poller in stack.pollers:  # the evidence is read from a system at rest
                 poller.stop()
-        capture.stop()
         evidence = collect(
             stack.aws,
             stack.topology,
@@ -167,9 +168,10 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
         )
         evidence.drained_in_time = drained
         evidence.invocations = stack.invocations()
-        evidence.handler_output = capture.text()
+        evidence.handler_output = stack.function_logs()
         if options.output_dir is not None:
-            capture.write_to(options.output_dir / f"handler-output-seed{options.seed}.log")
+            output = options.output_dir / f"handler-output-seed{options.seed}.log"
+            output.write_text(evidence.handler_output, encoding="utf-8")
         return ChaosReport(
             options=options,
             workload=workload,

@@ -7,22 +7,24 @@ message reaches the redrive policy's maxReceiveCount after far fewer real delive
 the DLQ without ever being processed (with "list.remove(x): x not in list" 500s now and then). Real
 SQS hands a message to one receiver per visibility window, and the soak must measure the updater,
 not this race.
+
+moto runs in its own process: `MotoServer(patches=["local.chaos_moto"])` has that process call
+`install()` before it serves.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from moto.sqs.models import SQSBackend
 
 
-@contextmanager
-def one_receiver_per_queue() -> Iterator[None]:
+def install() -> None:
     original = SQSBackend.receive_message
+    if getattr(original, "one_receiver_per_queue", False):
+        return
     locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
     guard = threading.Lock()
 
@@ -32,8 +34,5 @@ def one_receiver_per_queue() -> Iterator[None]:
         with lock:  # a long poll on an empty queue holds it: the others would wait on the same queue
             return original(self, queue_name, *args, **kwargs)
 
+    receive_message.one_receiver_per_queue = True  # type: ignore[attr-defined]
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        SQSBackend.receive_message = original  # type: ignore[method-assign]

@@ -1,6 +1,6 @@
 """`make demo`: the whole system on this machine, driven with real traffic, summarised as a table.
 
-moto's server and the HealthImaging emulator start in-process; the stack's queues, buses, rules and
+moto's server and the HealthImaging emulator start locally; the stack's queues, buses, rules and
 table are created from the synthesized CDK template; pydicom's sample studies are imported through a
 real import job (so HealthImaging's `Import Job Completed` event triggers the stage's import rules);
 then update requests, a forced UID change, bad inputs, a no-op and a revert go through the ingest
@@ -189,8 +189,9 @@ def main() -> int:
     )
     out.write("starting moto, the HealthImaging emulator and the CDK stack's topology ...\n")
     LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with LOG_FILE.open("w") as logs, contextlib.redirect_stdout(logs), LocalStack(options) as stack:
+    with LocalStack(options) as stack:
         steps, events, dlq = _run(stack, out)
+        LOG_FILE.write_text(stack.function_logs(), encoding="utf-8")
     ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE)
     return 0 if ok else 1
 

@@ -1,11 +1,12 @@
-"""A local SQS event source mapping: polls a queue and runs a handler the way Lambda does.
+"""A local SQS event source mapping: polls a queue and invokes its function the way Lambda does.
 
 Per batch: ReceiveMessage (up to the batch size, gathering for the batching window), build the
 Lambda SQS event, invoke with a `LocalLambdaContext` whose remaining time counts down from the
 function timeout, then delete what succeeded. Failed messages are left alone: they reappear after
 the queue's visibility timeout, and moto moves them to the DLQ once their receive count reaches
 the redrive policy's maxReceiveCount. A raised exception, a timeout or an invalid response fails
-the whole batch. Several workers poll concurrently, like the mapping's concurrent pollers.
+the whole batch. Several workers poll concurrently, like the mapping's concurrent pollers; each
+invocation goes to the function's `FunctionInvoker` (its execution environments, or in process).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.lambda_context import LocalLambdaContext
-from local.lambda_invocation import Handler, InvocationResult, InvocationStatus, invoke_handler
+from local.lambda_invocation import FunctionInvoker, InvocationResult, InvocationStatus
 from local.sqs_lambda_event import BatchVerdict, batch_verdict, lambda_sqs_event
 from local.topology import LocalTopology
 
@@ -55,14 +56,15 @@ class EventSourceSettings:
     def from_topology(
         cls, topology: LocalTopology, queue_role: str, workers: int | None = None
     ) -> EventSourceSettings:
-        mapping = next(m for m in topology.event_source_mappings if m.queue_role == queue_role)
+        mapping = topology.mapping(queue_role)
+        function = topology.function_of(queue_role)
         queue = topology.queue(queue_role)
         return cls(
             queue_url=queue.url,
             queue_arn=queue.arn,
-            function_name=topology.function.function_name,
-            function_timeout_s=topology.function.timeout_s,
-            memory_mb=topology.function.memory_mb,
+            function_name=function.function_name,
+            function_timeout_s=function.timeout_s,
+            memory_mb=function.memory_mb,
             batch_size=mapping.batch_size,
             # AWS sizes visibility >= 6 x timeout + window; shortened local visibility must keep
             # the window below it, or a gathered message reappears before its batch is invoked.
@@ -86,7 +88,7 @@ class PlannedInvocation:
 class InvocationFault:
     """A fault to inject into one invocation (for the chaos soak).
 
-    `cut_off_after_s`: stop the handler this many seconds in, as if the execution environment died.
+    `cut_off_after_s`: kill the execution environment this many seconds in, as if it crashed.
     `lose_response`: the handler finishes but its answer is lost, so no message is deleted and the
     whole batch is delivered again (at-least-once delivery made visible).
     """
@@ -101,6 +103,7 @@ FaultPlan = Callable[[PlannedInvocation], InvocationFault | None]
 @dataclass(frozen=True)
 class InvocationRecord:
     request_id: str
+    function_name: str
     message_ids: tuple[str, ...]
     receive_counts: tuple[int, ...]
     status: InvocationStatus
@@ -115,14 +118,14 @@ class SqsEventSourcePoller:
     def __init__(
         self,
         sqs_client: Any,
-        handler: Handler,
+        function: FunctionInvoker,
         settings: EventSourceSettings,
         *,
         fault_plan: FaultPlan | None = None,
         on_invocation: Callable[[InvocationRecord], None] | None = None,
     ) -> None:
         self._sqs = sqs_client
-        self._handler = handler
+        self._function = function
         self.settings = settings
         self._fault_plan = fault_plan
         self._on_invocation = on_invocation
@@ -240,10 +243,15 @@ class SqsEventSourcePoller:
         )
         fault = (self._fault_plan(planned) if self._fault_plan else None) or InvocationFault()
         event = lambda_sqs_event(messages, self.settings.queue_arn)
-        result = invoke_handler(self._handler, event, context, cut_off_after_s=fault.cut_off_after_s)
+        result = self._function.invoke(event, context, cut_off_after_s=fault.cut_off_after_s)
         verdict = self._verdict(result, message_ids, fault)
-        self._delete(messages, verdict.succeeded)
         self._record(planned, result, verdict, context)
+        try:
+            self._delete(messages, verdict.succeeded)
+        except (BotoCoreError, ClientError):
+            # SQS unreachable (the soak's moto outages): the batch comes back after its visibility
+            # timeout, as when Lambda's poller cannot delete; the handler's ledger makes that harmless.
+            logger.warning("local event source could not delete a finished batch; it will be delivered again")
 
     def _verdict(
         self, result: InvocationResult, message_ids: tuple[str, ...], fault: InvocationFault
@@ -276,6 +284,7 @@ class SqsEventSourcePoller:
     ) -> None:
         record = InvocationRecord(
             request_id=planned.request_id,
+            function_name=self.settings.function_name,
             message_ids=planned.message_ids,
             receive_counts=planned.receive_counts,
             status=result.status,

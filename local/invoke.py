@@ -17,7 +17,6 @@ the local data store (`--keep-ids` sends them unchanged).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 from local.moto_stack import AwsClients
 from local.stack import STATE_FILE, LocalStack, LocalStackOptions, RunningStack
+from local.stack_template import REPO_ROOT
 from local.topology import LocalTopology
 
 SAMPLE_DICOM_FILE = "CT_small.dcm"
@@ -35,7 +35,7 @@ IDLE_CHECKS = 3
 POLL_INTERVAL_S = 0.2
 REPLAY_VISIBILITY_TIMEOUT_S = 2
 DEAD_LETTER_KEYS = ("requestId", "datastoreId", "imageSetId", "errorCode", "code", "reason", "detail-type")
-LOG_FILE = Path("build") / "local-invoke.log"
+RUN_DIR = REPO_ROOT / "build" / "local-invoke"
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,7 @@ def outcome_line(
 def replay(paths: Sequence[Path], arguments: argparse.Namespace) -> int:
     if arguments.running:
         running = RunningStack.read(Path(arguments.state_file))
+        print(f"function logs: {running.run_dir}/<function name>/", file=sys.stderr)
         return _replay(paths, arguments, running.aws, running.topology, running.datastore_id, None, None)
     options = LocalStackOptions(
         stage=arguments.stage,
@@ -176,7 +177,9 @@ def replay(paths: Sequence[Path], arguments: argparse.Namespace) -> int:
         name_prefix="invoke-",
         # A record the handler gives back comes round again in seconds, not the stage's minutes.
         visibility_timeout_s=REPLAY_VISIBILITY_TIMEOUT_S,
+        run_dir=RUN_DIR,
     )
+    print(f"function logs: {RUN_DIR}/<function name>/", file=sys.stderr)
     with LocalStack(options) as stack:
         assert stack.topology is not None
         image_set_id = None
@@ -235,12 +238,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep-ids", action="store_true", help="send data store and image set ids unchanged")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for each record")
     arguments = parser.parse_args(argv)
-    # The handler logs JSON to stdout, as in Lambda; keep stdout for the outcome lines alone.
-    arguments.output = sys.stdout
-    LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
-    with LOG_FILE.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
-        print(f"handler logs: {LOG_FILE}", file=sys.stderr)
-        return replay(arguments.files, arguments)
+    arguments.output = sys.stdout  # the outcome lines alone: the functions log to their own streams
+    return replay(arguments.files, arguments)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from local.moto_stack import LOCAL_ACCOUNT_ID, LOCAL_REGION
 
@@ -23,7 +24,8 @@ class LocalLambdaContext:
     client_context: None = None
     identity: None = None
     tenant_id: None = None
-    # Monotonic, so a wall-clock step cannot stretch or cut the budget.
+    # Monotonic (one clock for every process of the machine), so a wall-clock step cannot stretch
+    # or cut the budget, and an execution environment counts down to the same deadline.
     started_at: float = field(default_factory=time.monotonic)
 
     @property
@@ -44,3 +46,23 @@ class LocalLambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+    def restart_clock(self) -> None:
+        """The timeout counts from here: Lambda starts it when the invoke phase begins, after an
+        execution environment's init (cold start)."""
+        self.started_at = time.monotonic()
+
+    def description(self) -> dict[str, Any]:
+        """What an execution environment needs to build the same context (JSON)."""
+        return {
+            "function_name": self.function_name,
+            "memory_limit_in_mb": self.memory_limit_in_mb,
+            "timeout_s": self.timeout_s,
+            "aws_request_id": self.aws_request_id,
+            "function_version": self.function_version,
+            "started_at": self.started_at,
+        }
+
+    @classmethod
+    def from_description(cls, description: dict[str, Any]) -> LocalLambdaContext:
+        return cls(**description)

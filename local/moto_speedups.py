@@ -1,8 +1,12 @@
 """Two of moto's hot spots, made cheap for the local stack: the same answers, less CPU.
 
-Everything local (moto's server, the emulator, the handlers) shares one Python process, so CPU that
-moto burns is taken from the updater under test. A profile of the 600-request chaos soak (py-spy,
-60 s) put about a quarter of all samples in moto's SQS clock and one tenth in its request routing:
+moto runs in a process of its own (`local.moto_process`), which installs these before it serves
+(`local.moto_stack.DEFAULT_PATCHES`). They still matter there: moto answers every SQS, DynamoDB and
+EventBridge call on one interpreter, so when its process saturates a core every handler waits on
+it. The 600-request chaos soak (`make chaos-quick`) took 198 s with these, moto's process using
+97 s of CPU, and 350 s without, moto using 262 s and 11 invocations overrunning their timeout while
+waiting on SQS and DynamoDB answers. A profile of the soak when everything shared one process
+(py-spy, 60 s) put about a quarter of all samples in moto's SQS clock and one tenth in its routing:
 - `Message.visible` / `Message.delayed` read the clock through `unix_time_millis()`, which builds
   two naive datetimes and subtracts them, for every message of a queue on every ReceiveMessage and
   GetQueueAttributes. With hundreds of messages queued that dominates. `time.time()` is the same
@@ -45,7 +49,7 @@ def _list_of_moto_modules() -> Iterable[str]:
 
 
 def install() -> None:
-    """Idempotent: every local moto server in the process gets the same, cheaper answers."""
+    """Idempotent: moto's server in this process gets the same, cheaper answers."""
     moto.sqs.models.unix_time_millis = _unix_time_millis  # type: ignore[assignment]
     moto.sqs.models.unix_time = _unix_time  # type: ignore[assignment]
     moto.backends.list_of_moto_modules = _list_of_moto_modules  # type: ignore[assignment]

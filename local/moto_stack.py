@@ -1,30 +1,41 @@
-"""moto's server, in-process on a free loopback port, and boto3 clients that reach it.
+"""moto's server in a child process on a free loopback port, and boto3 clients that reach it.
 
-moto keeps its state in process-wide backends: two servers started in one process share every queue,
-table and bus. Callers that need isolation give their resources distinct names (see
-`local.topology.create_topology(name_prefix=...)`) or call `reset()`.
+moto answers from its own process (`local.moto_process`): its request handling no longer competes
+for the calling process's interpreter with the HealthImaging emulator and the pollers, and every
+server has its own state, so two stacks never share a queue. Callers that still want a clean slate
+mid-run call `reset()`.
 """
 
 from __future__ import annotations
 
-import logging
+import json
+import os
+import subprocess
+import sys
+import threading
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 import boto3
 from botocore.config import Config
-from moto.server import ThreadedMotoServer
 
-from local import moto_speedups
+from local.stack_template import REPO_ROOT
 
 LOCAL_REGION = "us-east-1"
 # moto's default account; ARNs it builds carry this id.
 LOCAL_ACCOUNT_ID = "123456789012"
 # Dummy credentials: moto accepts any, and botocore must find some without touching ~/.aws.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+STARTUP_TIMEOUT_S = 60.0
+STOP_GRACE_S = 5.0
+# Patches every local moto runs: without local.moto_speedups moto's process saturates a core in
+# the soak (see that module).
+DEFAULT_PATCHES = ("local.moto_speedups",)
 
 
 @dataclass(frozen=True)
@@ -45,34 +56,82 @@ class AwsClients:
 
 
 class MotoServer:
-    """moto's ThreadedMotoServer bound to 127.0.0.1 on a port the OS picks (no races between runs)."""
+    """moto's server (`local.moto_process`) bound to 127.0.0.1 on a port the OS picks.
 
-    def __init__(self, ip_address: str = "127.0.0.1", port: int = 0) -> None:
-        self._server = ThreadedMotoServer(ip_address=ip_address, port=port, verbose=False)
+    `patches`: modules whose `install()` the moto process runs before serving (changes to moto's
+    own code, such as `local.chaos_moto`, must run where moto runs).
+    """
+
+    def __init__(self, ip_address: str = "127.0.0.1", port: int = 0, patches: Sequence[str] = ()) -> None:
+        self._ip_address = ip_address
+        self._port = port
+        self._patches = (*DEFAULT_PATCHES, *patches)
+        self._process: subprocess.Popen[str] | None = None
         self._endpoint_url: str | None = None
+        self._control_lock = threading.Lock()
 
     def start(self) -> Self:
-        # werkzeug logs one line per request to stderr; the demo's output is for people.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        moto_speedups.install()
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self._endpoint_url = f"http://{host}:{port}"
+        command = [sys.executable, "-m", "local.moto_process", "--host", self._ip_address]
+        command += ["--port", str(self._port)]
+        for patch in self._patches:
+            command += ["--patch", patch]
+        search_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+        self._process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=os.environ | {"PYTHONPATH": search_path},
+        )
+        announced = self._read_line(self._process.stdout)
+        if not announced:
+            self.stop()
+            raise RuntimeError("moto's server process ended before it listened (see its stderr)")
+        self._endpoint_url = f"http://{self._ip_address}:{json.loads(announced)['port']}"
+        self._wait_until_answering()
         return self
 
+    @staticmethod
+    def _read_line(stream: IO[str] | None) -> str:
+        assert stream is not None
+        return stream.readline().strip()
+
+    def _wait_until_answering(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            try:
+                # Our own loopback endpoint, never user input.
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/data.json", timeout=5):  # noqa: S310
+                    return
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
     def restart(self, down_s: float) -> None:
-        """Stops the server for `down_s` and starts it again on the same port, state kept (moto's
-        backends live in the process): the soak's outage of every AWS service but HealthImaging."""
-        host, port = self._server.get_host_and_port()
-        self._server.stop()
-        time.sleep(down_s)
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._server.start()
+        """Every AWS service moto serves is unreachable for `down_s`, state kept (the soak's outage):
+        the listening socket and open connections are closed, then it listens on the same port."""
+        assert self._process is not None and self._process.stdin is not None
+        with self._control_lock:
+            self._process.stdin.write(f"outage {down_s}\n")
+            self._process.stdin.flush()
+            if self._read_line(self._process.stdout) != "up":
+                raise RuntimeError("moto's server process did not come back after an outage")
 
     def stop(self) -> None:
-        if self._endpoint_url is not None:
-            self._server.stop()
-            self._endpoint_url = None
+        process, self._process = self._process, None
+        self._endpoint_url = None
+        if process is None:
+            return
+        if process.stdin is not None:
+            process.stdin.close()  # end of input: the process stops its server and exits
+        try:
+            process.wait(STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
 
     @property
     def endpoint_url(self) -> str:
@@ -81,7 +140,7 @@ class MotoServer:
         return self._endpoint_url
 
     def reset(self) -> None:
-        """Drop every resource moto holds (all servers in this process share them)."""
+        """Drop every resource this server holds."""
         # The URL is our own loopback http endpoint, never user input.
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
@@ -111,7 +170,7 @@ def local_client(service_name: str, endpoint_url: str, **config: Any) -> Any:
     Host prefix injection is off because HealthImaging's runtime operations would otherwise
     prepend `runtime-` to `127.0.0.1`; it is harmless for the other services.
     """
-    client_config = Config(inject_host_prefix=False, retries={"mode": "standard"}, **config)
+    client_config = Config(**{"inject_host_prefix": False, "retries": {"mode": "standard"}, **config})
     return boto3.session.Session().client(
         service_name,  # type: ignore[call-overload]
         endpoint_url=endpoint_url,

@@ -1,9 +1,15 @@
 """The whole system on one machine: moto, the HealthImaging emulator, the stack's topology, and
-local event source mappings running the updater's handler.
+local event source mappings invoking the stack's functions the way Lambda does.
 
-    with LocalStack(stage="dev") as stack:
-        stack.sqs.send_message(QueueUrl=stack.topology.queue("ingest").url, MessageBody=...)
+    with LocalStack(LocalStackOptions(stage="dev")) as stack:
+        stack.aws.sqs.send_message(QueueUrl=stack.topology.queue("ingest").url, MessageBody=...)
         stack.run_until_idle(60)
+        stack.function_logs()  # what the functions wrote (JSON logs, EMF metrics)
+
+moto answers from a process of its own; each function runs in execution environments (worker
+processes with the function's environment, one invocation at a time, killed on a timeout or a
+cut-off); the emulator and the pollers run in this process. With `in_process=True` the handlers run
+on the pollers' threads instead (for profilers and debuggers; no timeouts, no cut-offs).
 
 `python -m local.stack` keeps one running and writes its endpoints to `build/local-stack.json`,
 where `python -m local.submit` and `python -m local.invoke --running` find it.
@@ -12,13 +18,12 @@ where `python -m local.submit` and `python -m local.invoke --running` find it.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
-import sys
+import tempfile
 import threading
-import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -30,42 +35,17 @@ from local.event_source import (
     SqsEventSourcePoller,
     wait_until_idle,
 )
-from local.lambda_invocation import Handler
+from local.execution_environments import ExecutionEnvironments
+from local.lambda_context import LocalLambdaContext
+from local.lambda_invocation import FunctionInvoker, InProcessEnvironment, InProcessFunction, InvocationResult
 from local.moto_stack import AwsClients, MotoServer, client_environment
 from local.stack_template import DEFAULT_STAGE, REPO_ROOT, load_stack_resources
-from local.topology import LocalTopology, create_topology
+from local.topology import LocalFunction, LocalTopology, create_topology
 
 STATE_FILE = REPO_ROOT / "build" / "local-stack.json"
+SERVE_RUN_DIR = REPO_ROOT / "build" / "local-stack"
 LAMBDA_TASK_ROOT = "/var/task/"
 LOCAL_DATASTORE_NAME = "local-demo"
-
-
-def _lambda_code_importable() -> None:
-    # Lambda's task root is the asset, whose root is lambdas/ (package `updater`).
-    task_root = str(REPO_ROOT / "lambdas")
-    if task_root not in sys.path:
-        sys.path.insert(0, task_root)
-
-
-def updater_handler() -> Handler:
-    """The real Lambda entry point, imported only when a stack runs it."""
-    _lambda_code_importable()
-    from updater.handler import lambda_handler  # noqa: PLC0415  (lazy: tests may run other handlers)
-
-    return lambda_handler  # type: ignore[no-any-return]
-
-
-def simulate_cold_start() -> None:
-    """Forgets what the handler built at its first call (settings, clients), as a new Lambda
-    execution environment would, so a new stack's environment takes effect."""
-    import updater.handler  # noqa: PLC0415
-    from updater.settings import load_settings  # noqa: PLC0415
-
-    load_settings.cache_clear()
-    updater.handler._runtime = None
-    # Lambda runs one invocation per process; the local pollers run several in threads that share
-    # Powertools' Metrics singleton, so one invocation's flush can leave another's empty.
-    warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
 @dataclass
@@ -80,29 +60,46 @@ class LocalStackOptions:
     emulator_profile: Any = None
     fault_plan: FaultPlan | None = None
     on_invocation: Callable[[InvocationRecord], None] | None = None
-    # Export the function's environment to os.environ, where the handler reads it (cold start).
-    apply_environment: bool = True
+    # Added to every function's environment (e.g. a faster pacer).
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # Handlers on the pollers' threads in this process (profilers, debuggers): no timeout is
+    # enforced and nothing is cut off. This process's os.environ gets the functions' environments
+    # until stop(), and the handlers' modules must not be imported yet (their import is the cold start).
+    in_process: bool = False
+    # A Handler setting run instead of every function's own (e.g. the bench's naive updater).
+    handler: str | None = None
+    # Log streams go to <run_dir>/<function name>/env-<n>.log; default: a directory removed at stop().
+    run_dir: Path | None = None
+    # Modules whose install() moto's process runs before serving (e.g. local.chaos_moto).
+    moto_patches: tuple[str, ...] = ()
 
 
 class LocalStack:
-    def __init__(self, options: LocalStackOptions | None = None, handler: Handler | None = None) -> None:
+    def __init__(self, options: LocalStackOptions | None = None) -> None:
         self.options = options or LocalStackOptions()
-        self._handler = handler
-        self.moto = MotoServer()
+        self.moto = MotoServer(patches=self.options.moto_patches)
         self.emulator: Any = None
         self.datastore_id = ""
         self.topology: LocalTopology | None = None
+        self.functions: dict[str, FunctionInvoker] = {}
         self.pollers: list[SqsEventSourcePoller] = []
-        self._replaced_environment: dict[str, str | None] = {}
+        self._run_dir: Path | None = None
+        self._in_process = InProcessEnvironment()
 
     @property
     def aws(self) -> AwsClients:
         return self.moto.clients()
 
+    @property
+    def run_dir(self) -> Path:
+        if self._run_dir is None:
+            raise RuntimeError("the stack is not running: call start() first")
+        return self._run_dir
+
     def start(self, *, start_pollers: bool = True) -> Self:
         from local.healthimaging import EmulatorServer  # noqa: PLC0415  (another team's module, heavy)
 
+        self._run_dir = self.options.run_dir or Path(tempfile.mkdtemp(prefix="local-stack-"))
         self.moto.start()
         self.emulator = EmulatorServer(
             profile=self.options.emulator_profile,
@@ -118,34 +115,53 @@ class LocalStack:
             function_timeout_s=self.options.function_timeout_s,
             datastore_ids=[self.datastore_id],
         )
-        if self.options.apply_environment:
-            self._apply_environment(self.lambda_environment())
-        handler = self._handler or updater_handler()
-        if self._handler is None:
-            simulate_cold_start()
-        self.pollers = [
-            self._poller(mapping.queue_role, handler) for mapping in self.topology.event_source_mappings
-        ]
+        self.functions = (
+            self._in_process_functions() if self.options.in_process else self._execution_environments()
+        )
+        self.pollers = [self._poller(mapping.queue_role) for mapping in self.topology.event_source_mappings]
         if start_pollers:
             for poller in self.pollers:
                 poller.start()
         return self
 
-    def _poller(self, queue_role: str, handler: Handler) -> SqsEventSourcePoller:
+    def _handler_of(self, function: LocalFunction) -> LocalFunction:
+        return replace(function, handler=self.options.handler) if self.options.handler else function
+
+    def _execution_environments(self) -> dict[str, FunctionInvoker]:
+        assert self.topology is not None
+        pools: dict[str, FunctionInvoker] = {}
+        for logical_id, function in self.topology.functions.items():
+            log_dir = self.run_dir / function.function_name
+            shutil.rmtree(log_dir, ignore_errors=True)  # this run's streams only
+            pools[logical_id] = ExecutionEnvironments(
+                self._handler_of(function), self.function_environment(function), log_dir
+            )
+        return pools
+
+    def _in_process_functions(self) -> dict[str, FunctionInvoker]:
+        """They share this process, so their environments share its os.environ."""
+        assert self.topology is not None
+        functions = {lid: self._handler_of(f) for lid, f in self.topology.functions.items()}
+        handlers = self._in_process.import_handlers(
+            [self.function_environment(f) for f in functions.values()],
+            [f.handler for f in functions.values()],
+        )
+        return {lid: InProcessFunction(h) for lid, h in zip(functions, handlers, strict=True)}
+
+    def _poller(self, queue_role: str) -> SqsEventSourcePoller:
         assert self.topology is not None
         settings = EventSourceSettings.from_topology(self.topology, queue_role, self.options.workers)
         return SqsEventSourcePoller(
             self.moto.client("sqs"),
-            handler,
+            self.functions[self.topology.mapping(queue_role).function_id],
             settings,
             fault_plan=self.options.fault_plan,
             on_invocation=self.options.on_invocation,
         )
 
-    def lambda_environment(self) -> dict[str, str]:
-        """The function's environment from the stack, pointed at the local endpoints."""
-        assert self.topology is not None
-        environment = dict(self.topology.updater_environment)
+    def function_environment(self, function: LocalFunction) -> dict[str, str]:
+        """A function's environment from the stack, pointed at the local endpoints."""
+        environment = dict(function.environment)
         rules_path = environment.get("IMPORT_RULES_PATH", "")
         if rules_path.startswith(LAMBDA_TASK_ROOT):
             environment["IMPORT_RULES_PATH"] = str(self._stage_import_rules_file())
@@ -163,17 +179,22 @@ class LocalStack:
 
         return load_stage_config(self.options.stage).import_rules_path() or ""
 
-    def _apply_environment(self, environment: dict[str, str]) -> None:
-        self._replaced_environment = {name: os.environ.get(name) for name in environment}
-        os.environ.update(environment)
+    def invoke(self, function: LocalFunction | str, event: dict[str, Any]) -> InvocationResult:
+        """One synchronous invocation (Lambda's Invoke), outside any event source mapping."""
+        assert self.topology is not None
+        target = self.topology.function(function) if isinstance(function, str) else function
+        context = LocalLambdaContext(target.function_name, str(target.memory_mb), target.timeout_s)
+        return self.functions[target.logical_id].invoke(event, context)
 
-    def _restore_environment(self) -> None:
-        for name, previous in self._replaced_environment.items():
-            if previous is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = previous
-        self._replaced_environment = {}
+    def function_logs(self, function: LocalFunction | str | None = None) -> str:
+        """What a function's environments wrote to stdout and stderr (JSON logs, EMF metrics),
+        or every function's when none is named. Empty in process (the handlers write to ours)."""
+        assert self.topology is not None
+        if function is None:
+            return "".join(self.function_logs(f) for f in self.topology.functions.values())
+        target = self.topology.function(function) if isinstance(function, str) else function
+        invoker = self.functions[target.logical_id]
+        return invoker.logs() if isinstance(invoker, ExecutionEnvironments) else ""
 
     def run_until_idle(self, timeout_s: float) -> None:
         for poller in self.pollers:
@@ -186,10 +207,15 @@ class LocalStack:
     def stop(self) -> None:
         for poller in self.pollers:
             poller.stop()
+        for function in self.functions.values():
+            function.close()
         if self.emulator is not None:
             self.emulator.stop()
         self.moto.stop()
-        self._restore_environment()
+        self._in_process.restore()
+        if self.options.run_dir is None and self._run_dir is not None:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
+        self._run_dir = None
 
     def write_state(self, path: Path = STATE_FILE) -> None:
         assert self.topology is not None
@@ -198,6 +224,7 @@ class LocalStack:
             "healthimaging_endpoint_url": self.emulator.endpoint_url,
             "datastore_id": self.datastore_id,
             "stage": self.options.stage,
+            "run_dir": str(self.run_dir),
             "topology": self.topology.to_json(),
         }
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,6 +247,7 @@ class RunningStack:
     healthimaging_endpoint_url: str
     datastore_id: str
     stage: str
+    run_dir: str
     topology: LocalTopology
 
     @classmethod
@@ -241,10 +269,11 @@ def serve(options: LocalStackOptions | None = None) -> None:
     stopped = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stopped.set())
-    with LocalStack(options) as stack:
+    with LocalStack(options or LocalStackOptions(run_dir=SERVE_RUN_DIR)) as stack:
         stack.write_state()
         print(f"moto:        {stack.moto.endpoint_url}")
         print(f"healthimaging: {stack.emulator.endpoint_url} (data store {stack.datastore_id})")
+        print(f"function logs: {stack.run_dir}/<function name>/")
         print(f"state file:  {STATE_FILE}  (Ctrl-C to stop)")
         stopped.wait()
     STATE_FILE.unlink(missing_ok=True)

@@ -125,7 +125,7 @@ def extract_local_resources(template: dict[str, Any]) -> dict[str, Any]:
         if r.get("Type") in LOCAL_RESOURCE_TYPES
     }
     for mapping in [r for r in kept.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]:
-        function_id = _referenced_logical_id(mapping["Properties"].get("FunctionName"))
+        function_id = referenced_logical_id(mapping["Properties"].get("FunctionName"))
         if function_id is None or resources.get(function_id, {}).get("Type") != FUNCTION_TYPE:
             raise StackTemplateError("an event source mapping does not name a function of the stack")
         properties = resources[function_id].get("Properties", {})
@@ -141,7 +141,7 @@ def extract_local_resources(template: dict[str, Any]) -> dict[str, Any]:
     return {"Parameters": parameters, "Resources": kept}
 
 
-def _referenced_logical_id(value: Any) -> str | None:
+def referenced_logical_id(value: Any) -> str | None:
     if isinstance(value, dict):
         if "Ref" in value:
             return str(value["Ref"])

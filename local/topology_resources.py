@@ -208,7 +208,8 @@ class MotoResourceBuilder:
             yield local_target
 
     def _define_function(self, logical_id: str, properties: dict[str, Any]) -> None:
-        # The function itself runs in-process (local.event_source); only its name is needed here.
+        # Functions run in local execution environments (local.execution_environments): only the
+        # name is needed here.
         name = self.values.resolve(properties.get("FunctionName")) or f"{self.name_prefix}{logical_id}"
         self.values.define(
             logical_id, name, Arn=f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:{name}"

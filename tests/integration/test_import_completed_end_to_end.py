@@ -15,7 +15,6 @@ from collections.abc import Iterator
 import pytest
 
 from local.healthimaging.profile import BehaviourProfile, SettleTime
-from local.lambda_context import LocalLambdaContext
 from local.scenario import import_job_from_s3, outcome_events, read_metadata
 from local.stack import LocalStack, LocalStackOptions
 from local.stack_template import REPO_ROOT
@@ -91,9 +90,6 @@ def test_import_completed_applies_the_stage_rules_once(stack: LocalStack) -> Non
 
 def test_an_import_whose_output_never_appears_ends_in_a_failure_event_and_the_dlq(stack: LocalStack) -> None:
     """Retried while deliveries remain; on the last one, one failure event and one DLQ record."""
-    # Imported only now: the handler module reads its Powertools settings from the stack's environment.
-    from updater.handler import handle, runtime  # noqa: PLC0415
-
     assert stack.topology is not None
     outcome_events(stack)  # start from an empty capture queue
     event = json.loads((REPO_ROOT / "events" / "sqs" / "import-job-completed.json").read_text())
@@ -103,18 +99,14 @@ def test_an_import_whose_output_never_appears_ends_in_a_failure_event_and_the_dl
         {"datastoreId": stack.datastore_id, "outputS3Uri": "s3://never-written-bucket/out/"}
     )
     record["body"] = json.dumps(envelope)
-    rt = runtime()
-    first = handle(
-        event, LocalLambdaContext(function_name="updater", memory_limit_in_mb="512", timeout_s=30), rt
-    )
-    assert first == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+    function = stack.topology.function_of("ingest")
+    first = stack.invoke(function, event)
+    assert first.response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert outcome_events(stack) == []
     # The last delivery of the last renewed copy (earlier last deliveries only renew the message).
-    record["attributes"]["ApproximateReceiveCount"] = str(rt.settings.max_receive_count)
+    record["attributes"]["ApproximateReceiveCount"] = function.environment["MAX_RECEIVE_COUNT"]
     record["messageAttributes"] = {"renewals": {"stringValue": str(MAX_RENEWALS), "dataType": "Number"}}
-    assert handle(
-        event, LocalLambdaContext(function_name="updater", memory_limit_in_mb="512", timeout_s=30), rt
-    ) == {"batchItemFailures": []}
+    assert stack.invoke(function, event).response == {"batchItemFailures": []}
     failures = [e["detail"] for e in outcome_events(stack) if e["detail-type"] == "ImportJob.ReactionFailed"]
     assert [(f["jobId"], f["errorCode"]) for f in failures] == [
         (envelope["detail"]["jobId"], "IMPORT_OUTPUT_UNREADABLE")

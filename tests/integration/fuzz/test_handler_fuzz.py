@@ -21,10 +21,9 @@ from pydicom.data import get_testdata_file
 
 from local.chaos_evidence import receive_all
 from local.healthimaging.profile import BehaviourProfile
-from local.lambda_context import LocalLambdaContext
-from local.lambda_invocation import InvocationStatus, invoke_handler
+from local.lambda_invocation import InvocationStatus
 from local.sqs_lambda_event import lambda_sqs_event
-from local.stack import LocalStack, LocalStackOptions, updater_handler
+from local.stack import LocalStack, LocalStackOptions
 
 pytestmark = pytest.mark.integration
 # Bad bodies earlier examples sent: sent again they replay their outcome instead of failing anew.
@@ -131,9 +130,8 @@ def test_a_batch_of_fuzzed_records_never_fails_the_good_one(
     bodies = [*bad, json.dumps(good)]
     data.draw(st.randoms()).shuffle(bodies)
     event = lambda_sqs_event(as_received(bodies), stack.topology.queue("ingest").arn)
-    context = LocalLambdaContext(function_name="fuzz", memory_limit_in_mb="512", timeout_s=30)
 
-    result = invoke_handler(updater_handler(), event, context)
+    result = stack.invoke(stack.topology.function_of("ingest"), event)
 
     assert result.status is InvocationStatus.RETURNED, result.error_type
     assert result.response == {"batchItemFailures": []}

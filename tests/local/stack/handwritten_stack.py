@@ -32,12 +32,12 @@ def _queue(name: str, *, fifo: bool = False, dlq: str | None = None, visibility:
     return {"Type": "AWS::SQS::Queue", "Properties": properties}
 
 
-def _mapping(queue: str) -> dict[str, Any]:
+def _mapping(queue: str, function: str = "UpdaterFunction1A2B3C4D") -> dict[str, Any]:
     return {
         "Type": "AWS::Lambda::EventSourceMapping",
         "Properties": {
             "EventSourceArn": _arn(queue),
-            "FunctionName": {"Ref": "UpdaterFunction1A2B3C4D"},
+            "FunctionName": {"Ref": function},
             "BatchSize": BATCH_SIZE,
             "MaximumBatchingWindowInSeconds": 1,
             "FunctionResponseTypes": ["ReportBatchItemFailures"],
@@ -133,3 +133,43 @@ def handwritten_stack_resources() -> dict[str, Any]:
             "FifoMappingDDDDDDDD": _mapping("FifoQueue44444444"),
         },
     }
+
+
+PROBE_HANDLERS = "tests.local.stack.lambda_task_root.probe_function"
+
+
+def _function(name: str, handler: str, variables: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "AWS::Lambda::Function",
+        "Properties": {
+            "FunctionName": f"svc-dev-{name}",
+            "Handler": f"{PROBE_HANDLERS}.{handler}",
+            "Timeout": 30,
+            "MemorySize": 256,
+            "Environment": {"Variables": {"FUNCTION_ROLE": name, **variables}},
+        },
+    }
+
+
+def three_function_stack_resources() -> dict[str, Any]:
+    """The lane design's shape: intake on the ingest queues, apply on an internal FIFO lane queue,
+    finalize on the redrive DLQs; probe handlers stand in for the three."""
+    document = handwritten_stack_resources()
+    resources = document["Resources"]
+    del resources["UpdaterFunction1A2B3C4D"]
+    resources |= {
+        "LaneDlqEEEEEEEE": _queue("svc-dev-lane-dlq.fifo", fifo=True),
+        "LaneQueueFFFFFFFF": _queue("svc-dev-lane.fifo", fifo=True, dlq="LaneDlqEEEEEEEE"),
+        "IntakeFunction11": _function(
+            "intake", "forward_to_lane", {"LANE_QUEUE_URL": {"Ref": "LaneQueueFFFFFFFF"}}
+        ),
+        "ApplyFunction222": _function("apply", "record_deliveries", {}),
+        "FinalizeFunction": _function(
+            "finalize", "record_deliveries", {"OUTCOME_BUS_NAME": {"Ref": "OutcomeBus88888888"}}
+        ),
+        "IngestMappingCCCCCCCC": _mapping("IngestQueue22222222", "IntakeFunction11"),
+        "FifoMappingDDDDDDDD": _mapping("FifoQueue44444444", "IntakeFunction11"),
+        "LaneMapping333333": _mapping("LaneQueueFFFFFFFF", "ApplyFunction222"),
+        "IngestDlqMapping44": _mapping("IngestDlq11111111", "FinalizeFunction"),
+    }
+    return document

@@ -1,10 +1,16 @@
-"""The local event source mapping runs a handler over SQS the way Lambda's mapping does."""
+"""The local event source mapping invokes a function over SQS the way Lambda's mapping does.
+
+Most cases run their handler in process (`InProcessFunction`), where a test can watch it; the
+timeout and cut-off cases need execution environments (`tests/local/stack/lambda_task_root`).
+"""
 
 from __future__ import annotations
 
 import json
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from local.event_source import (
@@ -14,10 +20,12 @@ from local.event_source import (
     SqsEventSourcePoller,
     wait_until_idle,
 )
-from local.lambda_invocation import InvocationStatus
+from local.execution_environments import ExecutionEnvironments
+from local.lambda_invocation import InProcessFunction, InvocationStatus
 from local.moto_stack import AwsClients
 from local.topology import LocalTopology
 from tests.local.stack.handwritten_stack import BATCH_SIZE, MAX_RECEIVE_COUNT
+from tests.local.stack.test_execution_environments import TASK_ROOT
 
 IDLE_TIMEOUT_S = 30
 
@@ -59,8 +67,17 @@ def poller(
 ) -> SqsEventSourcePoller:
     workers = options.pop("workers", None)
     return SqsEventSourcePoller(
-        aws.sqs, handler, EventSourceSettings.from_topology(topology, role, workers), **options
+        aws.sqs,
+        InProcessFunction(handler),
+        EventSourceSettings.from_topology(topology, role, workers),
+        **options,
     )
+
+
+def environments(topology: LocalTopology, handler: str, log_dir: Path) -> ExecutionEnvironments:
+    """The ingest mapping's function, with one of the probe handlers in place of its own."""
+    function = replace(topology.function_of("ingest"), handler=handler)
+    return ExecutionEnvironments(function, {}, log_dir, task_root=TASK_ROOT)
 
 
 def test_records_have_lambdas_sqs_event_shape(aws: AwsClients, topology: LocalTopology) -> None:
@@ -181,57 +198,57 @@ def test_remaining_time_counts_down_from_the_function_timeout(
 
     poller(aws, topology, timed, workers=1).run_until_idle(IDLE_TIMEOUT_S)
 
-    timeout_ms = topology.function.timeout_s * 1000
-    assert 0 < readings[0] <= timeout_ms
+    function = topology.function_of("ingest")
+    assert 0 < readings[0] <= function.timeout_s * 1000
     assert readings[0] - readings[1] >= 200
     (context,) = seen_contexts
-    assert context.function_name == topology.function.function_name
-    assert context.memory_limit_in_mb == str(topology.function.memory_mb)
-    assert context.invoked_function_arn.endswith(f":function:{topology.function.function_name}")
-    assert context.log_group_name == f"/aws/lambda/{topology.function.function_name}"
+    assert context.function_name == function.function_name
+    assert context.memory_limit_in_mb == str(function.memory_mb)
+    assert context.invoked_function_arn.endswith(f":function:{function.function_name}")
+    assert context.log_group_name == f"/aws/lambda/{function.function_name}"
     assert context.aws_request_id
 
 
 def test_overrunning_handler_is_stopped_and_its_batch_retried(
-    aws: AwsClients, topology: LocalTopology
+    aws: AwsClients, topology: LocalTopology, tmp_path: Path
 ) -> None:
     send(aws, topology.queue("ingest").url, {"n": 1})
-    finished: list[int] = []
-
-    def slow_first_time(event: dict[str, Any], context: Any) -> None:
-        attempt = int(event["Records"][0]["attributes"]["ApproximateReceiveCount"])
-        while attempt == 1 and context.get_remaining_time_in_millis() >= 0:
-            time.sleep(0.01)  # far past the deadline unless stopped
-            if context.get_remaining_time_in_millis() == 0:
-                time.sleep(0.5)
-                break
-        finished.append(attempt)
-
-    invocations = poller(aws, topology, slow_first_time, workers=1).run_until_idle(IDLE_TIMEOUT_S)
+    function = environments(topology, "probe_function.slow_on_first_delivery", tmp_path)
+    settings = EventSourceSettings.from_topology(topology, "ingest", workers=1)
+    try:
+        invocations = SqsEventSourcePoller(aws.sqs, function, settings).run_until_idle(IDLE_TIMEOUT_S)
+        logs = function.logs()
+    finally:
+        function.close()
 
     assert [i.status for i in invocations] == [InvocationStatus.TIMED_OUT, InvocationStatus.RETURNED]
-    # The first attempt never got past its loop: Lambda stops a function at its timeout.
-    assert finished == [2]
+    assert invocations[0].stopped_at == "probe_function.py:wait_in_the_function > wait_in_the_function"
+    # The first attempt never finished: Lambda stops a function at its timeout.
+    steps = [json.loads(line) for line in logs.splitlines() if '"step"' in line]
+    assert [(s["step"], s["attempt"]) for s in steps] == [("started", 1), ("started", 2), ("finished", 2)]
 
 
-def test_fault_plan_cuts_an_invocation_off_midway(aws: AwsClients, topology: LocalTopology) -> None:
+def test_fault_plan_cuts_an_invocation_off_midway(
+    aws: AwsClients, topology: LocalTopology, tmp_path: Path
+) -> None:
     send(aws, topology.queue("ingest").url, {"n": 1})
-    steps: list[str] = []
-
-    def two_steps(event: dict[str, Any], context: Any) -> None:
-        steps.append("before")
-        time.sleep(0.3)
-        steps.append("after")
+    function = environments(topology, "probe_function.slow_on_first_delivery", tmp_path)
+    settings = EventSourceSettings.from_topology(topology, "ingest", workers=1)
 
     def cut_first(planned: PlannedInvocation) -> InvocationFault | None:
-        return InvocationFault(cut_off_after_s=0.05) if planned.receive_counts == (1,) else None
+        return InvocationFault(cut_off_after_s=0.3) if planned.receive_counts == (1,) else None
 
-    invocations = poller(aws, topology, two_steps, workers=1, fault_plan=cut_first).run_until_idle(
-        IDLE_TIMEOUT_S
-    )
+    poller = SqsEventSourcePoller(aws.sqs, function, settings, fault_plan=cut_first)
+    try:
+        invocations = poller.run_until_idle(IDLE_TIMEOUT_S)
+        logs = function.logs()
+    finally:
+        function.close()
 
     assert [i.status for i in invocations] == [InvocationStatus.CUT_OFF, InvocationStatus.RETURNED]
-    assert steps == ["before", "before", "after"]
+    assert function.cold_starts == 2  # the cut-off environment is gone; its batch went to a new one
+    steps = [json.loads(line) for line in logs.splitlines() if '"step"' in line]
+    assert [(s["step"], s["attempt"]) for s in steps] == [("started", 1), ("started", 2), ("finished", 2)]
 
 
 def test_lost_response_redelivers_a_processed_batch(aws: AwsClients, topology: LocalTopology) -> None:
@@ -262,9 +279,9 @@ def test_workers_invoke_concurrently(aws: AwsClients, topology: LocalTopology) -
     one_message_batches = EventSourceSettings(
         **{**settings.__dict__, "batch_size": 1, "function_timeout_s": 15}
     )
-    invocations = SqsEventSourcePoller(aws.sqs, rendezvous, one_message_batches).run_until_idle(
-        IDLE_TIMEOUT_S
-    )
+    invocations = SqsEventSourcePoller(
+        aws.sqs, InProcessFunction(rendezvous), one_message_batches
+    ).run_until_idle(IDLE_TIMEOUT_S)
 
     assert [i.status for i in invocations] == [InvocationStatus.RETURNED] * 2
 
@@ -302,25 +319,3 @@ def test_idle_wait_covers_several_queues(aws: AwsClients, topology: LocalTopolog
         for each in pollers:
             each.stop()
     assert [json.loads(r["body"]) for r in standard_handler.records()] == [{"n": 1}]
-
-
-def test_a_timed_out_invocation_says_where_it_was_stopped() -> None:
-    from local.lambda_context import LocalLambdaContext  # noqa: PLC0415
-    from local.lambda_invocation import invoke_handler  # noqa: PLC0415
-    from updater.renewal import renewals_of  # noqa: PLC0415
-
-    def stuck_in_the_updater(event: dict[str, Any], context: Any) -> None:
-        # An updater function that blocks: the location names it and the call it waits in.
-        renewals_of({"messageAttributes": _SlowMapping(renewals={})})
-
-    context = LocalLambdaContext("updater", "128", timeout_s=0.3)
-    result = invoke_handler(stuck_in_the_updater, {"Records": []}, context)
-
-    assert result.status is InvocationStatus.TIMED_OUT
-    assert result.stopped_at == "renewal.py:renewals_of > get"
-
-
-class _SlowMapping(dict[str, Any]):
-    def get(self, key: str, default: Any = None) -> Any:
-        while True:  # forever, one short sleep at a time
-            time.sleep(0.02)

@@ -57,11 +57,21 @@ def test_update_request_on_the_ingest_queue_is_applied_and_reported(stack: Local
     assert event["detail"]["imageSetId"] == image_set_id  # type: ignore[index]
 
 
-def test_stack_exports_the_functions_environment_with_local_endpoints(stack: LocalStack) -> None:
+def test_each_function_gets_its_environment_with_local_endpoints_and_ours_is_untouched(
+    stack: LocalStack,
+) -> None:
     assert stack.topology is not None
-    assert os.environ["LEDGER_TABLE_NAME"] == stack.topology.table_name
-    assert os.environ["DATASTORE_IDS"] == stack.datastore_id
-    assert os.environ["AWS_ENDPOINT_URL_MEDICAL_IMAGING"] == stack.emulator.endpoint_url
-    assert os.environ["AWS_ENDPOINT_URL_SQS"] == stack.moto.endpoint_url
-    rules_path = os.environ["IMPORT_RULES_PATH"]
-    assert not rules_path.startswith("/var/task"), "the stage's rules file is read from the repository"
+    environment = stack.function_environment(stack.topology.function_of("ingest"))
+    assert environment["LEDGER_TABLE_NAME"] == stack.topology.table_name
+    assert environment["DATASTORE_IDS"] == stack.datastore_id
+    assert environment["AWS_ENDPOINT_URL_MEDICAL_IMAGING"] == stack.emulator.endpoint_url
+    assert environment["AWS_ENDPOINT_URL_SQS"] == stack.moto.endpoint_url
+    assert not environment["IMPORT_RULES_PATH"].startswith("/var/task"), "read from the repository"
+    # The functions run in execution environments of their own: this process keeps its environment.
+    assert os.environ.get("LEDGER_TABLE_NAME") != stack.topology.table_name
+
+
+def test_the_functions_logs_are_their_execution_environments_output(stack: LocalStack) -> None:
+    logs = stack.function_logs()
+    assert '"service":' in logs  # Powertools' JSON log lines
+    assert '"_aws":' in logs  # EMF metrics

@@ -53,12 +53,14 @@ def test_queues_and_mappings_follow_the_stage_configuration(
         assert mapping.batch_size == stage.batch_size
         assert mapping.maximum_concurrency == stage.max_concurrency
         assert mapping.report_batch_item_failures
-    assert real_topology.function.timeout_s == stage.timeout_seconds
-    assert real_topology.function.memory_mb == stage.memory_size_mb
+    for function in real_topology.functions.values():
+        assert function.timeout_s == stage.timeout_seconds
+        assert function.memory_mb == stage.memory_size_mb
+        assert function.handler
 
 
 def test_function_environment_satisfies_the_updater_settings(real_topology: LocalTopology) -> None:
-    settings = UpdaterSettings(**real_topology.updater_environment)
+    settings = UpdaterSettings(**real_topology.function_of("ingest").environment)
     assert settings.ledger_table_name == real_topology.table_name
     assert settings.outcome_bus_name == real_topology.buses["outcome"]
     assert settings.failure_dlq_url == real_topology.queue("ingest_dlq").url

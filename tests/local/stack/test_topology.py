@@ -71,7 +71,7 @@ def test_ledger_table_has_pk_and_ttl(aws: AwsClients, topology: LocalTopology) -
 
 
 def test_function_environment_resolves_to_local_names_and_urls(topology: LocalTopology) -> None:
-    environment = topology.updater_environment
+    environment = topology.function_of("ingest").environment
     assert environment["LEDGER_TABLE_NAME"] == topology.table_name
     assert environment["OUTCOME_BUS_NAME"] == topology.buses["outcome"]
     assert environment["FAILURE_DLQ_URL"] == topology.queue("ingest_dlq").url
@@ -87,8 +87,12 @@ def test_event_source_mappings_and_function_limits_come_from_the_template(topolo
         assert mapping.batch_size == BATCH_SIZE
         assert mapping.report_batch_item_failures
         assert mapping.maximum_concurrency == 2
-    assert topology.function.memory_mb == 512
-    assert topology.function.function_name.endswith("svc-dev-updater")
+        assert mapping.function_id == "UpdaterFunction1A2B3C4D"
+    (function,) = topology.functions.values()
+    assert function.memory_mb == 512
+    assert function.handler == "updater.handler.lambda_handler"
+    assert function.function_name.endswith("svc-dev-updater")
+    assert topology.function(function.function_name) is topology.function(function.logical_id) is function
 
 
 def test_import_completed_event_on_default_bus_reaches_ingest_queue_with_account(
@@ -171,7 +175,7 @@ def test_local_datastore_ids_replace_the_stages_in_rules_and_environment(aws: Aw
         name_prefix=f"t{uuid.uuid4().hex[:8]}-",
         datastore_ids=[local_store],
     )
-    assert topology.updater_environment["DATASTORE_IDS"] == local_store
+    assert topology.function_of("ingest").environment["DATASTORE_IDS"] == local_store
     for datastore_id in (STAGE_DATASTORE_ID, local_store):
         aws.events.put_events(
             Entries=[
