@@ -129,6 +129,7 @@ def measure(out: Path | None) -> dict[str, Any]:
         "files": sorted(trace.files),
         "fileToFileHops": sum(trace.hops.values()),
         "distinctHops": len(trace.hops),
+        "hops": {f"{a} -> {b}": n for (a, b), n in trace.hops.most_common()},
         "awsCalls": dict(sorted(trace.aws_calls.items())),
         "dynamodbCalls": sum(n for k, n in trace.aws_calls.items() if k.startswith("dynamodb.")),
         "healthImagingCalls": sum(n for k, n in trace.aws_calls.items() if k.startswith("medical-imaging.")),
@@ -160,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "out" / "request-path.json")
     args = parser.parse_args(argv)
     report = measure(args.out)
-    print(json.dumps({k: v for k, v in report.items() if k != "files"}, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k not in ("files", "hops")}, indent=1))
     print("files:", ", ".join(report["files"]))
 
 

@@ -125,7 +125,7 @@ def _drive(
         accepted_updates=sorted(r.at for r in log.records(UPDATE_OPERATION) if r.error_code is None),
         histories={i: service.version_history(stack.datastore_id, i) for i in image_sets},
         invocations=stack.invocations(),
-        dlq_messages=len(drain(stack.aws, stack.topology.queue("ingest_dlq").url)),
+        dlq_messages=len(drain(stack.aws, stack.topology.queue("failures").url)),
         wall_s=wall,
         bench_cpu_s=cpu,
         capped=capped,

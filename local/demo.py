@@ -150,9 +150,9 @@ def _modality(stack: LocalStack, image_set: str) -> str:
 
 
 def _dlq_reasons(stack: LocalStack) -> list[str]:
-    """failureCode of each DLQ record (bodies may be anything, even broken JSON)."""
+    """failureCode of each failure record (bodies may be anything, even broken JSON)."""
     assert stack.topology is not None
-    url, reasons = stack.topology.queue("ingest_dlq").url, []
+    url, reasons = stack.topology.queue("failures").url, []
     while messages := stack.aws.sqs.receive_message(
         QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
     ).get("Messages", []):

@@ -1,4 +1,4 @@
-"""The demo's closing report: one row per request, the import summary, the DLQ and the metrics."""
+"""The demo's closing report: one row per request, the import summary, the failures queue and the metrics."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def print_report(
     ok &= len(summaries) == 1
     expected_dlq = sorted(e for _, e in steps if e not in ("SUCCEEDED", "NOOP"))
     ok &= sorted(dlq) == expected_dlq
-    out.write(f"DLQ: {len(dlq)} failed requests, reasons {sorted(dlq)}\n")
+    out.write(f"failures queue: {len(dlq)} failed requests, reasons {sorted(dlq)}\n")
     out.write("metrics emitted (EMF): " + ", ".join(f"{k}={v:g}" for k, v in sorted(metrics.items())) + "\n")
     out.write(f"full JSON logs (Powertools) and EMF lines: {log_file}\n")
     out.write("demo " + ("passed" if ok else "FAILED") + "\n")

@@ -206,7 +206,7 @@ def _replay(
     image_set_id: str | None,
     stack: LocalStack | None,
 ) -> int:
-    dlqs = [topology.queue(role).url for role in ("ingest_dlq", "fifo_ingest_dlq")]
+    dlqs = [topology.queue("failures").url]
     for path in paths:
         for delivery in read_deliveries(path):
             if not arguments.keep_ids:

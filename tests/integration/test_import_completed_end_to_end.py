@@ -18,7 +18,6 @@ from local.healthimaging.profile import BehaviourProfile, SettleTime
 from local.scenario import import_job_from_s3, outcome_events, read_metadata
 from local.stack import LocalStack, LocalStackOptions
 from local.stack_template import REPO_ROOT
-from updater.renewal import MAX_RENEWALS
 
 pytestmark = pytest.mark.integration
 SAMPLES = ("CT_small.dcm", "MR_small.dcm")
@@ -88,8 +87,11 @@ def test_import_completed_applies_the_stage_rules_once(stack: LocalStack) -> Non
     assert {image_set: versions(stack, image_set) for image_set in image_sets} == before
 
 
-def test_an_import_whose_output_never_appears_ends_in_a_failure_event_and_the_dlq(stack: LocalStack) -> None:
-    """Retried while deliveries remain; on the last one, one failure event and one DLQ record."""
+def test_an_import_whose_output_never_appears_ends_in_a_failure_event_and_a_failure_record(
+    stack: LocalStack,
+) -> None:
+    """Intake fails the record while deliveries remain; once SQS moved it to the ingest DLQ, the
+    finalizer ends it: one failure event and one failure record, with the reason."""
     assert stack.topology is not None
     outcome_events(stack)  # start from an empty capture queue
     event = json.loads((REPO_ROOT / "events" / "sqs" / "import-job-completed.json").read_text())
@@ -99,20 +101,19 @@ def test_an_import_whose_output_never_appears_ends_in_a_failure_event_and_the_dl
         {"datastoreId": stack.datastore_id, "outputS3Uri": "s3://never-written-bucket/out/"}
     )
     record["body"] = json.dumps(envelope)
-    function = stack.topology.function_of("ingest")
-    first = stack.invoke(function, event)
+    record["eventSourceARN"] = stack.topology.queue("ingest").arn
+    first = stack.invoke(stack.topology.function_of("ingest"), event)
     assert first.response == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
     assert outcome_events(stack) == []
-    # The last delivery of the last renewed copy (earlier last deliveries only renew the message).
-    record["attributes"]["ApproximateReceiveCount"] = function.environment["MAX_RECEIVE_COUNT"]
-    record["messageAttributes"] = {"renewals": {"stringValue": str(MAX_RENEWALS), "dataType": "Number"}}
-    assert stack.invoke(function, event).response == {"batchItemFailures": []}
+    # SQS moved it to the redrive DLQ after maxReceiveCount deliveries: the finalizer's turn.
+    record["eventSourceARN"] = stack.topology.queue("ingest_dlq").arn
+    assert stack.invoke(stack.topology.function_of("ingest_dlq"), event).response == {"batchItemFailures": []}
     failures = [e["detail"] for e in outcome_events(stack) if e["detail-type"] == "ImportJob.ReactionFailed"]
     assert [(f["jobId"], f["errorCode"]) for f in failures] == [
         (envelope["detail"]["jobId"], "IMPORT_OUTPUT_UNREADABLE")
     ]
-    dlq = stack.aws.sqs.receive_message(
-        QueueUrl=stack.topology.queue("ingest_dlq").url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
+    recorded = stack.aws.sqs.receive_message(
+        QueueUrl=stack.topology.queue("failures").url, MessageAttributeNames=["All"], MaxNumberOfMessages=10
     )["Messages"]
-    codes = [m["MessageAttributes"]["failureCode"]["StringValue"] for m in dlq]
+    codes = [m["MessageAttributes"]["failureCode"]["StringValue"] for m in recorded]
     assert codes == ["IMPORT_OUTPUT_UNREADABLE"]

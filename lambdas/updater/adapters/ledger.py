@@ -39,7 +39,8 @@ class ConditionFailed(Exception):
 
 
 @contextmanager
-def _dynamodb() -> Iterator[None]:
+def dynamodb_errors() -> Iterator[None]:
+    """DynamoDB's errors as the domain's: a lost condition as ConditionFailed, the rest retryable."""
     try:
         yield
     except ClientError as err:
@@ -70,7 +71,7 @@ class LedgerTable:
     def open(
         self, request_id: str, *, digest: str, datastore_id: str, image_set_id: str, received_at_ms: int
     ) -> OpenedEntry:
-        with _dynamodb():
+        with dynamodb_errors():
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=request_key(request_id),
@@ -97,7 +98,7 @@ class LedgerTable:
         return OpenedEntry(entry, created=True)
 
     def get(self, request_id: str) -> LedgerEntry | None:
-        with _dynamodb():
+        with dynamodb_errors():
             item = self._client.get_item(
                 TableName=self._table, Key=request_key(request_id), ConsistentRead=True
             ).get("Item")
@@ -107,7 +108,7 @@ class LedgerTable:
         self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
     ) -> LedgerEntry:
         try:
-            with _dynamodb():
+            with dynamodb_errors():
                 answer = self._client.update_item(
                     TableName=self._table,
                     Key=request_key(request_id),
@@ -128,7 +129,7 @@ class LedgerTable:
         return _entry(request_id, answer["Attributes"])
 
     def mark_published(self, request_id: str) -> None:
-        with _dynamodb():
+        with dynamodb_errors():
             self._client.update_item(
                 TableName=self._table,
                 Key=request_key(request_id),
@@ -138,7 +139,7 @@ class LedgerTable:
 
     def mark_applied(self, request_id: str, call: PendingCall) -> None:
         try:
-            with _dynamodb():
+            with dynamodb_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=request_key(request_id),
@@ -161,7 +162,7 @@ class LedgerTable:
         items: list[dict[str, Any]] = []
         pending: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
         while pending:
-            with _dynamodb():
+            with dynamodb_errors():
                 answer = self._client.batch_get_item(RequestItems=pending)
             items.extend(answer.get("Responses", {}).get(self._table, []))
             pending = answer.get("UnprocessedKeys") or {}
@@ -177,7 +178,7 @@ class LedgerTable:
             raise RetryableServiceError("CallAlreadyOpen", "the lane has an open call") from err
 
     def _begin_call(self, lane: LaneKey, call: PendingCall) -> None:
-        with _dynamodb():
+        with dynamodb_errors():
             self._client.update_item(
                 TableName=self._table,
                 Key=lane_key(lane),
@@ -193,7 +194,7 @@ class LedgerTable:
 
     def save_call(self, lane: LaneKey, call: PendingCall) -> None:
         try:
-            with _dynamodb():
+            with dynamodb_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=lane_key(lane),
@@ -215,7 +216,7 @@ class LedgerTable:
             expression = "SET settledVersionId = :v " + expression
             values[":v"] = {"S": settled_version_id}
         try:
-            with _dynamodb():
+            with dynamodb_errors():
                 self._client.update_item(
                     TableName=self._table,
                     Key=lane_key(lane),
@@ -228,7 +229,7 @@ class LedgerTable:
             pass  # ended already
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:
-        with _dynamodb():
+        with dynamodb_errors():
             if turn_at_ms is None:
                 self._client.update_item(
                     TableName=self._table, Key=lane_key(lane), UpdateExpression="REMOVE turnAt"

@@ -36,7 +36,7 @@ class CallMember:
     received_at_ms: int
     attempts: int
     forced: bool
-    dry_run: bool = False
+    revert_to_version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,8 @@ class OpenCall:
             wait = called_s + self._schedule.next_delay(0.0, 0) - self._clock.now()
             if self._clock.now() + wait > until_s:
                 return Unsettled(call, wait)
-            self._clock.sleep(wait)
+            if wait > 0:
+                self._clock.sleep(wait)
         polls = 0
         while True:
             version = self._images.get_image_set(lane.datastore_id, lane.image_set_id, call.to_version_id)
@@ -130,6 +131,7 @@ class OpenCall:
             from_version_id=call.base_version_id,
             to_version_id=call.to_version_id,
             forced=member.forced,
+            revert_to_version_id=member.revert_to_version_id,
             attempts=member.attempts,
             polls=call.polls,
             duration_ms=max(0, int(now * 1000) - member.received_at_ms),

@@ -65,6 +65,7 @@ class Finalizer:
             received_at_ms=message.received_at_ms,
             attempts=delivery.receive_count,
             forced=request.force,
+            revert_to_version_id=request.revert_to_version_id,
         )
         own = state.call is not None and request.request_id in state.call.members
         call = state.call if own else (entry.applied if entry is not None else None)

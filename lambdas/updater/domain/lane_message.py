@@ -9,7 +9,7 @@ entry and only replay it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -66,10 +66,12 @@ class LaneDelivery:
     message_id: str
     message: LaneMessage
     receive_count: int
+    request: UpdateRequest = field(init=False)
+    body: str = field(init=False)  # the request as a failure record keeps it
 
-    @property
-    def request(self) -> UpdateRequest:
-        return self.message.request
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "request", self.message.request)
+        object.__setattr__(self, "body", self.message.request_body())
 
 
 def lane_message(request: UpdateRequest, *, trigger: str, received_at_ms: int) -> LaneMessage:

@@ -90,18 +90,14 @@ class StepSettings:
 class _Member:
     delivery: LaneDelivery
     entry: LedgerEntry | None
+    request: UpdateRequest = field(init=False)
+    request_id: str = field(init=False)
+    body: str = field(init=False)
 
-    @property
-    def request(self) -> UpdateRequest:
-        return self.delivery.request
-
-    @property
-    def request_id(self) -> str:
-        return self.delivery.request.request_id
-
-    @property
-    def body(self) -> str:
-        return self.delivery.message.request_body()
+    def __post_init__(self) -> None:
+        self.request = self.delivery.request
+        self.request_id = self.request.request_id
+        self.body = self.delivery.body
 
     def call_member(self) -> CallMember:
         message = self.delivery.message
@@ -112,6 +108,7 @@ class _Member:
             received_at_ms=message.received_at_ms,
             attempts=self.delivery.receive_count,
             forced=self.request.force,
+            revert_to_version_id=self.request.revert_to_version_id,
         )
 
 

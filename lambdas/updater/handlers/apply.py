@@ -18,12 +18,13 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import FailureCode, RetryableServiceError, ValidationFailure
 from updater.domain.intake import body_request_id, rejection
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.domain.steps import StepResult, Wait, WaitReason
-from updater.handlers.observability import PowertoolsMetricsSink, logger, metrics, tracer
+from updater.handlers.observability import logger, metrics, tracer
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
 from updater.settings import load_settings
 from updater.wiring import ApplyRuntime, build_apply
@@ -42,7 +43,7 @@ class Waiting(Exception):
 def runtime() -> ApplyRuntime:
     global _runtime  # noqa: PLW0603  # built once per cold start, reused while warm
     if _runtime is None:
-        _runtime = build_apply(load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(metrics))
+        _runtime = build_apply(load_settings(), AwsClients.from_environment(), EmfMetrics(metrics))
     return _runtime
 
 

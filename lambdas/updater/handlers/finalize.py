@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.finalize import ImportGiveUp
 from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
-from updater.handlers.observability import PowertoolsMetricsSink, logger, metrics, tracer
+from updater.handlers.observability import logger, metrics, tracer
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
@@ -31,9 +32,7 @@ _runtime: FinalizeRuntime | None = None
 def runtime() -> FinalizeRuntime:
     global _runtime  # noqa: PLW0603  # built once per cold start, reused while warm
     if _runtime is None:
-        _runtime = build_finalize(
-            load_settings(), AwsClients.from_environment(), PowertoolsMetricsSink(metrics)
-        )
+        _runtime = build_finalize(load_settings(), AwsClients.from_environment(), EmfMetrics(metrics))
     return _runtime
 
 

@@ -1,4 +1,5 @@
-"""The import reaction end to end on moto's S3 and SQS; metadata documents stand in for the gateway."""
+"""The import reaction end to end on moto's S3; metadata documents stand in for the gateway, and the
+planned requests are collected where intake would forward them to their lanes."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.imports.conftest import drain, failure, put_ndjson, success
+from tests.integration.imports.conftest import failure, put_ndjson, success
 from tests.unit.imports.documents import DATASTORE_ID, JOB_ID, STUDY_UID, applied, metadata_document
 from updater.domain.request import parse_update_request
 from updater.imports.corrections import CorrectionsReader
 from updater.imports.events import IgnoredReason
-from updater.imports.fanout import RequestFanout, react_to_import_completed
 from updater.imports.manifests import ImportManifestReader
+from updater.imports.reaction import react_to_import_completed
 from updater.imports.rules import load_rules
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -69,8 +70,28 @@ def event(s3: Any, bucket: str) -> dict[str, Any]:
     return envelope  # fmt: skip
 
 
+class Forwarded:
+    """What intake receives from the reaction (`RequestForwarder`): the planned requests, in order."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+
+    def send(self, requests: Any) -> int:
+        self.requests.extend(json.loads(json.dumps(list(requests))))
+        return len(requests)
+
+    def take(self) -> list[dict[str, Any]]:
+        taken, self.requests = self.requests, []
+        return taken
+
+
+@pytest.fixture
+def forwarded() -> Forwarded:
+    return Forwarded()
+
+
 def react(
-    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any], **overrides: Any
+    event: dict[str, Any], s3: Any, forwarded: Forwarded, documents: dict[str, Any], **overrides: Any
 ) -> Any:
     arguments: dict[str, Any] = {
         "allowed_datastores": {DATASTORE_ID},
@@ -78,16 +99,16 @@ def react(
         "fetch_metadata": lambda datastore_id, image_set_id: documents[image_set_id],
         "rules": load_rules(ROOT / "config" / "import-rules" / "dev.json"),
         "corrections_reader": CorrectionsReader(s3),
-        "fanout": RequestFanout(sqs, queue_url),
+        "fanout": forwarded,
     }
     return react_to_import_completed(event, **{**arguments, **overrides})
 
 
-def test_an_import_turns_into_update_requests_on_the_ingest_queue(
-    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+def test_an_import_turns_into_update_requests_for_intake(
+    event: dict[str, Any], s3: Any, forwarded: Forwarded, documents: dict[str, Any]
 ) -> None:
-    summary = react(event, s3, sqs, queue_url, documents)
-    queued = drain(sqs, queue_url)
+    summary = react(event, s3, forwarded, documents)
+    queued = forwarded.take()
 
     assert summary.job_id == JOB_ID and summary.datastore_id == DATASTORE_ID
     assert summary.image_sets_seen == 2
@@ -112,53 +133,52 @@ def test_an_import_turns_into_update_requests_on_the_ingest_queue(
 
 
 def test_replaying_the_event_after_the_updates_landed_requests_nothing(
-    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+    event: dict[str, Any], s3: Any, forwarded: Forwarded, documents: dict[str, Any]
 ) -> None:
-    first = react(event, s3, sqs, queue_url, documents)
+    first = react(event, s3, forwarded, documents)
     updated = copy.deepcopy(documents)
-    for body in drain(sqs, queue_url):
+    for body in forwarded.take():
         updated[body["imageSetId"]] = applied(updated[body["imageSetId"]], body["DICOMUpdates"])
 
-    replay = react(event, s3, sqs, queue_url, updated)
+    replay = react(event, s3, forwarded, updated)
 
     assert replay.updates_requested == 0
-    assert drain(sqs, queue_url) == []
+    assert forwarded.take() == []
     assert replay.skipped == first.skipped + first.updates_requested
     assert replay.image_sets_seen == first.image_sets_seen
 
 
 def test_a_replay_before_the_updates_landed_repeats_the_same_request_ids(
-    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+    event: dict[str, Any], s3: Any, forwarded: Forwarded, documents: dict[str, Any]
 ) -> None:
-    react(event, s3, sqs, queue_url, documents)
-    first_ids = sorted(body["requestId"] for body in drain(sqs, queue_url))
+    react(event, s3, forwarded, documents)
+    first_ids = sorted(body["requestId"] for body in forwarded.take())
 
-    react(event, s3, sqs, queue_url, documents)
+    react(event, s3, forwarded, documents)
 
-    assert sorted(body["requestId"] for body in drain(sqs, queue_url)) == first_ids
+    assert sorted(body["requestId"] for body in forwarded.take()) == first_ids
 
 
 def test_an_event_for_another_datastore_is_ignored_without_side_effects(
-    event: dict[str, Any], s3: Any, sqs: Any, queue_url: str, documents: dict[str, Any]
+    event: dict[str, Any], s3: Any, forwarded: Forwarded, documents: dict[str, Any]
 ) -> None:
-    summary = react(event, s3, sqs, queue_url, documents, allowed_datastores={"0" * 32})
+    summary = react(event, s3, forwarded, documents, allowed_datastores={"0" * 32})
 
     assert summary.ignored_reason is IgnoredReason.DATASTORE_NOT_ALLOWED
     assert summary.wire_dict()["ignoredReason"] == "datastore-not-allowed"
     assert (summary.image_sets_seen, summary.updates_requested) == (0, 0)
-    assert drain(sqs, queue_url) == []
+    assert forwarded.take() == []
 
 
 def test_no_attribute_value_reaches_the_summary_or_the_logs(
     event: dict[str, Any],
     s3: Any,
-    sqs: Any,
-    queue_url: str,
+    forwarded: Forwarded,
     documents: dict[str, Any],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.INFO, logger="updater.imports"):
-        summary = react(event, s3, sqs, queue_url, documents)
+        summary = react(event, s3, forwarded, documents)
 
     logged = " ".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
     published = json.dumps(summary.wire_dict())

@@ -33,12 +33,39 @@ def test_every_role_of_the_stack_is_found(real_topology: LocalTopology) -> None:
         "ingest_dlq",
         "fifo_ingest",
         "fifo_ingest_dlq",
+        "fifo_lane",
+        "fifo_lane_dlq",
+        "failures",
+        "finalize_dlq",
+        "fifo_finalize_dlq",
         "import_rule_dlq",
         "requests_rule_dlq",
     } <= set(real_topology.queues)
     assert set(real_topology.buses) == {"outcome", "requests"}
     assert {"import_completed", "requests"} <= set(real_topology.rules)
-    assert {m.queue_role for m in real_topology.event_source_mappings} == {"ingest", "fifo_ingest"}
+    assert {m.queue_role for m in real_topology.event_source_mappings} == {
+        "ingest",
+        "fifo_ingest",
+        "fifo_lane",
+        "ingest_dlq",
+        "fifo_ingest_dlq",
+        "fifo_lane_dlq",
+    }
+
+
+def test_each_queue_is_polled_by_its_own_function(real_topology: LocalTopology) -> None:
+    handlers = {
+        m.queue_role: real_topology.function_of(m.queue_role).handler
+        for m in real_topology.event_source_mappings
+    }
+    assert handlers == {
+        "ingest": "updater.handlers.intake.lambda_handler",
+        "fifo_ingest": "updater.handlers.intake.lambda_handler",
+        "fifo_lane": "updater.handlers.apply.lambda_handler",
+        "ingest_dlq": "updater.handlers.finalize.lambda_handler",
+        "fifo_ingest_dlq": "updater.handlers.finalize.lambda_handler",
+        "fifo_lane_dlq": "updater.handlers.finalize.lambda_handler",
+    }
 
 
 def test_queues_and_mappings_follow_the_stage_configuration(
@@ -49,22 +76,24 @@ def test_queues_and_mappings_follow_the_stage_configuration(
         assert queue.max_receive_count == stage.max_receive_count
         assert queue.visibility_timeout_s == stage.visibility_timeout_seconds
         assert queue.dead_letter_queue_arn == real_topology.queue(f"{role}_dlq").arn
+    lane = real_topology.queue("fifo_lane")
+    assert lane.max_receive_count == stage.lane_max_receive_count
+    assert lane.dead_letter_queue_arn == real_topology.queue("fifo_lane_dlq").arn
     for mapping in real_topology.event_source_mappings:
         assert mapping.batch_size == stage.batch_size
-        assert mapping.maximum_concurrency == stage.max_concurrency
         assert mapping.report_batch_item_failures
     for function in real_topology.functions.values():
         assert function.timeout_s == stage.timeout_seconds
         assert function.memory_mb == stage.memory_size_mb
-        assert function.handler
 
 
 def test_function_environment_satisfies_the_updater_settings(real_topology: LocalTopology) -> None:
     settings = UpdaterSettings(**real_topology.function_of("ingest").environment)
     assert settings.ledger_table_name == real_topology.table_name
     assert settings.outcome_bus_name == real_topology.buses["outcome"]
-    assert settings.failure_dlq_url == real_topology.queue("ingest_dlq").url
-    assert settings.ingest_queue_url == real_topology.queue("ingest").url
+    assert settings.failures_queue_url == real_topology.queue("failures").url
+    assert settings.lane_queue_url == real_topology.queue("fifo_lane").url
+    assert settings.lane_dlq_arn == real_topology.queue("fifo_lane_dlq").arn
 
 
 def test_cache_key_changes_when_infra_sources_change(tmp_path: Path) -> None:
