@@ -176,6 +176,9 @@ class ExecutionEnvironment:
             self._process.wait(STOP_GRACE_S)
         except subprocess.TimeoutExpired:
             self.kill()
+        with contextlib.suppress(OSError):
+            if self._stack_dump.stat().st_size == 0:  # never asked for its stack
+                self._stack_dump.unlink()
 
     def _close_pipes(self) -> None:
         if self.alive:
