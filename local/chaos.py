@@ -60,7 +60,6 @@ class ChaosOptions:
     # The stack's default reserve: it must outlast one AWS call with its SDK retries (up to ~4 s of
     # back-off during a throttling burst), or the invocation overruns its timeout mid-call.
     time_reserve_ms: int = 5000
-    max_receive_count: int = 5
     send_over_s: float = 30.0  # traffic arrives over this long, not all at once
     rates: FaultRates = field(default_factory=FaultRates)
     output_dir: Path | None = OUTPUT_DIR
@@ -98,12 +97,10 @@ def _stack_options(options: ChaosOptions, faults: InvocationFaults) -> LocalStac
         ),
         fault_plan=faults,
         run_dir=logs,
-        moto_patches=("local.chaos_moto",),
         extra_environment={
             "UPDATE_RATE_PER_SECOND": rate,
             "UPDATE_BURST": "2",
             "TIME_RESERVE_MS": str(options.time_reserve_ms),
-            "MAX_RECEIVE_COUNT": str(options.max_receive_count),
         },
     )
 
@@ -121,7 +118,7 @@ def _import_image_sets(stack: LocalStack, count: int) -> list[ImageSetTarget]:
 
 def _body_key() -> Callable[[str], str]:
     task_root_importable()  # the soak keys requests the way the updater does
-    from updater.attempt import body_request_id  # noqa: PLC0415
+    from updater.domain.intake import body_request_id  # noqa: PLC0415
 
     return body_request_id
 
@@ -132,7 +129,6 @@ def run_chaos(options: ChaosOptions) -> ChaosReport:
     faults = InvocationFaults(
         options.rates,
         seed=options.seed,
-        max_receive_count=options.max_receive_count,
         timeout_s=options.function_timeout_s,
     )
     stack_options = _stack_options(options, faults)

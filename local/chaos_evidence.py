@@ -1,5 +1,6 @@
-"""What the soak reads back once traffic has drained: outcome events, DLQ messages with their
-attributes, the ledger, each image set's version history and the queues' depths."""
+"""What the soak reads back once traffic has drained: outcome events, failure records and whatever
+the DLQs hold (with their attributes), the ledger, each image set's version history and the depths
+of the queues work waits on."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from local.event_source import InvocationRecord
 from local.moto_stack import AwsClients
 from local.topology import LocalTopology
 
-INGEST_ROLES = ("ingest", "fifo_ingest")
+# Where work waits (the ingest queues, the lane) and where SQS gives up on it (drained by the finalizer).
+WORK_ROLES = ("ingest", "fifo_ingest", "fifo_lane", "ingest_dlq", "fifo_ingest_dlq", "fifo_lane_dlq")
+FAILURES_ROLE = "failures"
 DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -22,7 +25,7 @@ DEPTH_ATTRIBUTES = (
 
 @dataclass(frozen=True)
 class DeadLetter:
-    queue_role: str
+    queue_role: str  # `failures` for explained failures; any other role is a message left in a DLQ
     body: str
     attributes: dict[str, str]  # message attributes (failureCode, failureMessage, requestId)
 
@@ -67,7 +70,7 @@ def receive_all(aws: AwsClients, queue_url: str) -> list[dict[str, Any]]:
 def dead_letters(aws: AwsClients, topology: LocalTopology) -> list[DeadLetter]:
     letters = []
     for role in sorted(topology.queues):
-        if not role.endswith("_dlq"):
+        if role != FAILURES_ROLE and not role.endswith("_dlq"):
             continue
         for message in receive_all(aws, topology.queue(role).url):
             attributes = {
@@ -88,7 +91,7 @@ def ledger_items(dynamodb: Any, table_name: str) -> dict[str, dict[str, Any]]:
 
 def queue_depths(aws: AwsClients, topology: LocalTopology) -> dict[str, int]:
     depths = {}
-    for role in INGEST_ROLES:
+    for role in WORK_ROLES:
         attributes = aws.sqs.get_queue_attributes(
             QueueUrl=topology.queue(role).url, AttributeNames=list(DEPTH_ATTRIBUTES)
         )["Attributes"]

@@ -60,26 +60,21 @@ def emulator_profile(rates: FaultRates, *, update_rate_per_second: float, seed: 
 
 
 class InvocationFaults:
-    """A `FaultPlan` for the local event sources.
+    """A `FaultPlan` for the local event sources: any invocation of any function, on any delivery.
 
-    Faults stop before a message's last deliveries, which renew the message (or end the request
-    RETRIES_EXHAUSTED): the soak measures whether requests end right, not how often a fault can
-    strike one message. The updater's own bounds on dead invocations are tested on their own
-    (tests/integration/test_last_delivery.py).
+    A message whose deliveries a fault uses up is moved by SQS to its redrive DLQ, where the
+    finalizer must end it with a reason: the soak checks that, it does not avoid it.
     """
 
-    def __init__(self, rates: FaultRates, *, seed: int, max_receive_count: int, timeout_s: float) -> None:
+    def __init__(self, rates: FaultRates, *, seed: int, timeout_s: float) -> None:
         self._rates = rates
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._last_faulted_receive = max_receive_count - 2
         self._timeout_s = timeout_s
         self.injected: Counter[str] = Counter()
 
     def __call__(self, planned: PlannedInvocation) -> InvocationFault | None:
         with self._lock:
-            if max(planned.receive_counts, default=0) > self._last_faulted_receive:
-                return None
             draw = self._rng.random()
             if draw < self._rates.cut_off:
                 self.injected["invocation_cut_off"] += 1

@@ -1,4 +1,4 @@
-"""The promises of issue 8, checked against what the soak read back (`chaos_evidence.Evidence`).
+"""The updater's promises, checked against what the soak read back (`chaos_evidence.Evidence`).
 
 Each check returns an `InvariantResult`: whether it holds, a one-line account, and the first few
 offending request or image set ids (never values) to start debugging from.
@@ -9,28 +9,19 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from local.chaos_evidence import Evidence
+from local.chaos_order import fifo_requests_applied_in_send_order
+from local.chaos_results import InvariantResult, result
 from local.chaos_workload import ATTRIBUTES, Kind, Workload
 from local.lambda_invocation import InvocationStatus
 
 TERMINAL = {"SUCCEEDED", "FAILED"}
-INTERNAL_PREFIX = "req#coalesced-"
-SHOWN_PROBLEMS = 5
+FAILURES_ROLE = "failures"
 
 
-@dataclass(frozen=True)
-class InvariantResult:
-    name: str
-    holds: bool
-    detail: str
-    problems: list[str] = field(default_factory=list)
-
-
-def _result(name: str, problems: list[str], detail: str) -> InvariantResult:
-    return InvariantResult(name, not problems, detail, problems[:SHOWN_PROBLEMS])
+_result = result
 
 
 def one_terminal_outcome_per_request(workload: Workload, evidence: Evidence) -> InvariantResult:
@@ -98,21 +89,19 @@ def _claimed_versions(evidence: Evidence) -> dict[str, dict[str, str]]:
 
 
 def _explain_unclaimed(evidence: Evidence, image_set_id: str, version: str, status: str) -> str:
-    """Which ledger entries could have made an unclaimed version: those based on the one before it."""
-    base = str(int(version) - 1)
-    suspects = [
-        f"{item.get('pk')} {item.get('status')} to={item.get('toVersionId')}"
-        for item in evidence.ledger.values()
-        if item.get("imageSetId") == image_set_id and item.get("baseVersionId") == base
-    ]
-    claims = [
-        f"{item.get('requestId')}"
+    """What the ledger says about the image set: its lane (an open call?) and entries left APPLIED."""
+    lanes = [
+        f"{pk}: call {item.get('callId', 'none')}"
         for pk, item in evidence.ledger.items()
-        if pk.startswith("base#") and pk.endswith(f"#{image_set_id}#{base}")
+        if pk.startswith("lane#") and pk.endswith(f"#{image_set_id}")
+    ]
+    applied = [
+        pk
+        for pk, item in evidence.ledger.items()
+        if item.get("imageSetId") == image_set_id and item.get("applied")
     ]
     return (
-        f"  version {version} ({status}): ledger entries based on {base}: {suspects or 'none'}; "
-        f"claim on {base} held by {claims or 'nobody'}"
+        f"  version {version} ({status}): lane {lanes or 'none'}; entries marked APPLIED {applied or 'none'}"
     )
 
 
@@ -140,60 +129,59 @@ def versions_match_applied_updates(workload: Workload, evidence: Evidence) -> In
     return _result("versions created == applied non-no-op updates", problems, detail)
 
 
-def failures_in_dlq_with_reason(workload: Workload, evidence: Evidence) -> InvariantResult:
+def failures_recorded_with_reason(workload: Workload, evidence: Evidence) -> InvariantResult:
+    """Every FAILED outcome has its record on the failures queue, with the same code; nothing is
+    left in any DLQ (the finalizer drains the redrive DLQs; its own DLQs mean a loss)."""
     failed = {o["requestId"]: o["errorCode"] for o in evidence.outcomes() if o["status"] == "FAILED"}
-    letters = Counter(
-        (d.attributes.get("requestId"), d.attributes.get("failureCode"))
-        for d in evidence.dead_letters
-        if d.queue_role == "ingest_dlq"
-    )
+    records = [d for d in evidence.dead_letters if d.queue_role == FAILURES_ROLE]
+    letters = Counter((d.attributes.get("requestId"), d.attributes.get("failureCode")) for d in records)
     missing = [key for key, code in failed.items() if letters[(key, code)] == 0]
     # A second identical record comes from the same window as a re-published outcome event.
     doubled = sum(count - 1 for (key, code), count in letters.items() if failed.get(str(key)) == code)
-    not_failed = [f"{key}: {code} but not failed" for key, code in letters if failed.get(str(key)) != code]
-    without_reason = [
-        f"{d.queue_role}: no failureCode" for d in evidence.dead_letters if "failureCode" not in d.attributes
+    not_failed = [
+        f"{key}: {code} but not failed"
+        for key, code in letters
+        if key is not None and failed.get(str(key)) != code
     ]
-    other = [
-        f"{d.queue_role}: {d.attributes.get('requestId')}"
+    without_reason = [f"{d.queue_role}: no failureCode" for d in records if "failureCode" not in d.attributes]
+    left_in_dlqs = [
+        f"{d.queue_role}: a message left ({d.attributes.get('failureCode', 'no reason')})"
         for d in evidence.dead_letters
-        if d.queue_role != "ingest_dlq"
+        if d.queue_role != FAILURES_ROLE
     ]
     detail = (
-        f"{len(failed)} failed requests, {len(evidence.dead_letters)} dead letters "
-        f"({doubled} identical re-sends)"
+        f"{len(failed)} failed requests, {len(records)} failure records ({doubled} identical re-sends), "
+        f"{len(left_in_dlqs)} messages left in DLQs"
     )
     return _result(
-        "every failure in the DLQ with its reason", missing + not_failed + without_reason + other, detail
+        "every failure recorded with its reason, nothing left in a DLQ",
+        missing + not_failed + without_reason + left_in_dlqs,
+        detail,
     )
 
 
 def nothing_in_flight(workload: Workload, evidence: Evidence) -> InvariantResult:
     problems = [] if evidence.drained_in_time else ["queues not drained within the time budget"]
     problems += [f"{role}: {depth} messages" for role, depth in evidence.queue_depths.items() if depth]
-    unfinished = {pk: item for pk, item in evidence.ledger.items() if item.get("status") not in TERMINAL}
-    # A coalesced call's own entry is bookkeeping no message refers to once its members carry the
-    # state (regrouped or resumed alone); left behind, it expires by TTL.
-    internal = [pk for pk in unfinished if pk.startswith(INTERNAL_PREFIX)]
     problems += [
         f"{pk}: {item.get('status')}"
-        for pk, item in unfinished.items()
-        if pk.startswith("req#") and pk not in internal
+        for pk, item in evidence.ledger.items()
+        if pk.startswith("req#") and item.get("status") not in TERMINAL
     ]
-    detail = (
-        f"queue depths {evidence.queue_depths}; {len(internal)} internal coalesced entries left unfinished"
-    )
-    return _result("nothing left in flight", problems, detail)
+    open_calls = [pk for pk, item in evidence.ledger.items() if pk.startswith("lane#") and item.get("callId")]
+    problems += [f"{pk}: an update call left open" for pk in open_calls]
+    lanes = sum(pk.startswith("lane#") for pk in evidence.ledger)
+    return _result("nothing left in flight", problems, f"queue depths {evidence.queue_depths}; {lanes} lanes")
 
 
 def no_values_leaked(workload: Workload, evidence: Evidence) -> InvariantResult:
-    """Sentinel values must not appear in logs, metrics (both in the handler's stdout), outcome
-    events, DLQ message attributes or stored outcomes. DLQ bodies are the requests themselves, kept
-    for redrive on purpose, and are not searched."""
+    """Sentinel values must not appear in logs, metrics (both in the functions' output), outcome
+    events, failure-record and DLQ message attributes or stored outcomes. Record bodies are the
+    requests themselves, kept for a retry on purpose, and are not searched."""
     places = {
         "handler stdout (logs, EMF metrics)": evidence.handler_output,
         "outcome events": json.dumps(evidence.outcome_events),
-        "DLQ message attributes": json.dumps([d.attributes for d in evidence.dead_letters]),
+        "failure record attributes": json.dumps([d.attributes for d in evidence.dead_letters]),
         "ledger outcomes": json.dumps([item.get("outcome", "") for item in evidence.ledger.values()]),
     }
     sentinels = workload.sentinels()
@@ -255,7 +243,8 @@ CHECKS: tuple[Callable[[Workload, Evidence], InvariantResult], ...] = (
     bad_inputs_get_their_reason,
     ledger_agrees,
     versions_match_applied_updates,
-    failures_in_dlq_with_reason,
+    failures_recorded_with_reason,
+    fifo_requests_applied_in_send_order,
     nothing_in_flight,
     no_values_leaked,
     handler_never_crashed,

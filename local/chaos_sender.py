@@ -67,5 +67,6 @@ def send_workload(
         sent_at = time.monotonic()
         for request in chunk:
             sender.send(request)
+            workload.send_order.append(request.key)
         time.sleep(max(0.0, pause - (time.monotonic() - sent_at)))
     return dict(sorted(sender.deliveries.items()))

@@ -66,6 +66,7 @@ class ChaosRequest:
 @dataclass
 class Workload:
     requests: list[ChaosRequest] = field(default_factory=list)
+    send_order: list[str] = field(default_factory=list)  # request keys as the sender sent them
 
     def by_key(self) -> dict[str, ChaosRequest]:
         return {r.key: r for r in self.requests}

@@ -10,7 +10,7 @@ given), prints `{"port": N}` as one line on stdout, then reads commands on stdin
 - end of input (the parent stopped it, or died): the process exits.
 
 `--patch MODULE` imports MODULE and calls its `install()` before serving: changes to moto's own
-code (e.g. `local.chaos_moto`) must run where moto runs.
+code (e.g. `local.moto_sqs_receive`) must run where moto runs.
 """
 
 from __future__ import annotations

@@ -34,8 +34,9 @@ LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "t
 STARTUP_TIMEOUT_S = 60.0
 STOP_GRACE_S = 5.0
 # Patches every local moto runs: without local.moto_speedups moto's process saturates a core in
-# the soak (see that module).
-DEFAULT_PATCHES = ("local.moto_speedups",)
+# the soak; without local.moto_sqs_receive two concurrent receives can take messages of one FIFO
+# group at once (the lane's per-image-set order depends on SQS not doing that; see each module).
+DEFAULT_PATCHES = ("local.moto_speedups", "local.moto_sqs_receive")
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class MotoServer:
     """moto's server (`local.moto_process`) bound to 127.0.0.1 on a port the OS picks.
 
     `patches`: modules whose `install()` the moto process runs before serving (changes to moto's
-    own code, such as `local.chaos_moto`, must run where moto runs).
+    own code, such as `local.moto_sqs_receive`, must run where moto runs).
     """
 
     def __init__(self, ip_address: str = "127.0.0.1", port: int = 0, patches: Sequence[str] = ()) -> None:

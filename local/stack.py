@@ -70,7 +70,7 @@ class LocalStackOptions:
     handler: str | None = None
     # Log streams go to <run_dir>/<function name>/env-<n>.log; default: a directory removed at stop().
     run_dir: Path | None = None
-    # Modules whose install() moto's process runs before serving (e.g. local.chaos_moto).
+    # Modules whose install() moto's process runs before serving (e.g. local.moto_sqs_receive).
     moto_patches: tuple[str, ...] = ()
 
 

@@ -72,6 +72,12 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: ApplyRuntime) -> d
     return dict(response)
 
 
+def _label(result: StepResult) -> str:
+    if isinstance(result, Wait):
+        return f"wait {result.reason.value} {result.visibility_s}s"
+    return f"{result.outcome.status.value} {result.outcome.error_code or ''}".strip()
+
+
 class _LaneBatch:
     def __init__(self, rt: ApplyRuntime, records: list[dict[str, Any]], deadline_s: float) -> None:
         self._rt = rt
@@ -115,7 +121,15 @@ class _LaneBatch:
         for lane, own in by_lane.items():
             try:
                 with calls_until(self._deadline - self._rt.settings.time_reserve_ms / 2000, time.time):
-                    self._results.update(self._rt.steps.advance(lane, own, self._deadline))
+                    results = self._rt.steps.advance(lane, own, self._deadline)
+                self._results.update(results)
+                logger.info(
+                    "lane step",
+                    extra={
+                        "imageSetId": lane.image_set_id,
+                        "steps": [[d.request.request_id, _label(results[d.message_id])] for d in own],
+                    },
+                )
             except RetryableServiceError:  # the ledger, SQS or EventBridge unreachable mid-step
                 metrics.add_metric(name="TransientError", unit="Count", value=1)
                 self._wait_all(own, WaitReason.TRANSIENT)
