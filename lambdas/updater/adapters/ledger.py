@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -271,28 +272,9 @@ def _lane_state(lane: LaneKey, item: Mapping[str, Any] | None) -> LaneState:
 
 
 def _call_wire(call: PendingCall) -> dict[str, Any]:
-    return {
-        "callId": call.call_id,
-        "base": call.base_version_id,
-        "members": list(call.members),
-        "plans": {member: plan.wire() for member, plan in call.plans.items()},
-        "startedAt": call.started_at_ms,
-        "to": call.to_version_id,
-        "appliedAt": call.applied_at_ms,
-        "polls": call.polls,
-        "lastPolledAt": call.last_polled_ms,
-    }
+    return asdict(call)
 
 
 def _call_from_wire(wire: Mapping[str, Any]) -> PendingCall:
-    return PendingCall(
-        call_id=str(wire["callId"]),
-        base_version_id=str(wire["base"]),
-        members=tuple(str(m) for m in wire["members"]),
-        plans={member: PlanSummary.from_wire(plan) for member, plan in wire.get("plans", {}).items()},
-        started_at_ms=int(wire["startedAt"]),
-        to_version_id=wire.get("to"),
-        applied_at_ms=wire.get("appliedAt"),
-        polls=int(wire.get("polls", 0)),
-        last_polled_ms=wire.get("lastPolledAt"),
-    )
+    plans = {member: PlanSummary(**plan) for member, plan in wire.get("plans", {}).items()}
+    return PendingCall(**{**wire, "members": tuple(wire["members"]), "plans": plans})

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from updater.domain.errors import FailureCode
 from updater.domain.image_set import ImageSetVersion
+from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import LaneKey, PendingCall
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.ports import Clock, ImageSets, Ledger
@@ -24,19 +25,6 @@ from updater.domain.settle import SettleSchedule
 
 # A call answered this recently counts as the last sighting of its version locked.
 FRESH_CALL_S = 5.0
-
-
-@dataclass(frozen=True)
-class CallMember:
-    """A request of the call whose own message is at hand (the others are marked APPLIED)."""
-
-    request_id: str
-    body: str
-    trigger: str
-    received_at_ms: int
-    attempts: int
-    forced: bool
-    revert_to_version_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -117,28 +105,29 @@ class OpenCall:
         return self._schedule.overdue(self._clock.now() - call.applied_at_ms / 1000)
 
     def outcome(
-        self, lane: LaneKey, call: PendingCall, member: CallMember, version: ImageSetVersion | None
+        self, lane: LaneKey, call: PendingCall, member: LaneDelivery, version: ImageSetVersion | None
     ) -> UpdateOutcome:
         """What `member` reports for the call: its settled `version`, or None for SETTLE_TIMEOUT."""
         now = self._clock.now()
-        plan = call.plans.get(member.request_id)
+        request_id = member.request.request_id
+        plan = call.plans.get(request_id)
         outcome = UpdateOutcome(
-            request_id=member.request_id,
+            request_id=request_id,
             datastore_id=lane.datastore_id,
             image_set_id=lane.image_set_id,
             status=OutcomeStatus.SUCCEEDED,
-            trigger=member.trigger,
+            trigger=member.message.trigger,
             from_version_id=call.base_version_id,
             to_version_id=call.to_version_id,
-            forced=member.forced,
-            revert_to_version_id=member.revert_to_version_id,
-            attempts=member.attempts,
+            forced=member.request.force,
+            revert_to_version_id=member.request.revert_to_version_id,
+            attempts=member.receive_count,
             polls=call.polls,
-            duration_ms=max(0, int(now * 1000) - member.received_at_ms),
+            duration_ms=max(0, int(now * 1000) - member.message.received_at_ms),
             settle_ms=None if call.applied_at_ms is None else max(0, int(now * 1000) - call.applied_at_ms),
             changed=dict(plan.changed) if plan else {},
             removed=dict(plan.removed) if plan else {},
-            coalesced_request_ids=[m for m in call.members if m != member.request_id],
+            coalesced_request_ids=[m for m in call.members if m != request_id],
         )
         if version is None:
             return outcome.failed(FailureCode.SETTLE_TIMEOUT, "the new version did not settle in time")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from updater.domain.calls import CallMember, NeverLanded, OpenCall, Unsettled
+from updater.domain.calls import NeverLanded, OpenCall, Unsettled
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage, classify
@@ -53,24 +53,15 @@ class Finalizer:
     def lane_message(self, delivery: LaneDelivery) -> UpdateOutcome:
         """A lane message whose deliveries ran out."""
         message, request = delivery.message, delivery.request
-        body = message.request_body()
+        body = delivery.body
         state, entries = self._ledger.read_unit(message.lane, [request.request_id])
         entry = entries.get(request.request_id)
         if entry is not None and entry.terminal:
             return self._recorder.replay(entry, body)
-        member = CallMember(
-            request_id=request.request_id,
-            body=body,
-            trigger=message.trigger,
-            received_at_ms=message.received_at_ms,
-            attempts=delivery.receive_count,
-            forced=request.force,
-            revert_to_version_id=request.revert_to_version_id,
-        )
         own = state.call is not None and request.request_id in state.call.members
         call = state.call if own else (entry.applied if entry is not None else None)
         if call is not None:
-            outcome = self._from_call(delivery, call, member, own=own)
+            outcome = self._from_call(delivery, call, own=own)
             if outcome is not None:
                 return self._recorder.finish(outcome, body)
         self._metrics.count("LaneExhausted")
@@ -89,9 +80,7 @@ class Finalizer:
         )
         return self._recorder.finish(outcome, body)
 
-    def _from_call(
-        self, delivery: LaneDelivery, call: PendingCall, member: CallMember, *, own: bool
-    ) -> UpdateOutcome | None:
+    def _from_call(self, delivery: LaneDelivery, call: PendingCall, *, own: bool) -> UpdateOutcome | None:
         """The member's outcome from the call that carries it (None: the call never landed)."""
         lane = delivery.message.lane
         landed = self._calls.landed(lane, call) if own else call
@@ -102,8 +91,8 @@ class Finalizer:
         final = watched.call
         if own:  # the other members learn the version from their entries
             settled = None if version is None else version.version_id
-            self._calls.end(lane, final, {member.request_id: member}, settled)
-        return self._calls.outcome(lane, final, member, version)
+            self._calls.end(lane, final, {delivery.request.request_id: delivery}, settled)
+        return self._calls.outcome(lane, final, delivery, version)
 
     def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
         return self._intake.reject(body, message)

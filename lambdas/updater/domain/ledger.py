@@ -10,7 +10,7 @@ comes back after a crash knows whether, and as what, that call landed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -29,15 +29,8 @@ TERMINAL = frozenset({LedgerStatus.SUCCEEDED, LedgerStatus.FAILED})
 class PlanSummary:
     """Attribute names (never values) a member's change touches, for its outcome."""
 
-    changed: Mapping[str, list[str]] = field(default_factory=dict)
-    removed: Mapping[str, list[str]] = field(default_factory=dict)
-
-    def wire(self) -> dict[str, Any]:
-        return {"changed": dict(self.changed), "removed": dict(self.removed)}
-
-    @classmethod
-    def from_wire(cls, value: Mapping[str, Any]) -> PlanSummary:
-        return cls(dict(value.get("changed", {})), dict(value.get("removed", {})))
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    removed: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -60,30 +53,10 @@ class PendingCall:
     last_polled_ms: int | None = None
 
     def landed_as(self, version_id: str, at_ms: int) -> PendingCall:
-        return PendingCall(
-            self.call_id,
-            self.base_version_id,
-            self.members,
-            self.plans,
-            self.started_at_ms,
-            version_id,
-            at_ms,
-            self.polls,
-            self.last_polled_ms,
-        )
+        return replace(self, to_version_id=version_id, applied_at_ms=at_ms)
 
     def polled(self, polls: int, at_ms: int) -> PendingCall:
-        return PendingCall(
-            self.call_id,
-            self.base_version_id,
-            self.members,
-            self.plans,
-            self.started_at_ms,
-            self.to_version_id,
-            self.applied_at_ms,
-            self.polls + polls,
-            at_ms,
-        )
+        return replace(self, polls=self.polls + polls, last_polled_ms=at_ms)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from updater.domain.calls import CallMember, NeverLanded, OpenCall, Unsettled
+from updater.domain.calls import NeverLanded, OpenCall, Unsettled
 from updater.domain.coalescing import coalesce, coalescible
 from updater.domain.errors import (
     ConflictError,
@@ -98,18 +98,6 @@ class _Member:
         self.request = self.delivery.request
         self.request_id = self.request.request_id
         self.body = self.delivery.body
-
-    def call_member(self) -> CallMember:
-        message = self.delivery.message
-        return CallMember(
-            request_id=self.request_id,
-            body=self.body,
-            trigger=message.trigger,
-            received_at_ms=message.received_at_ms,
-            attempts=self.delivery.receive_count,
-            forced=self.request.force,
-            revert_to_version_id=self.request.revert_to_version_id,
-        )
 
 
 @dataclass
@@ -232,7 +220,7 @@ class LaneSteps:
         else:
             settled, final = watched.version, watched.call
         for member in present.values():
-            outcome = self._calls.outcome(lane, final, member.call_member(), settled)
+            outcome = self._calls.outcome(lane, final, member.delivery, settled)
             round_.done(member, self._recorder.finish(outcome, member.body))
         if own:
             self._calls.end(lane, final, present, None if settled is None else settled.version_id)
