@@ -13,8 +13,8 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 
-from local.event_source import InvocationFault, PlannedInvocation
 from local.healthimaging.profile import BehaviourProfile, FaultInjection, RateLimit, SettleTime
+from local.invocation_faults import InvocationFault, PlannedInvocation
 
 # Calls the soak makes 5xx/throttling faults on; settle and UPDATE_FAILED apply to every update.
 FAULTED_OPERATIONS = ["GetImageSet", "GetImageSetMetadata", "UpdateImageSetMetadata"]

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from local.invocation_faults import FaultPlan, InvocationFault, PlannedInvocation
 from local.lambda_context import LocalLambdaContext
 from local.lambda_invocation import FunctionInvoker, InvocationResult, InvocationStatus
 from local.sqs_lambda_event import BatchVerdict, batch_verdict, lambda_sqs_event
@@ -75,32 +76,6 @@ class EventSourceSettings:
 
 
 @dataclass(frozen=True)
-class PlannedInvocation:
-    """What a fault plan sees before an invocation starts."""
-
-    request_id: str
-    queue_arn: str
-    message_ids: tuple[str, ...]
-    receive_counts: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class InvocationFault:
-    """A fault to inject into one invocation (for the chaos soak).
-
-    `cut_off_after_s`: kill the execution environment this many seconds in, as if it crashed.
-    `lose_response`: the handler finishes but its answer is lost, so no message is deleted and the
-    whole batch is delivered again (at-least-once delivery made visible).
-    """
-
-    cut_off_after_s: float | None = None
-    lose_response: bool = False
-
-
-FaultPlan = Callable[[PlannedInvocation], InvocationFault | None]
-
-
-@dataclass(frozen=True)
 class InvocationRecord:
     request_id: str
     function_name: str
@@ -152,7 +127,12 @@ class SqsEventSourcePoller:
         return self
 
     def stop(self) -> None:
+        stop_pollers([self])
+
+    def _request_stop(self) -> None:
         self._stopping.set()
+
+    def _join(self) -> None:
         for thread in self._threads:
             thread.join()
         self._threads = []
@@ -248,9 +228,7 @@ class SqsEventSourcePoller:
         self._record(planned, result, verdict, context)
         try:
             self._delete(messages, verdict.succeeded)
-        except (BotoCoreError, ClientError):
-            # SQS unreachable (the soak's moto outages): the batch comes back after its visibility
-            # timeout, as when Lambda's poller cannot delete; the handler's ledger makes that harmless.
+        except (BotoCoreError, ClientError):  # SQS unreachable: as in AWS, the batch comes back
             logger.warning("local event source could not delete a finished batch; it will be delivered again")
 
     def _verdict(
@@ -298,6 +276,15 @@ class SqsEventSourcePoller:
             self.invocations.append(record)
         if self._on_invocation is not None:
             self._on_invocation(record)
+
+
+def stop_pollers(pollers: Sequence[SqsEventSourcePoller]) -> None:
+    """Stops them together: each worker ends its long poll (or finishes its batch) first, so one at
+    a time would add up their waits."""
+    for poller in pollers:
+        poller._request_stop()
+    for poller in pollers:
+        poller._join()
 
 
 def wait_until_idle(pollers: Sequence[SqsEventSourcePoller], timeout_s: float) -> None:

@@ -41,7 +41,6 @@ RUNTIME_FILE = str(Path(__file__).with_name("lambda_runtime.py"))
 INIT_TIMEOUT_S = 60.0
 # After SIGUSR1 the environment dumps its stack and ends; SIGKILL if it has not within this.
 STACK_DUMP_GRACE_S = 2.0
-STOP_GRACE_S = 5.0
 # Interpreter settings passed on from this process (they are not the function's configuration).
 PASSED_THROUGH = ("PATH", "PYTHONDONTWRITEBYTECODE")
 
@@ -170,12 +169,9 @@ class ExecutionEnvironment:
         self._close_pipes()
 
     def stop(self) -> None:
-        """End of input: the runtime loop returns and the process exits; killed if it does not."""
-        self._close_pipes()
-        try:
-            self._process.wait(STOP_GRACE_S)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        """Lambda reclaims an idle environment without warning; waiting for an interpreter to wind
+        down would only slow every stack's stop (its log lines are already written)."""
+        self.kill()
         with contextlib.suppress(OSError):
             if self._stack_dump.stat().st_size == 0:  # never asked for its stack
                 self._stack_dump.unlink()

@@ -7,7 +7,7 @@ given), prints `{"port": N}` as one line on stdout, then reads commands on stdin
   on the same port, then answers `up`. moto's backends live in this process, so queues, tables and
   buses survive: the soak's outage of every AWS service but HealthImaging. Clients meet refused
   connections and resets (connection errors), never a server that accepts and stays silent.
-- end of input (the parent stopped it, or died): the process exits.
+- end of input (the parent stopped it, or died): the process exits at once.
 
 `--patch MODULE` imports MODULE and calls its `install()` before serving: changes to moto's own
 code (e.g. `local.moto_sqs_receive`) must run where moto runs.
@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         if command == "outage":
             server.outage(float(argument))
             _answer("up")
-    server.close()
+    # No orderly shutdown: the state goes with the process, and werkzeug's would wait out its
+    # half-second poll.
     return 0
 
 

@@ -72,6 +72,12 @@ class MotoServer:
         self._control_lock = threading.Lock()
 
     def start(self) -> Self:
+        self.launch()
+        return self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Starts the process without waiting for it: moto's import takes most of a second, which a
+        caller can spend on other start-up work before `wait_until_ready()`."""
         command = [sys.executable, "-m", "local.moto_process", "--host", self._ip_address]
         command += ["--port", str(self._port)]
         for patch in self._patches:
@@ -84,6 +90,9 @@ class MotoServer:
             text=True,
             env=os.environ | {"PYTHONPATH": search_path},
         )
+
+    def wait_until_ready(self) -> Self:
+        assert self._process is not None, "launch() first"
         announced = self._read_line(self._process.stdout)
         if not announced:
             self.stop()

@@ -13,14 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from local.event_source import (
-    EventSourceSettings,
-    InvocationFault,
-    PlannedInvocation,
-    SqsEventSourcePoller,
-    wait_until_idle,
-)
+from local.event_source import EventSourceSettings, SqsEventSourcePoller, wait_until_idle
 from local.execution_environments import ExecutionEnvironments
+from local.invocation_faults import InvocationFault, PlannedInvocation
 from local.lambda_invocation import InProcessFunction, InvocationStatus
 from local.moto_stack import AwsClients
 from local.topology import LocalTopology
