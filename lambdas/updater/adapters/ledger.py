@@ -28,6 +28,7 @@ from updater.domain.ledger import (
     OpenedEntry,
     PendingCall,
     PlanSummary,
+    StoredOutcome,
 )
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -107,7 +108,7 @@ class LedgerTable:
 
     def record_outcome(
         self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
-    ) -> LedgerEntry:
+    ) -> StoredOutcome:
         try:
             with dynamodb_errors():
                 answer = self._client.update_item(
@@ -126,8 +127,8 @@ class LedgerTable:
                 )
         except ConditionFailed as lost:
             assert lost.item is not None  # the condition failed on an existing outcome
-            return _entry(request_id, lost.item)
-        return _entry(request_id, answer["Attributes"])
+            return StoredOutcome(_entry(request_id, lost.item), stored=False)
+        return StoredOutcome(_entry(request_id, answer["Attributes"]), stored=True)
 
     def mark_published(self, request_id: str) -> None:
         with dynamodb_errors():

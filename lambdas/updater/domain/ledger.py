@@ -89,6 +89,12 @@ class LedgerEntry:
 
 
 @dataclass(frozen=True)
+class StoredOutcome:
+    entry: LedgerEntry  # holding the outcome that holds
+    stored: bool  # False: an outcome was stored before (by an earlier delivery, or a racing one)
+
+
+@dataclass(frozen=True)
 class OpenedEntry:
     entry: LedgerEntry
     created: bool  # False: the entry existed (a redelivery, both triggers, or a reused requestId)

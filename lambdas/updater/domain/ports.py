@@ -17,7 +17,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from updater.domain.image_set import ImageSetVersion
-from updater.domain.ledger import LaneKey, LaneState, LedgerEntry, LedgerStatus, OpenedEntry, PendingCall
+from updater.domain.ledger import (
+    LaneKey,
+    LaneState,
+    LedgerEntry,
+    LedgerStatus,
+    OpenedEntry,
+    PendingCall,
+    StoredOutcome,
+)
 from updater.domain.outcome import UpdateOutcome
 
 
@@ -55,8 +63,8 @@ class Ledger(Protocol):
 
     def record_outcome(
         self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
-    ) -> LedgerEntry:
-        """Store the terminal outcome once; if one was stored first, return the entry holding it."""
+    ) -> StoredOutcome:
+        """Store the terminal outcome once; if one was stored first, say so and return it."""
         ...
 
     def mark_published(self, request_id: str) -> None: ...

@@ -28,9 +28,9 @@ class OutcomeRecorder:
         """Record and announce `outcome`; returns the outcome that holds (maybe an earlier one)."""
         status = LedgerStatus.SUCCEEDED if outcome.status is OutcomeStatus.SUCCEEDED else LedgerStatus.FAILED
         document = outcome.model_dump(mode="json")
-        entry = self._ledger.record_outcome(outcome.request_id, status, document)
-        if entry.outcome != document:  # another delivery got there first: its outcome is the one
-            return self.replay(entry, body)
+        recorded = self._ledger.record_outcome(outcome.request_id, status, document)
+        if not recorded.stored:  # an earlier or racing delivery got there first: its outcome is the one
+            return self.replay(recorded.entry, body)
         self._announce(outcome, body)
         self._count(outcome)
         return outcome

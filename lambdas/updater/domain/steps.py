@@ -164,6 +164,9 @@ class LaneSteps:
         if live:
             try:
                 self._work(lane, state, live, round_, deadline_s)
+            except PermanentServiceError as err:  # the image set is gone, or access is denied
+                for member in round_.pending(live):
+                    round_.done(member, self._refused(member, err))
             except ThrottledError:
                 self._metrics.count("Throttled")
                 round_.wait(live, Wait(self._backoff(live), WaitReason.THROTTLED))
@@ -394,6 +397,20 @@ class LaneSteps:
         self, member: _Member, latest: ImageSetVersion, code: FailureCode, message: str
     ) -> UpdateOutcome:
         outcome = self._base_outcome(member, latest, None).failed(code, message)
+        return self._recorder.finish(outcome, member.body)
+
+    def _refused(self, member: _Member, err: PermanentServiceError) -> UpdateOutcome:
+        message, request = member.delivery.message, member.request
+        outcome = UpdateOutcome(
+            request_id=request.request_id,
+            datastore_id=request.datastore_id,
+            image_set_id=request.image_set_id,
+            status=OutcomeStatus.FAILED,
+            trigger=message.trigger,
+            attempts=member.delivery.receive_count,
+            error_code=err.failure_code,
+            error_message=scrub_message(err.message),
+        )
         return self._recorder.finish(outcome, member.body)
 
     def _backoff(self, members: Sequence[_Member]) -> float:

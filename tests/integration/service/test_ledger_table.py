@@ -36,8 +36,10 @@ def test_an_outcome_is_stored_once_and_the_loser_gets_the_winner(table: tuple[An
     ledger.open("r1", digest="abc", datastore_id="d", image_set_id="i", received_at_ms=5)
     won = ledger.record_outcome("r1", LedgerStatus.SUCCEEDED, {"status": "SUCCEEDED", "toVersionId": "2"})
     lost = ledger.record_outcome("r1", LedgerStatus.FAILED, {"status": "FAILED"})
-    assert won.outcome == lost.outcome == {"status": "SUCCEEDED", "toVersionId": "2"}
-    assert lost.status is LedgerStatus.SUCCEEDED and not lost.published
+    again = ledger.record_outcome("r1", LedgerStatus.SUCCEEDED, {"status": "SUCCEEDED", "toVersionId": "2"})
+    assert (won.stored, lost.stored, again.stored) == (True, False, False)  # the same outcome twice too
+    assert won.entry.outcome == lost.entry.outcome == {"status": "SUCCEEDED", "toVersionId": "2"}
+    assert lost.entry.status is LedgerStatus.SUCCEEDED and not lost.entry.published
     ledger.mark_published("r1")
     entry = ledger.get("r1")
     assert entry is not None and entry.published and entry.digest == "abc"

@@ -31,6 +31,7 @@ from updater.domain.ledger import (
     LedgerStatus,
     OpenedEntry,
     PendingCall,
+    StoredOutcome,
 )
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.planning import level_nodes
@@ -252,11 +253,11 @@ class FakeLedger:
 
     def record_outcome(
         self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
-    ) -> LedgerEntry:
+    ) -> StoredOutcome:
         self._hit("record_outcome")
         existing = self.entries.get(request_id)
         if existing is not None and existing.outcome is not None:
-            return existing
+            return StoredOutcome(existing, stored=False)
         base = existing or LedgerEntry(request_id, LedgerStatus.RECEIVED, 0)
         entry = LedgerEntry(
             request_id,
@@ -268,7 +269,7 @@ class FakeLedger:
             base.applied,
         )
         self.entries[request_id] = entry
-        return entry
+        return StoredOutcome(entry, stored=True)
 
     def mark_published(self, request_id: str) -> None:
         self._hit("mark_published")

@@ -3,11 +3,14 @@ point resumes to exactly one version and one outcome."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.unit.domain.fakes import Crash, ThrottledError
 from tests.unit.domain.lane_world import LaneWorld, patient_update, request
 from updater.domain.errors import RetryableServiceError
+from updater.domain.lane_message import LaneDelivery, LaneMessage
 from updater.domain.outcome import OutcomeStatus
 from updater.domain.steps import Done, Wait, WaitReason
 
@@ -252,3 +255,29 @@ def _lane_ids() -> tuple[str, str]:
     from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID  # noqa: PLC0415
 
     return DATASTORE_ID, IMAGE_SET_ID
+
+
+def test_a_request_for_an_image_set_that_does_not_exist_ends_at_once_with_its_code() -> None:
+    world = LaneWorld()
+    missing = request(
+        "ghost",
+        imageSetId="0" * 32,
+        DICOMUpdates={"updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "X"}}}},
+    )
+    world.intake.admit(json.dumps(missing.wire_dict()))
+    message = LaneMessage.parse(world.lane.sent.pop()[2])
+    results = world.steps.advance(message.lane, [LaneDelivery("m-ghost", message, 1)], world.clock.now() + 60)
+    outcome = results["m-ghost"]
+    assert isinstance(outcome, Done) and outcome.outcome.error_code == "IMAGE_SET_NOT_FOUND"
+    assert [code for _, _, code, _ in world.failures.records] == ["IMAGE_SET_NOT_FOUND"]
+
+
+def test_a_rejected_message_delivered_again_is_announced_once() -> None:
+    world = LaneWorld()
+    body = '{"datastoreId": "not-an-id"'
+    first = world.intake.admit(body)
+    again = world.intake.admit(body)
+    assert first.outcome is not None and again.outcome is not None
+    assert first.outcome.error_code == again.outcome.error_code == "INVALID_JSON"
+    assert len(world.events.published) == len(world.failures.records) == 1
+    assert world.metrics.counts["Duplicate"] == 1
