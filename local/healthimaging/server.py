@@ -48,7 +48,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         self.end_headers()
-        self.wfile.write(response.body)
+        try:
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client is gone (a cut-off invocation's process was killed mid-call)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _respond  # noqa: N815 - stdlib dispatch names
 

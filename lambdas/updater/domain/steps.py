@@ -161,6 +161,9 @@ class LaneSteps:
                 round_.done(member, self._recorder.replay(member.entry, member.body))
             else:
                 live.append(member)
+        if not live and state.call is not None and set(state.call.members) <= set(round_.results):
+            # Its members all ended (their outcomes were stored, the call's closing was cut off).
+            self._ledger.end_call(lane, state.call.call_id, settled_version_id=None)
         if live:
             try:
                 self._work(lane, state, live, round_, deadline_s)

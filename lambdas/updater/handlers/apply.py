@@ -72,6 +72,11 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: ApplyRuntime) -> d
     return dict(response)
 
 
+def _backoff(receives: int) -> int:
+    """2, 4, 8 ... 60 s with the deliveries a message has had."""
+    return int(min(60, 2 ** min(receives, 6)))
+
+
 def _label(result: StepResult) -> str:
     if isinstance(result, Wait):
         return f"wait {result.reason.value} {result.visibility_s}s"
@@ -139,8 +144,7 @@ class _LaneBatch:
                 self._wait_all(own, WaitReason.TRANSIENT)
 
     def _wait_all(self, deliveries: Sequence[LaneDelivery], reason: WaitReason) -> None:
-        receives = max(d.receive_count for d in deliveries)
-        wait = Wait(float(min(60, 2 ** min(receives, 6))), reason)
+        wait = Wait(float(_backoff(max(d.receive_count for d in deliveries))), reason)
         for delivery in deliveries:
             self._results.setdefault(delivery.message_id, wait)
 
@@ -165,7 +169,8 @@ class _LaneBatch:
                 if isinstance(result, Wait)
                 else self._group_waits.get(self._group_of.get(message_id, ""))
             )
-            seconds = wait.visibility_s if wait is not None else 0
+            # No step result: the record failed in a way no step decided (a defect): back off.
+            seconds = wait.visibility_s if wait is not None else _backoff(receive_count(record))
             waits.append((record.receipt_handle, seconds))
             metrics.add_metric(name="Waits", unit="Count", value=1)
         if not waits:

@@ -281,3 +281,17 @@ def test_a_rejected_message_delivered_again_is_announced_once() -> None:
     assert first.outcome.error_code == again.outcome.error_code == "INVALID_JSON"
     assert len(world.events.published) == len(world.failures.records) == 1
     assert world.metrics.counts["Duplicate"] == 1
+
+
+def test_a_call_whose_closing_was_cut_off_is_closed_when_its_members_come_back_ended() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.ledger.crash_on = "end_call"  # outcome stored and announced, then the invocation dies
+    with pytest.raises(Crash):
+        world.deliver()
+    assert next(iter(world.ledger.lanes.values())).call is not None
+    world.queue[0].visible_at = world.clock.now() + 30
+    outcomes = world.run()
+    assert outcomes["r1"].to_version_id == "2"
+    assert next(iter(world.ledger.lanes.values())).call is None
+    assert len(world.events.published) == 1
