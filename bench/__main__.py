@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         extra_environment=dict(args.updater_env),
         py_spy=args.py_spy,
         moto_as_is=args.moto_as_is,
-        out_dir=args.out or (OUT_DIR / "quick" if args.quick else OUT_DIR),
+        # Absolute: the environments run in the task root and write their stack dumps under it.
+        out_dir=(args.out or (OUT_DIR / "quick" if args.quick else OUT_DIR)).resolve(),
     )
     command = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
     return run_benchmark(

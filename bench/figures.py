@@ -205,6 +205,7 @@ def run_figures(observation: RunObservation, settings: BenchSettings) -> dict[st
         "failuresQueueMessages": observation.failures_queue_messages,
         "workers": observation.workers,
         "rigCpu": observation.rig_cpu,
+        "rigLatency": observation.rig_latency,
         "rigProfile": observation.rig_profile,
         "raw": {"timeline": timeline(observation), "latenciesS": timing["raw"]},
     }

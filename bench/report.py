@@ -29,10 +29,12 @@ Quotas are the profile's own, unscaled (`--quota-scale` {quotaScale:g}); the emu
 listed operation at them and the updater's functions get the same update rate and burst
 ({environment}). Settle times are log-normal, median {settleMedianSeconds} s, p99
 {settleP99Seconds} s. Every run starts a fresh local stack: moto in its own process, each function in
-Lambda execution environments (worker processes; {workers} concurrent invocations per event source
-mapping, the same for both updaters), the emulator and the pollers in the bench's process.
-Environments are started before the clock runs, so cold starts are not in these figures (see
-below). **Ours** is the stack's own intake, apply and finalize functions; **naive** is
+Lambda execution environments (worker processes), the emulator and the pollers in the bench's
+process. The mappings that carry the run's traffic (ours: ingest and the lane; naive: ingest) get
+{workers} concurrent invocations, the idle ones the stack's own; environments are started before
+the clock runs, so cold starts are not in these figures (see below). moto's SQS long poll:
+{motoLongPoll} (moto's own misses messages whose visibility ends and spins on FIFO queues whose
+visible messages are all blocked; see `bench/moto_prompt_receive.py`). **Ours** is the stack's own intake, apply and finalize functions; **naive** is
 `bench/naive_updater.py` (GetImageSet, UpdateImageSetMetadata, sleep 1 s between GetImageSet polls,
 no pacing, no coalescing, no conflict handling) on the same ingest queue.
 """
@@ -66,10 +68,12 @@ def _time_section(run: dict[str, Any]) -> list[str]:
     lines = [
         "Where a request's time went (medians, s): sent -> its version's call accepted; the service's "
         "settle; settled -> first GetImageSet that saw it; that -> outcome. Rig CPU over the window "
-        "(cores busy of 2, by process role; `machine` includes whatever else ran on the host):",
+        "(cores busy of 2, by process role; `machine` includes whatever else ran on the host); latency "
+        "of a trivial call to moto and to the emulator, probed five times a second (p50/p99 ms):",
         "",
-        "| workload | updater | to call | settle | to notice | to outcome | rig CPU by role | rig/machine |",
-        "|---|---|---|---|---|---|---|---|",
+        "| workload | updater | to call | settle | to notice | to outcome | rig CPU by role | rig/machine "
+        "| moto ms | emulator ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for workload, updaters in run["workloads"].items():
         for updater, figures in updaters.items():
@@ -79,9 +83,15 @@ def _time_section(run: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {workload} | {updater} | "
                 + " | ".join(_cell(parts[name]) for name in BREAKDOWN)
-                + f" | {roles} | {cpu['rigCoresBusy']} / {cpu['machineCoresBusy']} |"
+                + f" | {roles} | {cpu['rigCoresBusy']} / {cpu['machineCoresBusy']} | "
+                + " | ".join(_probe(figures["rigLatency"][server]) for server in ("moto", "emulator"))
+                + " |"
             )
     return lines
+
+
+def _probe(latency: dict[str, Any]) -> str:
+    return f"{_cell(latency['p50Ms'])} / {_cell(latency['p99Ms'])}"
 
 
 def _definitions() -> list[str]:

@@ -9,6 +9,11 @@ in moto's many-threaded server it reports threads parked in `Condition.wait` and
 samples whose leaf is such a wait are counted apart as `waitingSamples` and left out of the shares.
 Shares are of the remaining samples; `bench.rig_cpu` gives each role's actual CPU seconds (and
 py-spy's own cost, under its own role: about 0.02 cores per sampled process at 10 samples/s).
+
+Idle threads are recorded too (`--idle`): a function's environment runs one invocation at a time on
+one thread, so all of its samples are its wall time, and `wallByUpdaterFrame` says where that goes:
+the innermost frame under lambdas/updater/ (function and line: a `time.sleep` line is an inline
+wait), and whether an AWS call (botocore) was under way below it.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ SAMPLES_PER_S = 10
 WAITING_LEAVES = (
     "Condition.wait ", "Event.wait ", "Thread.join ", "Thread._wait_for_tstate_lock ", "select ",
     "BaseSelector.select ", "EpollSelector.select ", "SocketIO.readinto ", "socket.accept ",
-    "_wait_for_a_send ", "BaseServer.serve_forever ",
+    "_wait_for_a_send ", "BaseServer.serve_forever ", "_PollLikeSelector.select ", "SelectSelector.select ",
 )  # fmt: skip
 REPO = str(Path(__file__).resolve().parents[1])
+UPDATER = f"{REPO}/lambdas/updater/"
 _RECORD_END = re.compile(r" (\d+)$")
 _PROCESS = re.compile(r'^process (\d+):"')
 _FRAME_FILE = re.compile(r"\((.*?)(?::\d+)?\)$")
@@ -153,6 +159,16 @@ def _role_of(frames: list[str], roles: dict[int, str]) -> tuple[str, list[str]]:
     return role, frames[start:]
 
 
+def _updater_frame(frames: list[str]) -> str | None:
+    """`function (file:line)` of the innermost updater frame, and whether an AWS call is below it."""
+    for depth in range(len(frames) - 1, -1, -1):
+        if UPDATER in frames[depth]:
+            below = frames[depth + 1 :]
+            label = frames[depth].replace(UPDATER, "")
+            return f"{label} -> {'AWS call' if any('/botocore/' in f for f in below) else 'itself'}"
+    return None
+
+
 def _inclusive_hit(frames: list[str], needle: str) -> bool:
     path, _, function = needle.partition(":")
     return any(path in frame and (not function or frame.startswith(f"{function} ")) for frame in frames)
@@ -164,12 +180,15 @@ def summarize(path: Path, roles: dict[int, str], top: int = 8) -> dict[str, obje
         return {}
     samples: Counter[str] = Counter()
     waiting: Counter[str] = Counter()
+    wall: defaultdict[str, Counter[str]] = defaultdict(Counter)
     packages: defaultdict[str, Counter[str]] = defaultdict(Counter)
     inclusive: defaultdict[str, Counter[str]] = defaultdict(Counter)
     for frames, count in _records(path.read_text(encoding="utf-8", errors="replace")):
         role, python_frames = _role_of(frames, roles)
         if not python_frames:
             continue
+        if role.endswith("environments"):
+            wall[role][_updater_frame(python_frames) or "outside the updater (runtime, idle)"] += count
         if python_frames[-1].startswith(WAITING_LEAVES):
             waiting[role] += count
             continue
@@ -178,12 +197,19 @@ def summarize(path: Path, roles: dict[int, str], top: int = 8) -> dict[str, obje
         for label, needle in INCLUSIVE:
             if _inclusive_hit(python_frames, needle):
                 inclusive[role][label] += count
+    roles_seen = {*samples, *waiting}
     return {
         role: {
-            "samples": total,
+            "samples": samples[role],
             "waitingSamples": waiting[role],
-            "leafPackages": {p: round(n / total, 3) for p, n in packages[role].most_common(top)},
-            "inclusive": {label: round(n / total, 3) for label, n in inclusive[role].most_common()},
+            "leafPackages": _shares(packages[role], top),
+            "inclusive": _shares(inclusive[role], None, samples[role]),
+            **({"wallByUpdaterFrame": _shares(wall[role], 12)} if role in wall else {}),
         }
-        for role, total in samples.most_common()
+        for role in sorted(roles_seen, key=lambda r: -samples[r])
     }
+
+
+def _shares(counts: Counter[str], top: int | None, total: int | None = None) -> dict[str, float]:
+    whole = total if total is not None else sum(counts.values())
+    return {label: round(n / whole, 3) for label, n in counts.most_common(top)} if whole else {}

@@ -32,6 +32,7 @@ from bench.naive_updater import completions
 from bench.observation import EmulatorObserver
 from bench.profiles import UPDATE_OPERATION
 from bench.rig_cpu import RigCpuSampler
+from bench.rig_latency import RigLatencyProbe
 from bench.rig_profile import PySpyRecorder, summarize
 from bench.settings import NAIVE, BenchSettings
 from bench.workloads import PlannedRequest, Workload, create_image_sets, plan_requests
@@ -72,6 +73,7 @@ class RunObservation:
     capped: bool
     workers: dict[str, int]  # function name -> concurrent invocations its busy mapping allows
     rig_cpu: dict[str, Any]
+    rig_latency: dict[str, Any]
     rig_profile: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -166,6 +168,7 @@ def _drive(
     observer.attach(service)
     service.call_log.clear()
     sampler = RigCpuSampler().start()
+    probe = RigLatencyProbe(stack.aws.dynamodb, stack.emulator.endpoint_url).start()
     spy_file = settings.out_dir / "py-spy" / f"{profile}-{workload.name}-{updater}.txt"
     spy = PySpyRecorder(os.getpid(), spy_file).start() if settings.py_spy else None
     first_sent = time.time()
@@ -177,6 +180,7 @@ def _drive(
     all_finished = outcomes.wait_for(len(planned), deadline=first_sent + settings.cap_s(profile))
     stopped_waiting = time.time()
     sampler.stop()
+    probe.stop()
     roles = sampler.roles()
     if spy is not None:
         spy.stop()
@@ -210,6 +214,7 @@ def _drive(
         capped=not all_finished,
         workers=workers,
         rig_cpu=sampler.figures(),
+        rig_latency=probe.figures(),
         rig_profile=summarize(spy_file, roles) if spy is not None else {},
     )
 
