@@ -34,9 +34,10 @@ process. The mappings that carry the run's traffic (ours: ingest and the lane; n
 {workers} concurrent invocations, the idle ones the stack's own; environments are started before
 the clock runs, so cold starts are not in these figures (see below). moto's SQS long poll:
 {motoLongPoll} (moto's own misses messages whose visibility ends and spins on FIFO queues whose
-visible messages are all blocked; see `bench/moto_prompt_receive.py`). **Ours** is the stack's own intake, apply and finalize functions; **naive** is
-`bench/naive_updater.py` (GetImageSet, UpdateImageSetMetadata, sleep 1 s between GetImageSet polls,
-no pacing, no coalescing, no conflict handling) on the same ingest queue.
+visible messages are all blocked; see `bench/moto_prompt_receive.py`). **Ours** is the stack's own
+intake, apply and finalize functions; **naive** is `bench/naive_updater.py` (GetImageSet,
+UpdateImageSetMetadata, sleep 1 s between GetImageSet polls, no pacing, no coalescing, no conflict
+handling) on the same ingest queue.
 """
 
 
