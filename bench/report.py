@@ -54,6 +54,9 @@ def _profile_section(name: str, run: dict[str, Any]) -> list[str]:
     produced = f"Produced by `{run['command']}` on {run['startedAt']} ({run['machine']})"
     lines = [f"## Profile `{name}`", "", f"{produced}, {run['durationS']:.0f} s. Rate limits: {limits}.", ""]
     lines.append(HOW_TO_READ.format(**settings, environment=environment))
+    if name == "legacy":
+        lines += ["At 0.25 update calls/s, 250 requests would take 17 minutes or more: legacy runs "
+                  "20 requests over 20 image sets (80 s of calls at least).", ""]  # fmt: skip
     header = ["workload", "updater", *(title for title, _ in FIGURE_COLUMNS)]
     lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
     for workload, updaters in run["workloads"].items():
