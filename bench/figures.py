@@ -4,8 +4,9 @@ Every figure is read from what the rig saw, not from what an updater says about 
 calls, reads and throttles from the emulator's call log; lost and doubled updates and settle times
 from the emulator's version history (a version's `created_at` is when its update call was accepted,
 `updated_at` when it settled); notices from the first GetImageSet answer that showed a version
-settled; outcomes from the outcome bus (ours) or the naive updater's log line. The definitions are
-in `bench.summary.DEFINITIONS`, which RESULTS.md prints.
+settled, or, for a version the updater learned of from HealthImaging's settle event and never read
+settled, from the first outcome of its requests; outcomes from the outcome bus (ours) or the naive
+updater's log line. The definitions are in `bench.summary.DEFINITIONS`, which RESULTS.md prints.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def reads(observation: RunObservation) -> dict[str, Any]:
 
 def latency(observation: RunObservation) -> dict[str, Any]:
     """Send -> outcome, and where it went: until the applying call was accepted, the service's
-    settle, settle -> first GetImageSet that saw it settled, that notice -> outcome (medians)."""
+    settle, settle -> notice (`_notices`), that notice -> outcome (medians)."""
     settles, versions, notices = (
         settle_times(observation),
         request_versions(observation),
@@ -119,8 +120,9 @@ def latency(observation: RunObservation) -> dict[str, Any]:
         parts["toCallS"].append(accepted - sent)
         parts["settleS"].append(settled - accepted)
         if key in notices:
-            parts["toNoticeS"].append(notices[key] - settled)
-            parts["noticeToOutcomeS"].append(finished - notices[key])
+            noticed_at = notices[key][0]
+            parts["toNoticeS"].append(noticed_at - settled)
+            parts["noticeToOutcomeS"].append(finished - noticed_at)
     return {
         "e2eP50S": _rounded(percentile(end_to_end, 0.5)),
         "e2eP99S": _rounded(percentile(end_to_end, 0.99)),
@@ -129,32 +131,56 @@ def latency(observation: RunObservation) -> dict[str, Any]:
     }
 
 
-def _notices(observation: RunObservation) -> dict[VersionKey, float]:
-    return {key: w.noticed_at for key, w in observation.observer.versions.items() if w.noticed_at is not None}
+def _first_outcomes(observation: RunObservation) -> dict[VersionKey, float]:
+    """(image set, version) -> when the first outcome of a request it holds was known."""
+    first: dict[VersionKey, float] = {}
+    for request_id, key in request_versions(observation).items():
+        finished = observation.finished_at.get(request_id)
+        if finished is not None:
+            first[key] = min(finished, first.get(key, finished))
+    return first
+
+
+def _notices(observation: RunObservation) -> dict[VersionKey, tuple[float, str]]:
+    """(image set, version) -> when the updater knew it settled, and how the bench saw it.
+
+    The updater knows either from a GetImageSet answer showing the version settled, or (when
+    HealthImaging's settle event reached it first and it never read) from the event itself; the
+    event's arrival in the lane is not visible from outside, so the outcome's time stands for it
+    (an upper bound, never before the settle).
+    """
+    settles, outcomes = settle_times(observation), _first_outcomes(observation)
+    found: dict[VersionKey, tuple[float, str]] = {}
+    for key, (_accepted, settled) in settles.items():
+        watch = observation.observer.versions.get(key)
+        if watch is not None and watch.noticed_at is not None:
+            found[key] = (watch.noticed_at, "getImageSet")
+        elif key in outcomes:
+            found[key] = (max(outcomes[key], settled), "outcome")
+    return found
 
 
 def notice(observation: RunObservation) -> dict[str, Any]:
-    """Over the versions update calls made: (first GetImageSet answer showing it settled - when it
-    settled) / (settled - accepted); and the same with the first outcome of its requests instead."""
+    """Over the versions update calls made: (notice - when it settled) / (settled - accepted), the
+    notice as `_notices` finds it; and the same with the first outcome of its requests instead."""
     settles, notices = settle_times(observation), _notices(observation)
-    first_outcome: dict[VersionKey, float] = {}
-    for request_id, key in request_versions(observation).items():
-        if request_id in observation.finished_at:
-            first_outcome[key] = min(
-                first_outcome.get(key, float("inf")), observation.finished_at[request_id]
-            )
-    poll_shares, outcome_shares = [], []
+    outcomes = _first_outcomes(observation)
+    notice_shares, outcome_shares = [], []
+    noticed_by = {"getImageSet": 0, "outcome": 0}
     for key, (accepted, settled) in settles.items():
         duration = max(settled - accepted, 1e-6)
         if key in notices:
-            poll_shares.append((notices[key] - settled) / duration)
-        if key in first_outcome:
-            outcome_shares.append((first_outcome[key] - settled) / duration)
+            at, source = notices[key]
+            noticed_by[source] += 1
+            notice_shares.append(max(at - settled, 0.0) / duration)
+        if key in outcomes:
+            outcome_shares.append(max(outcomes[key] - settled, 0.0) / duration)
     polls = [float(w.polls) for w in observation.observer.versions.values()]
     return {
-        "settleNoticeLagP50Share": _rounded(percentile(poll_shares, 0.5)),
+        "settleNoticeLagP50Share": _rounded(percentile(notice_shares, 0.5)),
         "outcomeLagP50Share": _rounded(percentile(outcome_shares, 0.5)),
-        "versionsNotNoticed": len(settles) - len(poll_shares),
+        "noticedBy": noticed_by,
+        "versionsNotNoticed": len(settles) - len(notice_shares),
         "settleS": _distribution([s - a for a, s in settles.values()]),
         "pollsUntilNoticedPerVersion": _distribution(polls),
     }

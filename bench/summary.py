@@ -50,12 +50,13 @@ DEFINITIONS: dict[str, str] = {
     "e2eP99S": "99th percentile of the same",
     "lambdaSecondsPerRequest": "sum of the durations of every invocation of every function the "
     "event source mappings made during the run / requests (warm-up invocations excluded)",
-    "settleNoticeLagP50Share": "median over the versions update calls made of (when the first "
-    "GetImageSet answer showed the version settled - when the emulator settled it) / (settle "
-    "duration = settled - accepted). 'Noticed' is the emulator-side time of that answer: the first "
-    "moment any reader (the updater's own poll or its next plan) could know, the same instrument "
-    "for both updaters, and no change to lambdas/ is needed. outcomeLagP50Share is the same with "
-    "the first outcome of the version's requests instead (what a caller sees)",
+    "settleNoticeLagP50Share": "median over the versions update calls made of (notice - when the "
+    "emulator settled the version) / (settle duration = settled - accepted). The notice is the "
+    "emulator-side time of the first GetImageSet answer showing the version settled (the first "
+    "moment a reader could know; the same instrument for both updaters, no change to lambdas/); "
+    "for a version the updater learned of from HealthImaging's settle event and never read settled, "
+    "the first outcome of its requests stands for it (an upper bound: the event's arrival in the "
+    "lane is not visible from outside). noticedBy in results.json counts which each version used",
     "outcomeLagP50Share": "median over versions of (first outcome of the requests it applied - "
     "settled) / settle duration",
     "capped": "the run hit its time cap before every request finished",

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.audit import AuditConfig
+from infra.callers import CallerConfig, CallerRights, CallersConfig
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 STAGES_CONTEXT_KEY = "stages"
@@ -30,6 +33,8 @@ LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 VISIBILITY_TIMEOUT_FACTOR = 6
+# Intake's queues: the two caller queues and the rules queue.
+INGEST_QUEUES = 3
 # Stage names become part of stack, queue and table names.
 STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
@@ -89,8 +94,17 @@ class StageConfig(_CamelModel):
     log_retention_days: int
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     ledger_ttl_days: int = Field(ge=1)
+    # HealthImaging's quotas (the newest developer guide: UpdateImageSetMetadata 10/s burst 40;
+    # accounts on the older quota: 0.25/s burst 1), all adjustable through AWS Support.
     update_rate_per_second: float = Field(gt=0)
     update_burst: int = Field(ge=1)
+    get_image_set_tps: float = Field(default=25.0, gt=0)
+    get_image_set_metadata_tps: float = Field(default=50.0, gt=0)
+    search_image_sets_tps: float = Field(default=25.0, gt=0)
+    # The primary-image-set rules the updater assumes (lambdas/updater/domain/primary_rules.py).
+    primary_image_set_rules: Literal["learn", "strict", "legacy"] = "learn"
+    # The share of each read quota the updater keeps to; the rest is left to other readers.
+    read_quota_share: float = Field(default=0.5, gt=0, le=1)
     # Extra spacing between update calls (the service counts arrivals; transit time varies).
     update_pacing_margin_ms: int = Field(default=200, ge=0)
     # HealthImaging's update payload quota is 10 KB; the API model allows 30,000 bytes.
@@ -106,6 +120,15 @@ class StageConfig(_CamelModel):
     import_input_s3_uris: tuple[S3Prefix, ...] = ()
     import_rules_file: str | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
+    # Who may send requests and what each may do (infra/callers.py); import rules are a caller too.
+    callers: tuple[CallerConfig, ...] = ()
+    import_caller: CallerRights = CallerRights()
+    audit: AuditConfig = AuditConfig()
+
+    @field_validator("callers")
+    @classmethod
+    def _callers_apart(cls, callers: tuple[CallerConfig, ...]) -> tuple[CallerConfig, ...]:
+        return CallersConfig(callers=callers).callers
 
     @field_validator("log_retention_days")
     @classmethod
@@ -123,11 +146,11 @@ class StageConfig(_CamelModel):
 
     @model_validator(mode="after")
     def _concurrency_fits(self) -> StageConfig:
-        # Two event source mappings (standard and FIFO) each scale up to max_concurrency; with less
-        # reserved concurrency Lambda throttles the pollers and messages drift toward the DLQ.
-        if self.reserved_concurrency < 2 * self.max_concurrency:
+        # Three event source mappings (standard, FIFO, rules) each scale up to max_concurrency; with
+        # less reserved concurrency Lambda throttles the pollers and messages drift toward the DLQ.
+        if self.reserved_concurrency < INGEST_QUEUES * self.max_concurrency:
             raise ValueError(
-                "reservedConcurrency must be at least 2 x maxConcurrency (one mapping per ingest queue)"
+                "reservedConcurrency must be at least 3 x maxConcurrency (one mapping per ingest queue)"
             )
         if self.time_reserve_ms >= self.timeout_seconds * 1000:
             raise ValueError("timeReserveMs must be shorter than timeoutSeconds")

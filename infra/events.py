@@ -1,8 +1,12 @@
-"""EventBridge: the outcome bus, the requests bus, and the rules that feed the standard ingest queue.
+"""EventBridge: the outcome bus, the requests bus, and the rules that feed the rules queue.
 
 Rules deliver to SQS rather than invoking the Lambda: the queue buffers bursts the account-wide
 update quota cannot absorb, and redelivery/DLQ behave the same for every trigger. Each rule target
 has its own DLQ for delivery failures, apart from the queue's redrive DLQ for processing failures.
+
+Every rule stamps what it delivers with its own ARN (`{"deliveredBy": <rule arn>, "event": ...}`,
+EventBridge's predefined `aws.events.rule-arn`), and the rules queue admits only these rules: intake
+trusts a HealthImaging event only when the stage's default-bus rule delivered it.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.callers import restrict_rule_queue
 from infra.ingest import DLQ_RETENTION, encrypted_queue
 from infra.names import (
     IMPORT_COMPLETED_DETAIL_TYPE,
     IMPORT_COMPLETED_SOURCE,
     REQUEST_DETAIL_TYPE,
+    SETTLE_NOTICE_DETAIL_TYPES,
     ResourceNames,
 )
 
@@ -36,8 +42,19 @@ def import_completed_pattern(datastore_ids: tuple[str, ...]) -> events.EventPatt
     )
 
 
+def settle_notice_pattern(datastore_ids: tuple[str, ...]) -> events.EventPattern:
+    """HealthImaging announcing that a version settled, for this stage's data stores: the lane
+    waiting for it stops waiting (the updater's settle notices)."""
+    return events.EventPattern(
+        source=[IMPORT_COMPLETED_SOURCE],
+        detail_type=list(SETTLE_NOTICE_DETAIL_TYPES),
+        detail={"datastoreId": list(datastore_ids)},
+    )
+
+
 def update_requested_pattern() -> events.EventPattern:
-    # Any source: callers name themselves; the bus itself is the trust boundary (IAM on PutEvents).
+    # Any source: the bus policy admits each configured caller's source from its principal only,
+    # and intake holds the source to its caller's rights (an unlisted one ends CALLER_NOT_ALLOWED).
     return events.EventPattern(detail_type=[REQUEST_DETAIL_TYPE])
 
 
@@ -51,7 +68,7 @@ class EventRouting(Construct):
         *,
         names: ResourceNames,
         datastore_ids: tuple[str, ...],
-        ingest_queue: sqs.IQueue,
+        rule_queue: sqs.Queue,
         key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -80,26 +97,50 @@ class EventRouting(Construct):
             event_bus=self.requests_bus,
             description="Update requests published by other services -> standard ingest queue",
             event_pattern=update_requested_pattern(),
-            targets=[self._queue_target(ingest_queue, self.requests_rule_dlq)],
+            targets=[self._queue_target(rule_queue, self.requests_rule_dlq)],
+        )
+        self.settle_rule_dlq = encrypted_queue(
+            self,
+            "SettleRuleDlq",
+            queue_name=names.settle_rule_dlq,
+            key=key,
+            removal_policy=removal_policy,
+            retention_period=DLQ_RETENTION,
+        )
+        self.settle_rule = events.Rule(
+            self,
+            "SettleNoticesRule",
+            description="HealthImaging settle events (this stage's data stores) -> ingest: settle notices",
+            event_pattern=settle_notice_pattern(datastore_ids),
+            targets=[self._queue_target(rule_queue, self.settle_rule_dlq)],
         )
         self.import_rule = events.Rule(
             self,
             "ImportCompletedRule",
             description="HealthImaging Import Job Completed (this stage's data stores) -> ingest queue",
             event_pattern=import_completed_pattern(datastore_ids),
-            targets=[self._queue_target(ingest_queue, self.import_rule_dlq)],
+            targets=[self._queue_target(rule_queue, self.import_rule_dlq)],
         )
+        restrict_rule_queue(rule_queue, [rule.rule_arn for rule in self.rules.values()])
+
+    @property
+    def rules(self) -> dict[str, events.Rule]:
+        """Each rule by the role intake knows it by (TRUSTED_RULES)."""
+        return {"requests": self.requests_rule, "settles": self.settle_rule, "imports": self.import_rule}
 
     @staticmethod
     def _queue_target(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> targets.SqsQueue:
-        # The whole EventBridge envelope is the message body: the handler tells records apart by shape.
+        # The whole EventBridge envelope, stamped with the delivering rule's ARN.
         return targets.SqsQueue(
             queue,
+            message=events.RuleTargetInput.from_object(
+                {"deliveredBy": "<aws.events.rule-arn>", "event": events.EventField.from_path("$")}
+            ),
             dead_letter_queue=dead_letter_queue,
             max_event_age=TARGET_MAX_EVENT_AGE,
             retry_attempts=TARGET_RETRY_ATTEMPTS,
         )
 
     @property
-    def dead_letter_queues(self) -> tuple[sqs.Queue, sqs.Queue]:
-        return (self.requests_rule_dlq, self.import_rule_dlq)
+    def dead_letter_queues(self) -> tuple[sqs.Queue, ...]:
+        return (self.requests_rule_dlq, self.import_rule_dlq, self.settle_rule_dlq)

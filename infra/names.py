@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.callers import callers_setting
 from infra.config import ServiceConfig, StageConfig
 
 # Where the local bundler puts the stage's import rules file inside the Lambda asset.
@@ -21,6 +22,7 @@ FINALIZE_HANDLER = "updater.handlers.finalize.lambda_handler"
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED_SOURCE = "aws.medical-imaging"
 IMPORT_COMPLETED_DETAIL_TYPE = "Import Job Completed"
+SETTLE_NOTICE_DETAIL_TYPES = ("Image Set Updated", "Image Set Update Failed")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,15 @@ class ResourceNames:
         return f"{self.prefix}-lane-dlq.fifo"
 
     @property
+    def rule_queue(self) -> str:
+        """Where the stage's EventBridge rules deliver (and nobody else may send)."""
+        return f"{self.prefix}-rules"
+
+    @property
+    def rule_dlq(self) -> str:
+        return f"{self.prefix}-rules-dlq"
+
+    @property
     def failures_queue(self) -> str:
         return f"{self.prefix}-failures"
 
@@ -69,6 +80,10 @@ class ResourceNames:
     @property
     def requests_rule_dlq(self) -> str:
         return f"{self.prefix}-requests-rule-dlq"
+
+    @property
+    def settle_rule_dlq(self) -> str:
+        return f"{self.prefix}-settle-rule-dlq"
 
     @property
     def import_rule_dlq(self) -> str:
@@ -92,6 +107,17 @@ class ResourceNames:
 
     def log_group(self, role: str) -> str:
         return f"/aws/lambda/{self.function(role)}"
+
+    def audit_bucket(self, account: str) -> str:
+        # Bucket names are global: the account keeps two deployments of a stage name apart.
+        return f"{self.prefix}-audit-{account}"
+
+    def audit_access_logs_bucket(self, account: str) -> str:
+        return f"{self.prefix}-audit-logs-{account}"
+
+    @property
+    def auditor_role(self) -> str:
+        return f"{self.prefix}-auditor"
 
     @property
     def alarm_topic(self) -> str:
@@ -117,6 +143,10 @@ def updater_environment(
     lane_queue_url: str,
     lane_dlq_arn: str,
     import_rules_path: str,
+    rule_queue_arn: str = "",
+    rule_dlq_arn: str = "",
+    trusted_rules: str = "",
+    audit_bucket: str = "",
 ) -> dict[str, str]:
     """Exactly the variables `updater.settings.UpdaterSettings` reads (plus Powertools' own); the
     three functions share them, each reading what it needs.
@@ -135,11 +165,25 @@ def updater_environment(
         "UPDATE_RATE_PER_SECOND": str(stage.update_rate_per_second),
         "UPDATE_BURST": str(stage.update_burst),
         "UPDATE_PACING_MARGIN_MS": str(stage.update_pacing_margin_ms),
+        "GET_IMAGE_SET_TPS": str(stage.get_image_set_tps),
+        "GET_IMAGE_SET_METADATA_TPS": str(stage.get_image_set_metadata_tps),
+        "SEARCH_IMAGE_SETS_TPS": str(stage.search_image_sets_tps),
+        "READ_QUOTA_SHARE": str(stage.read_quota_share),
         "LEDGER_TTL_DAYS": str(stage.ledger_ttl_days),
         "TIME_RESERVE_MS": str(stage.time_reserve_ms),
         "SETTLE_INLINE_MS": str(stage.settle_inline_ms),
         "SETTLE_TIMEOUT_S": str(stage.settle_timeout_seconds),
+        "SETTLE_NOTICES": "true",
+        "PRIMARY_IMAGE_SET_RULES": stage.primary_image_set_rules,
         "IMPORT_RULES_PATH": import_rules_path,
+        "RULE_QUEUE_ARN": rule_queue_arn,
+        "RULE_DLQ_ARN": rule_dlq_arn,
+        "TRUSTED_RULES": trusted_rules,
+        "CALLERS": callers_setting(stage.callers),
+        "IMPORT_CALLER_RIGHTS": ",".join(stage.import_caller.names()),
+        "STAGE_ACCOUNT": stage.account,
+        "STAGE_REGION": stage.region,
+        "AUDIT_BUCKET": audit_bucket,
         "POWERTOOLS_SERVICE_NAME": service.name,
         "POWERTOOLS_METRICS_NAMESPACE": service.metrics_namespace,
         "LOG_LEVEL": stage.log_level,

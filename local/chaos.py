@@ -118,7 +118,7 @@ def _import_image_sets(stack: LocalStack, count: int) -> list[ImageSetTarget]:
 
 def _body_key() -> Callable[[str], str]:
     task_root_importable()  # the soak keys requests the way the updater does
-    from updater.domain.intake import body_request_id  # noqa: PLC0415
+    from updater.domain.outcome import body_request_id  # noqa: PLC0415
 
     return body_request_id
 

@@ -18,6 +18,10 @@ the *last* of them is reached, which is then delivered first (seen: a group's fo
 worked on before its second and third). Here a message counts as in flight only while it is
 invisible, as in SQS, and messages visible again leave the pending set before the walk begins.
 
+A third: a long poll waiting on an empty queue is woken when a message is sent, not when one
+becomes visible again through ChangeMessageVisibility (a settle notice waking a lane message), so
+it waited out its whole wait first; a visibility set to 0 wakes the queue's receivers here too.
+
 moto runs in its own process; `local.moto_stack.DEFAULT_PATCHES` has that process call `install()`
 before it serves.
 """
@@ -54,3 +58,15 @@ def install() -> None:
 
     receive_message.one_receiver_per_queue = True  # type: ignore[attr-defined]
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    change_visibility = SQSBackend.change_message_visibility
+
+    def change_message_visibility(
+        self: SQSBackend, queue_name: str, receipt_handle: str, visibility_timeout: int
+    ) -> None:
+        change_visibility(self, queue_name, receipt_handle, visibility_timeout)
+        if int(visibility_timeout) == 0:
+            condition = self.get_queue(queue_name)._messages_lock
+            with condition:
+                condition.notify_all()
+
+    SQSBackend.change_message_visibility = change_message_visibility  # type: ignore[method-assign]

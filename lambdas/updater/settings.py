@@ -1,18 +1,23 @@
 """Runtime configuration of the updater, read once at cold start from environment variables.
 
-The CDK stack (infra/) sets exactly these variables; the local stack (local/) sets them too.
+The CDK stack (infra/) sets exactly these variables; the local stack (local/) sets them too. A
+plain pydantic model over `os.environ` (not pydantic-settings): the variables are flat strings with
+exact names, and its settings machinery cost a cold start more than all of this model.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from updater.domain.primary_rules import PrimaryRules
 
 
-class UpdaterSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+class UpdaterSettings(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     # Data stores this deployment may touch; empty means "any" (local runs only: the stack always sets it).
     datastore_ids: str = Field(default="", alias="DATASTORE_IDS")
@@ -32,14 +37,52 @@ class UpdaterSettings(BaseSettings):
     update_burst: int = Field(default=40, alias="UPDATE_BURST", ge=1)
     # Extra spacing between update calls: the service counts arrivals, and transit time varies.
     update_pacing_margin_ms: int = Field(default=200, alias="UPDATE_PACING_MARGIN_MS", ge=0)
+    # The account's read quotas (all adjustable), the share of them the updater keeps to, and how
+    # many environments of this function share that (adapters.read_budget).
+    get_image_set_tps: float = Field(default=25.0, alias="GET_IMAGE_SET_TPS", gt=0)
+    get_image_set_metadata_tps: float = Field(default=50.0, alias="GET_IMAGE_SET_METADATA_TPS", gt=0)
+    search_image_sets_tps: float = Field(default=25.0, alias="SEARCH_IMAGE_SETS_TPS", gt=0)
+    read_quota_share: float = Field(default=0.5, alias="READ_QUOTA_SHARE", gt=0, le=1)
+    function_concurrency: int = Field(default=1, alias="FUNCTION_CONCURRENCY", ge=1)
     ledger_ttl_days: int = Field(default=30, alias="LEDGER_TTL_DAYS", ge=1)
     # What an invocation leaves unused: no step starts, and no AWS call, later than this before its end.
     time_reserve_ms: int = Field(default=5_000, alias="TIME_RESERVE_MS", ge=0)
     # How long a delivery polls its own call's version before the message waits on the lane instead.
-    settle_inline_ms: int = Field(default=2_000, alias="SETTLE_INLINE_MS", ge=0)
+    settle_inline_ms: int = Field(
+        default=2_000, alias="SETTLE_INLINE_MS", ge=0
+    )  # without notices: a fresh call
+    # Which primary-image-set rules to assume (domain.primary_rules): learn, strict or legacy.
+    primary_image_set_rules: PrimaryRules = Field(default=PrimaryRules.LEARN, alias="PRIMARY_IMAGE_SET_RULES")
+    # HealthImaging's Image Set Updated / Update Failed events end settle waits (polls stay the fallback).
+    settle_notices: bool = Field(default=True, alias="SETTLE_NOTICES")
     # A version still not settled this long after its call ends SETTLE_TIMEOUT.
     settle_timeout_s: int = Field(default=900, alias="SETTLE_TIMEOUT_S", ge=1)
     import_rules_path: str = Field(default="", alias="IMPORT_RULES_PATH")
+    # Provenance: the queue only the stage's rules deliver to, each rule's ARN -> its role
+    # (requests, settles, imports) as JSON, and the account and region HealthImaging events must name.
+    rule_queue_arn: str = Field(default="", alias="RULE_QUEUE_ARN")
+    rule_dlq_arn: str = Field(default="", alias="RULE_DLQ_ARN")
+    trusted_rules: str = Field(default="", alias="TRUSTED_RULES")
+    stage_account: str = Field(default="", alias="STAGE_ACCOUNT")
+    stage_region: str = Field(default="", alias="STAGE_REGION")
+    # Who may send and what each may do (updater.domain.callers), and what import rules may do.
+    callers: str = Field(default="", alias="CALLERS")
+    import_caller_rights: str = Field(default="", alias="IMPORT_CALLER_RIGHTS")
+    # The audit trail's bucket; empty: no audit records (unit tests and local runs without one).
+    audit_bucket: str = Field(default="", alias="AUDIT_BUCKET")
+
+    @property
+    def read_quotas(self) -> dict[str, float]:
+        return {
+            "GetImageSet": self.get_image_set_tps,
+            "GetImageSetMetadata": self.get_image_set_metadata_tps,
+            "SearchImageSets": self.search_image_sets_tps,
+        }
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        """The rules queue and its redrive DLQ: what arrives there is stamped by a rule."""
+        return frozenset(arn for arn in (self.rule_queue_arn, self.rule_dlq_arn) if arn)
 
     @property
     def allowed_datastores(self) -> frozenset[str]:
@@ -48,4 +91,9 @@ class UpdaterSettings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def load_settings() -> UpdaterSettings:
-    return UpdaterSettings()  # values come from the environment
+    return settings_from(os.environ)
+
+
+def settings_from(environment: Mapping[str, str]) -> UpdaterSettings:
+    """The settings in `environment` (strings, as Lambda passes them; booleans as true/false)."""
+    return UpdaterSettings.model_validate(dict(environment))

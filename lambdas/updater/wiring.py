@@ -10,28 +10,33 @@ Tests pass clients pointed at the emulator or moto's server; nothing here is pat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
+from updater.adapters.audit_store import S3AuditStore
 from updater.adapters.events import OutcomePublisher
 from updater.adapters.failures import FailureQueue
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.lane import LaneQueue, QueueVisibility
 from updater.adapters.ledger import LedgerTable
-from updater.adapters.pacer import UpdatePacer
+from updater.adapters.read_budget import ReadBudget, read_rates
 from updater.adapters.sdk import AwsClients
 from updater.domain.calls import OpenCall
-from updater.domain.finalize import Finalizer
-from updater.domain.intake import Intake, IntakeRules
-from updater.domain.pacing import PacedTurns
 from updater.domain.ports import MetricsSink
+from updater.domain.provenance import trusted_rules
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.settle import SettlePolicy, SettleSchedule
-from updater.domain.steps import LaneSteps, StepSettings
-from updater.imports.corrections import CorrectionsReader
-from updater.imports.manifests import ImportManifestReader
-from updater.imports.rules import RuleSet, load_rules
-from updater.imports.runner import ImportReactionRunner
 from updater.settings import UpdaterSettings
+
+# Each builder imports what only its function uses: a cold start loads its own function's code.
+if TYPE_CHECKING:
+    from updater.domain.finalize import Finalizer
+    from updater.domain.intake import Intake
+    from updater.domain.notices import SettleNotices
+    from updater.domain.provenance import Provenance, RuleRole
+    from updater.domain.steps import LaneSteps
+    from updater.imports.runner import ImportReactionRunner
 
 
 class SystemClock:
@@ -46,6 +51,11 @@ class IntakeRuntime:
     settings: UpdaterSettings
     intake: Intake
     queues: QueueVisibility
+    rules: Mapping[str, RuleRole]  # the stage's rules by ARN (TRUSTED_RULES)
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        return self.settings.rule_queue_arns
 
 
 @dataclass(frozen=True)
@@ -61,7 +71,12 @@ class ApplyRuntime:
 class FinalizeRuntime:
     settings: UpdaterSettings
     finalizer: Finalizer
-    imports: ImportReactionRunner
+    imports: ImportReactions
+    rules: Mapping[str, RuleRole]
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        return self.settings.rule_queue_arns
 
 
 @dataclass(frozen=True)
@@ -74,42 +89,113 @@ class _Common:
     clock: SystemClock
 
 
-def _common(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> _Common:
+def _common(
+    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, *, updates: bool = False
+) -> _Common:
     ledger = LedgerTable(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
     publisher = OutcomePublisher(clients.events, settings.outcome_bus_name)
     failures = FailureQueue(clients.sqs, settings.failures_queue_url)
     gateway = HealthImagingGateway(
         clients.medical_imaging,
         on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries),
-        update_client=clients.medical_imaging_updates,
+        # Only apply updates image sets: the others never build that client.
+        update_client=clients.medical_imaging_updates if updates else None,
+        read_budget=ReadBudget(
+            read_rates(settings.read_quotas, settings.read_quota_share, settings.function_concurrency)
+        ),
     )
-    recorder = OutcomeRecorder(ledger, publisher, failures, metrics)
-    return _Common(ledger, recorder, gateway, publisher, failures, SystemClock())
+    clock = SystemClock()
+    # Every function that ends requests writes their audit records (no bucket: unit and local runs
+    # without a trail).
+    auditor = S3AuditStore(clients.s3, settings.audit_bucket) if settings.audit_bucket else None
+    recorder = OutcomeRecorder(ledger, publisher, failures, metrics, auditor=auditor, clock=clock)
+    return _Common(ledger, recorder, gateway, publisher, failures, clock)
 
 
-def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> ImportReactionRunner:
-    rules = load_rules(settings.import_rules_path) if settings.import_rules_path else RuleSet(version=1)
-    return ImportReactionRunner(
-        rules=rules,
-        allowed_datastores=settings.allowed_datastores,
-        manifests=ImportManifestReader(clients.s3),
-        corrections=CorrectionsReader(clients.s3),
-        fetch_metadata=common.gateway.get_metadata,
-        events=common.publisher,
-        failures=common.failures,
-    )
+class ImportReactions:
+    """The import reaction, built at the first import event: its rules, models and S3 readers are a
+    good part of a cold start that most invocations never need. (The stack checks the rules file at
+    synth, so a broken one does not wait for the first import to show.)"""
+
+    def __init__(self, build: Callable[[], ImportReactionRunner]) -> None:
+        self._build = build
+        self._runner: ImportReactionRunner | None = None
+
+    def _built(self) -> ImportReactionRunner:
+        if self._runner is None:
+            self._runner = self._build()
+        return self._runner
+
+    def react(self, envelope: Mapping[str, Any], forward: Any) -> None:
+        self._built().react(envelope, forward)
+
+    def give_up(self, envelope: Mapping[str, Any]) -> None:
+        self._built().give_up(envelope)
+
+
+def _imports(
+    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common
+) -> ImportReactions:
+    def build() -> ImportReactionRunner:
+        from updater.imports.corrections import CorrectionsReader  # noqa: PLC0415
+        from updater.imports.manifests import ImportManifestReader  # noqa: PLC0415
+        from updater.imports.rules import RuleSet, load_rules  # noqa: PLC0415
+        from updater.imports.runner import ImportReactionRunner  # noqa: PLC0415
+
+        rules = load_rules(settings.import_rules_path) if settings.import_rules_path else RuleSet(version=1)
+        return ImportReactionRunner(
+            rules=rules,
+            allowed_datastores=settings.allowed_datastores,
+            manifests=ImportManifestReader(clients.s3),
+            corrections=CorrectionsReader(clients.s3),
+            fetch_metadata=common.gateway.get_metadata,
+            events=common.publisher,
+            failures=common.failures,
+            metrics=metrics,
+        )
+
+    return ImportReactions(build)
 
 
 def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common) -> Intake:
+    from updater.domain.intake import Intake, IntakeRules  # noqa: PLC0415
+
+    lane = LaneQueue(clients.sqs, settings.lane_queue_url)
     return Intake(
         ledger=common.ledger,
-        lane=LaneQueue(clients.sqs, settings.lane_queue_url),
+        lane=lane,
         recorder=common.recorder,
         metrics=metrics,
         clock=common.clock,
         rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
-        imports=_imports(settings, clients, common),
+        provenance=_provenance(settings, clients, common),
+        imports=_imports(settings, clients, metrics, common),
+        notices=_notices(settings, common, lane, metrics),
     )
+
+
+def _provenance(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> Provenance:
+    """The stage's callers, recognised by SenderId (IAM asked for the ids of its own account's
+    principals at the first unknown sender) or by their requests-bus source."""
+    from updater.adapters.principals import IamPrincipalIds  # noqa: PLC0415
+    from updater.domain.callers import CallerDirectory, Right, parse_policies  # noqa: PLC0415
+    from updater.domain.provenance import Provenance, StagePlace  # noqa: PLC0415
+
+    directory = CallerDirectory(
+        parse_policies(settings.callers),
+        principal_ids=IamPrincipalIds(clients.iam, settings.stage_account),
+        clock=common.clock,
+        import_rights=frozenset(Right(r) for r in settings.import_caller_rights.split(",") if r),
+    )
+    return Provenance(directory, StagePlace(settings.stage_account, settings.stage_region))
+
+
+def _notices(
+    settings: UpdaterSettings, common: _Common, lane: LaneQueue, metrics: MetricsSink
+) -> SettleNotices | None:
+    from updater.domain.notices import SettleNotices  # noqa: PLC0415
+
+    return SettleNotices(common.ledger, lane, metrics, common.clock) if settings.settle_notices else None
 
 
 def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
@@ -119,11 +205,21 @@ def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
 
 def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> IntakeRuntime:
     common = _common(settings, clients, metrics)
-    return IntakeRuntime(settings, _intake(settings, clients, metrics, common), QueueVisibility(clients.sqs))
+    return IntakeRuntime(
+        settings,
+        _intake(settings, clients, metrics, common),
+        QueueVisibility(clients.sqs),
+        trusted_rules(settings.trusted_rules),
+    )
 
 
 def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> ApplyRuntime:
-    common = _common(settings, clients, metrics)
+    from updater.adapters.pacer import UpdatePacer  # noqa: PLC0415
+    from updater.domain.pacing import PacedTurns  # noqa: PLC0415
+    from updater.domain.primary_rules import PrimaryImageSetPolicy  # noqa: PLC0415
+    from updater.domain.steps import LaneSteps, StepSettings  # noqa: PLC0415
+
+    common = _common(settings, clients, metrics, updates=True)
     pacer = UpdatePacer(
         clients.dynamodb,
         settings.ledger_table_name,
@@ -148,16 +244,20 @@ def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: Metrics
         calls=_open_call(settings, common),
         clock=common.clock,
         metrics=metrics,
+        primary=PrimaryImageSetPolicy(settings.primary_image_set_rules),
         settings=StepSettings(
             payload_limit_bytes=settings.payload_limit_bytes,
             inline_settle_s=settings.settle_inline_ms / 1000,
             reserve_s=settings.time_reserve_ms / 1000,
+            settle_notices=settings.settle_notices,
         ),
     )
     return ApplyRuntime(settings, steps, common.recorder, QueueVisibility(clients.sqs), common.clock)
 
 
 def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> FinalizeRuntime:
+    from updater.domain.finalize import Finalizer  # noqa: PLC0415
+
     common = _common(settings, clients, metrics)
     intake = _intake(settings, clients, metrics, common)
     finalizer = Finalizer(
@@ -168,4 +268,9 @@ def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: Metr
         metrics=metrics,
         clock=common.clock,
     )
-    return FinalizeRuntime(settings, finalizer, _imports(settings, clients, common))
+    return FinalizeRuntime(
+        settings,
+        finalizer,
+        _imports(settings, clients, metrics, common),
+        trusted_rules(settings.trusted_rules),
+    )

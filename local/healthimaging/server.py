@@ -6,6 +6,7 @@ with EmulatorServer(profile=BehaviourProfile.fast()) as emulator:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
@@ -48,10 +49,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(response.body)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         self.end_headers()
-        try:
+        # The client may be gone: a cut-off invocation's process is killed mid-call.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client is gone (a cut-off invocation's process was killed mid-call)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _respond  # noqa: N815 - stdlib dispatch names
 

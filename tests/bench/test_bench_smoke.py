@@ -47,6 +47,8 @@ def test_single_request_workload_reports_every_summary_field(tmp_path: Path) -> 
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     ours = results["profiles"]["current"]["workloads"]["single"]["ours"]
     assert ours["integrity"]["applied"] == 1 and ours["rigCpu"]["byRole"]
+    for updater, run in results["profiles"]["current"]["workloads"]["single"].items():
+        assert sum(run["noticedBy"].values()) == 1, updater  # one version, noticed one way
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     markdown = (tmp_path / "RESULTS.md").read_text(encoding="utf-8")
     assert "pytest smoke" in markdown and "| single (1 over 1) | naive |" in markdown

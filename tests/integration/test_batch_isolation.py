@@ -4,6 +4,7 @@ DynamoDB refuses. Through the real intake and finalize functions, moto and the e
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -59,7 +60,7 @@ def received(body: str, **attributes: Any) -> dict[str, Any]:
         "ReceiptHandle": uuid.uuid4().hex,
         "Body": body,
         "MD5OfBody": "0" * 32,
-        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "test"},
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
         "MessageAttributes": {
             name: {"DataType": "Number" if name == "renewals" else "String", "StringValue": value}
             for name, value in attributes.items()
@@ -129,7 +130,7 @@ def test_a_record_whose_ledger_write_dynamodb_refuses_fails_alone_and_ends_with_
     from updater.adapters.sdk import AwsClients  # noqa: PLC0415
     from updater.handlers import finalize, intake  # noqa: PLC0415
     from updater.handlers.observability import metrics  # noqa: PLC0415
-    from updater.settings import UpdaterSettings  # noqa: PLC0415
+    from updater.settings import settings_from  # noqa: PLC0415
     from updater.wiring import build_finalize, build_intake  # noqa: PLC0415
 
     clients = AwsClients.from_environment()
@@ -139,7 +140,7 @@ def test_a_record_whose_ledger_write_dynamodb_refuses_fails_alone_and_ends_with_
             params["Key"] = {"pk": {"S": "req#" + "x" * 3000}}  # over DynamoDB's 2048-byte key limit
 
     clients.dynamodb.meta.events.register("before-parameter-build.dynamodb.UpdateItem", refuse_the_victim)
-    settings = UpdaterSettings()
+    settings = settings_from(os.environ)
     messages = [received(request(stack, image_set, key)) for key in ("iso-before", "iso-victim", "iso-after")]
     event = lambda_sqs_event(messages, stack.topology.queue("ingest").arn)
     context = LocalLambdaContext(function_name="intake", memory_limit_in_mb="512", timeout_s=30)

@@ -88,7 +88,7 @@ def test_a_request_sent_twice_on_both_paths_is_applied_once(stack: LocalStack) -
     stack.aws.events.put_events(
         Entries=[
             {
-                "Source": "test.caller",
+                "Source": "local.tests",
                 "DetailType": "ImageSetMetadataUpdate.Requested",
                 "Detail": body,
                 "EventBusName": stack.topology.buses["requests"],
@@ -100,3 +100,22 @@ def test_a_request_sent_twice_on_both_paths_is_applied_once(stack: LocalStack) -
     ended = [e["detail"] for e in outcome_events(stack) if e["detail"]["requestId"] == "order-twice"]
     assert len(ended) == 1 and ended[0]["status"] == "SUCCEEDED"
     assert len(stack.emulator.service.version_history(stack.datastore_id, image_set)) == 2
+
+
+def test_a_settle_is_noticed_from_healthimagings_event_without_a_poll(stack: LocalStack) -> None:
+    """The default bus's `Image Set Updated` reaches intake through the stage's rule; the lane
+    message waiting for that version is woken and ends without polling GetImageSet."""
+    assert stack.topology is not None
+    image_set = import_image_set(stack, "CT_small.dcm")
+    before = stack.emulator.service.call_log.call_counts().get("GetImageSet", 0)
+    body = _update(stack, image_set, "order-noticed", "NOTICED^BY^EVENT")
+    stack.aws.sqs.send_message(QueueUrl=stack.topology.queue("ingest").url, MessageBody=json.dumps(body))
+    stack.run_until_idle(60)
+
+    (ended,) = [e["detail"] for e in outcome_events(stack) if e["detail"]["requestId"] == "order-noticed"]
+    assert ended["status"] == "SUCCEEDED"
+    assert '"admission":"notice"' in stack.function_logs().replace(" ", "")  # the event reached its lane
+    # One read resolves the latest version; the settle costs none when the event beats the fallback
+    # poll (twice the usual settle), one on a host too loaded for that.
+    reads = stack.emulator.service.call_log.call_counts().get("GetImageSet", 0) - before
+    assert reads - 1 == ended["polls"] <= 1

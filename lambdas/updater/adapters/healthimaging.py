@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from updater.adapters.read_budget import ReadBudget
 from updater.domain.errors import RetryableServiceError, error_from_aws
 from updater.domain.image_set import ImageSetVersion
 
@@ -32,14 +33,19 @@ class HealthImagingGateway:
         on_retries: Callable[[str, int], None] | None = None,
         *,
         update_client: Any = None,
+        read_budget: ReadBudget | None = None,
     ) -> None:
         """`on_retries(operation, n)` hears of the SDK's own retries (throttles absorbed client-side).
-        `update_client` (default: `client`) makes the update calls; the runtime gives it no retries."""
+        `update_client` (default: `client`) makes the update calls; the runtime gives it no retries.
+        `read_budget` paces the reads to the updater's share of the account's read quotas."""
         self._client = client
         self._update_client = update_client or client
         self._on_retries = on_retries or (lambda _operation, _retries: None)
+        self._budget = read_budget
 
     def _call(self, operation: str, method: Callable[..., Any], params: dict[str, Any]) -> Any:
+        if self._budget is not None:
+            self._budget.take(operation)
         with _mapped_errors():
             answer = method(**params)
         retries = int(answer.get("ResponseMetadata", {}).get("RetryAttempts", 0))
@@ -60,6 +66,7 @@ class HealthImagingGateway:
             workflow_status=answer.get("imageSetWorkflowStatus"),
             message=answer.get("message"),
             forced=bool((answer.get("overrides") or {}).get("forced", False)),
+            is_primary=answer.get("isPrimary"),
         )
 
     def get_metadata(

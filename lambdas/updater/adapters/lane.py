@@ -58,6 +58,17 @@ class LaneQueue:
                     "SendMessageBatch", f"{len(answer['Failed'])} lane messages not taken"
                 )
 
+    def wake(self, receipt_handles: Sequence[str]) -> None:
+        """Waiting lane messages visible now (a settle notice came): best effort, since a message
+        not woken still comes back when its wait ends."""
+        for start in range(0, len(receipt_handles), SQS_BATCH_LIMIT):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(receipt_handles[start : start + SQS_BATCH_LIMIT])
+            ]
+            with _sqs():
+                self._client.change_message_visibility_batch(QueueUrl=self._url, Entries=entries)
+
 
 class QueueVisibility:
     """Hides received messages for a while (waits), on whichever queue they came from."""

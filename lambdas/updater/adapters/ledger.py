@@ -25,6 +25,7 @@ from updater.domain.ledger import (
     LaneState,
     LedgerEntry,
     LedgerStatus,
+    Notice,
     OpenedEntry,
     PendingCall,
     PlanSummary,
@@ -184,11 +185,17 @@ class LedgerTable:
             self._client.update_item(
                 TableName=self._table,
                 Key=lane_key(lane),
-                UpdateExpression="SET callId = :id, #c = :call, expiresAt = :exp REMOVE turnAt",
+                # callTo: the version the call makes if it lands (base + 1), so a settle notice
+                # can be matched before the call has even answered.
+                UpdateExpression=(
+                    "SET callId = :id, #c = :call, callTo = :to, expiresAt = :exp "
+                    "REMOVE turnAt, notice, waiting, settledVersionId, settledIsPrimary"
+                ),
                 ConditionExpression="attribute_not_exists(callId)",
                 ExpressionAttributeNames={"#c": "call"},
                 ExpressionAttributeValues={
                     ":id": {"S": call.call_id},
+                    ":to": {"S": str(int(call.base_version_id) + 1)},
                     ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
                     ":exp": {"N": str(call.started_at_ms // 1000 + self._ttl_s)},
                 },
@@ -211,12 +218,15 @@ class LedgerTable:
         except ConditionFailed:
             pass  # resolved meanwhile (the finalizer, for a member whose deliveries ran out)
 
-    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
-        expression = "REMOVE callId, #c"
+    def end_call(
+        self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
+    ) -> None:
+        expression = "REMOVE callId, #c, callTo, notice, waiting"
         values: dict[str, Any] = {":id": {"S": call_id}}
         if settled_version_id is not None:
-            expression = "SET settledVersionId = :v " + expression
+            expression = "SET settledVersionId = :v, settledIsPrimary = :p " + expression
             values[":v"] = {"S": settled_version_id}
+            values[":p"] = {"NULL": True} if is_primary is None else {"BOOL": is_primary}
         try:
             with dynamodb_errors():
                 self._client.update_item(
@@ -229,6 +239,45 @@ class LedgerTable:
                 )
         except ConditionFailed:
             pass  # ended already
+
+    def note_settled(
+        self, lane: LaneKey, version_id: str, workflow_status: str, at_ms: int
+    ) -> tuple[str, ...] | None:
+        notice = {"version_id": version_id, "workflow_status": workflow_status, "noticed_at_ms": at_ms}
+        try:
+            with dynamodb_errors():
+                answer = self._client.update_item(
+                    TableName=self._table,
+                    Key=lane_key(lane),
+                    UpdateExpression="SET notice = :notice",
+                    ConditionExpression="callTo = :to",
+                    ExpressionAttributeValues={
+                        ":notice": {"S": json.dumps(notice)},
+                        ":to": {"S": version_id},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except ConditionFailed:
+            return None  # not a version an open call of ours makes
+        return tuple(w["S"] for w in answer["Attributes"].get("waiting", {}).get("L", []))
+
+    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
+        try:
+            with dynamodb_errors():
+                answer = self._client.update_item(
+                    TableName=self._table,
+                    Key=lane_key(lane),
+                    UpdateExpression="SET waiting = :waiting",
+                    ConditionExpression="callId = :id",
+                    ExpressionAttributeValues={
+                        ":waiting": {"L": [{"S": w} for w in waiters]},
+                        ":id": {"S": call_id},
+                    },
+                    ReturnValues="ALL_NEW",
+                )
+        except ConditionFailed:
+            return None  # resolved meanwhile: the waiters come back at their wait's end
+        return _notice(answer["Attributes"])
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:
         with dynamodb_errors():
@@ -269,7 +318,17 @@ def _lane_state(lane: LaneKey, item: Mapping[str, Any] | None) -> LaneState:
         call=_call_from_wire(json.loads(call)) if call and "callId" in item else None,
         turn_at_ms=int(turn) if turn is not None else None,
         settled_version_id=item.get("settledVersionId", {}).get("S"),
+        settled_is_primary=item.get("settledIsPrimary", {}).get("BOOL"),
+        notice=_notice(item),
     )
+
+
+def _notice(item: Mapping[str, Any]) -> Notice | None:
+    text = item.get("notice", {}).get("S")
+    if not text or "callId" not in item:
+        return None
+    notice = Notice(**json.loads(text))
+    return notice if notice.version_id == item.get("callTo", {}).get("S") else None
 
 
 def _call_wire(call: PendingCall) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import boto3
@@ -63,24 +63,46 @@ def guarded(client: Any) -> Any:
     return client
 
 
-@dataclass(frozen=True)
 class AwsClients:
-    medical_imaging: Any
-    medical_imaging_updates: Any
-    dynamodb: Any
-    events: Any
-    sqs: Any
-    s3: Any
+    """The boto3 clients a function uses, each created when first asked for: a function builds only
+    its own (apply never reads S3; intake and finalize never update an image set), and every client
+    costs its cold start a service model. Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE>
+    variables when set (local runs)."""
+
+    def __init__(self, session: boto3.session.Session | None = None) -> None:
+        self._session = session or boto3.session.Session()
 
     @classmethod
     def from_environment(cls, session: boto3.session.Session | None = None) -> AwsClients:
-        """Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables when set (local runs)."""
-        session = session or boto3.session.Session()
-        return cls(
-            medical_imaging=guarded(session.client("medical-imaging", config=CLIENT_CONFIG)),
-            medical_imaging_updates=guarded(session.client("medical-imaging", config=UPDATE_CLIENT_CONFIG)),
-            dynamodb=guarded(session.client("dynamodb", config=CLIENT_CONFIG)),
-            events=guarded(session.client("events", config=CLIENT_CONFIG)),
-            sqs=guarded(session.client("sqs", config=CLIENT_CONFIG)),
-            s3=guarded(session.client("s3", config=CLIENT_CONFIG)),
-        )
+        return cls(session)
+
+    def _client(self, service: str, config: Config = CLIENT_CONFIG) -> Any:
+        return guarded(self._session.client(service, config=config))  # type: ignore[call-overload]
+
+    @cached_property
+    def medical_imaging(self) -> Any:
+        return self._client("medical-imaging")
+
+    @cached_property
+    def medical_imaging_updates(self) -> Any:
+        return self._client("medical-imaging", UPDATE_CLIENT_CONFIG)
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
+
+    @cached_property
+    def events(self) -> Any:
+        return self._client("events")
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self._client("sqs")
+
+    @cached_property
+    def s3(self) -> Any:
+        return self._client("s3")
+
+    @cached_property
+    def iam(self) -> Any:
+        return self._client("iam")

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from updater.domain.audit import AttributeChange, AuditContext, attribute_changes
 from updater.domain.errors import FailureCode
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.lane_message import LaneDelivery
-from updater.domain.ledger import LaneKey, PendingCall
+from updater.domain.ledger import LaneKey, Notice, PendingCall
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome, scrub_message
 from updater.domain.ports import Clock, ImageSets, Ledger
 from updater.domain.settle import SettleSchedule
 
+DOCUMENTS_KEPT = 16
 # A call answered this recently counts as the last sighting of its version locked.
 FRESH_CALL_S = 5.0
 
@@ -50,6 +53,9 @@ class OpenCall:
         self._ledger = ledger
         self._clock = clock
         self._schedule = schedule
+        # Versions' metadata read for audit records, kept while the members of a call end (a
+        # version's metadata never changes).
+        self._documents: dict[tuple[str, str, str], dict[str, Any]] = {}
 
     def landed(self, lane: LaneKey, call: PendingCall) -> PendingCall | NeverLanded:
         """The call with its new version known; reads the image set when a crash left it unknown."""
@@ -100,15 +106,40 @@ class OpenCall:
         called_s = call.applied_at_ms / 1000
         return called_s if self._clock.now() - called_s <= FRESH_CALL_S else None
 
+    def noticed(self, lane: LaneKey, call: PendingCall, notice: Notice) -> Settled:
+        """The call's version as HealthImaging's event announced it: no poll, except one read for an
+        UPDATE_FAILED version's message (the event carries none)."""
+        assert call.to_version_id == notice.version_id and call.applied_at_ms is not None
+        if notice.workflow_status == "UPDATE_FAILED":
+            version = self._images.get_image_set(lane.datastore_id, lane.image_set_id, call.to_version_id)
+        else:
+            version = ImageSetVersion(notice.version_id, "ACTIVE", notice.workflow_status)
+        # The event left when the version settled: its arrival is the settle time, plus delivery.
+        self._schedule.estimator.observe((notice.noticed_at_ms - call.applied_at_ms) / 1000)
+        return Settled(version, call)
+
+    def fallback_wait(self, call: PendingCall) -> float:
+        """How long a lane waits for a notice before it polls: past the settle most calls take."""
+        assert call.applied_at_ms is not None
+        since = self._clock.now() - call.applied_at_ms / 1000
+        return self._schedule.notice_fallback(since, call.polls)
+
     def overdue(self, call: PendingCall) -> bool:
         assert call.applied_at_ms is not None
         return self._schedule.overdue(self._clock.now() - call.applied_at_ms / 1000)
 
     def outcome(
-        self, lane: LaneKey, call: PendingCall, member: LaneDelivery, version: ImageSetVersion | None
+        self,
+        lane: LaneKey,
+        call: PendingCall,
+        member: LaneDelivery,
+        version: ImageSetVersion | None,
+        noticed_at_ms: int | None = None,
     ) -> UpdateOutcome:
-        """What `member` reports for the call: its settled `version`, or None for SETTLE_TIMEOUT."""
+        """What `member` reports for the call: its settled `version`, or None for SETTLE_TIMEOUT.
+        `noticed_at_ms`: when the updater learned it settled (now, unless a notice said earlier)."""
         now = self._clock.now()
+        noticed_ms = int(now * 1000) if noticed_at_ms is None else noticed_at_ms
         request_id = member.request.request_id
         plan = call.plans.get(request_id)
         outcome = UpdateOutcome(
@@ -124,7 +155,7 @@ class OpenCall:
             attempts=member.receive_count,
             polls=call.polls,
             duration_ms=max(0, int(now * 1000) - member.message.received_at_ms),
-            settle_ms=None if call.applied_at_ms is None else max(0, int(now * 1000) - call.applied_at_ms),
+            settle_ms=None if call.applied_at_ms is None else max(0, noticed_ms - call.applied_at_ms),
             changed=dict(plan.changed) if plan else {},
             removed=dict(plan.removed) if plan else {},
             coalesced_request_ids=[m for m in call.members if m != request_id],
@@ -137,6 +168,32 @@ class OpenCall:
             )
         return outcome
 
+    def audit(self, lane: LaneKey, call: PendingCall, member: LaneDelivery, *, values: bool) -> AuditContext:
+        """What the audit record of `member`'s outcome for the call needs beyond the outcome; with
+        `values`, each changed attribute's value before (the call's base version, read again:
+        values are never kept outside the audit store) and after (what the request set, or the
+        revert target's)."""
+        changes: tuple[AttributeChange, ...] = ()
+        plan = call.plans.get(member.request.request_id)
+        if values and plan is not None:
+            before = self._document(lane, call.base_version_id)
+            request = member.request
+            if request.revert_to_version_id is not None:
+                after = self._document(lane, request.revert_to_version_id)
+            else:
+                updates = request.dicom_updates
+                after = dict(updates.updatable_attributes or {}) if updates is not None else {}
+            changes = attribute_changes(plan.changed, plan.removed, before=before, after=after)
+        return member.message.audit_context(applied_at_ms=call.applied_at_ms, changes=changes)
+
+    def _document(self, lane: LaneKey, version_id: str) -> dict[str, Any]:
+        key = (lane.datastore_id, lane.image_set_id, version_id)
+        if key not in self._documents:
+            if len(self._documents) > DOCUMENTS_KEPT:
+                self._documents.clear()
+            self._documents[key] = self._images.get_metadata(lane.datastore_id, lane.image_set_id, version_id)
+        return self._documents[key]
+
     def end(
         self, lane: LaneKey, call: PendingCall, present: Mapping[str, object], settled: str | None
     ) -> None:
@@ -145,4 +202,4 @@ class OpenCall:
         for request_id in call.members:
             if request_id not in present:
                 self._ledger.mark_applied(request_id, call)
-        self._ledger.end_call(lane, call.call_id, settled_version_id=settled)
+        self._ledger.end_call(lane, call.call_id, settled_version_id=settled, is_primary=call.base_primary)

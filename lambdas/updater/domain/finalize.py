@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Unsettled
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.image_set import ImageSetVersion
@@ -20,8 +21,9 @@ from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, Requ
 from updater.domain.intake import Intake
 from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import PendingCall
-from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome, rejection
 from updater.domain.ports import Clock, Ledger, MetricsSink
+from updater.domain.provenance import Origin
 from updater.domain.recorder import OutcomeRecorder
 
 
@@ -63,7 +65,7 @@ class Finalizer:
         if call is not None:
             outcome = self._from_call(delivery, call, own=own)
             if outcome is not None:
-                return self._recorder.finish(outcome, body)
+                return self._recorder.finish(outcome, body, self.audit_of(delivery, call))
         self._metrics.count("LaneExhausted")
         outcome = UpdateOutcome(
             request_id=request.request_id,
@@ -78,7 +80,7 @@ class Finalizer:
             error_code=FailureCode.RETRIES_EXHAUSTED,
             error_message="the lane's deliveries ran out before the request could finish",
         )
-        return self._recorder.finish(outcome, body)
+        return self._recorder.finish(outcome, body, message.audit_context())
 
     def _from_call(self, delivery: LaneDelivery, call: PendingCall, *, own: bool) -> UpdateOutcome | None:
         """The member's outcome from the call that carries it (None: the call never landed)."""
@@ -94,34 +96,46 @@ class Finalizer:
             self._calls.end(lane, final, {delivery.request.request_id: delivery}, settled)
         return self._calls.outcome(lane, final, delivery, version)
 
-    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
-        return self._intake.reject(body, message)
+    def audit_of(self, delivery: LaneDelivery, call: PendingCall) -> AuditContext:
+        return self._calls.audit(delivery.message.lane, call, delivery, values=self._recorder.audits)
 
-    def intake_message(self, body: str) -> UpdateOutcome | ImportGiveUp | None:
-        """An ingest message intake could not take on any delivery (None: not for the updater)."""
+    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome | None:
+        return self._intake.reject(body, message).outcome
+
+    def intake_message(self, body: str, origin: Origin) -> UpdateOutcome | ImportGiveUp | None:
+        """An ingest message intake could not take on any delivery (None: a settle notice, whose
+        lane polls without it). Judged by how it arrived, as intake would have."""
         message = classify(body)
+        sender = self._intake.judge(message, body, origin)
+        if isinstance(sender, ValidationFailure):
+            return self._intake.refuse(body, message, sender, origin).outcome
         if isinstance(message, RejectedMessage):
-            return self._intake.reject(body, message)
+            return self._intake.reject(body, message, caller=sender.caller).outcome
         if isinstance(message, ImportCompletedMessage):
             return ImportGiveUp(message.envelope)
         if not isinstance(message, RequestMessage):
-            self._metrics.count("Ignored")
+            self._metrics.count("Ignored", reason="NOTICE_EXHAUSTED")
             return None
         request = message.request
-        entry = self._ledger.get(request.request_id)
-        if entry is not None and entry.terminal:
-            return self._recorder.replay(entry, body)
+        refused = sender.authorize(request) or self._intake.validation_failure(request)
+        if refused is not None:  # intake would have ended it so, had it reached AWS
+            return self._intake.admit_request(
+                request, trigger=message.trigger, body=body, sender=sender
+            ).outcome
+        # Under its binding: content that reused the requestId ends REQUEST_ID_REUSED, an ended
+        # request keeps its outcome, anything else ends RETRIES_EXHAUSTED.
         self._metrics.count("IntakeExhausted")
-        failure = ValidationFailure(
+        exhausted = ValidationFailure(
             FailureCode.RETRIES_EXHAUSTED, "request", "intake could not forward the request on any delivery"
         )
-        outcome = UpdateOutcome(
-            request_id=request.request_id,
+        outcome = rejection(
+            request.request_id,
+            message.trigger,
+            exhausted,
             datastore_id=request.datastore_id,
             image_set_id=request.image_set_id,
-            status=OutcomeStatus.FAILED,
-            trigger=message.trigger,
-            error_code=failure.code,
-            error_message=failure.message,
         )
-        return self._recorder.finish(outcome, body)
+        ended = self._intake.end(
+            request.request_id, request.content_digest(), body, outcome, caller=sender.caller
+        )
+        return ended.outcome

@@ -17,6 +17,7 @@ class ImageSetVersion:
     workflow_status: str | None
     message: str | None = None
     forced: bool = False
+    is_primary: bool | None = None  # None: not told (the service's answer, or a remembered version)
 
     @property
     def settled(self) -> bool:

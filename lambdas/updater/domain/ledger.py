@@ -51,12 +51,22 @@ class PendingCall:
     applied_at_ms: int | None = None
     polls: int = 0
     last_polled_ms: int | None = None
+    base_primary: bool | None = None  # whether the image set was primary (an update keeps it so)
 
     def landed_as(self, version_id: str, at_ms: int) -> PendingCall:
         return replace(self, to_version_id=version_id, applied_at_ms=at_ms)
 
     def polled(self, polls: int, at_ms: int) -> PendingCall:
         return replace(self, polls=self.polls + polls, last_polled_ms=at_ms)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """HealthImaging announced that the open call's version settled (`domain.notices`)."""
+
+    version_id: str
+    workflow_status: str
+    noticed_at_ms: int
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,11 @@ class LaneState:
     key: LaneKey
     call: PendingCall | None = None
     turn_at_ms: int | None = None  # the pacing slot reserved for the lane's next call
-    settled_version_id: str | None = None  # the last version the updater saw settle
+    # The version the lane's last call settled as (cleared when a call begins or is refused): the
+    # latest, unless someone else wrote since, which the next call's compare-and-swap would find.
+    settled_version_id: str | None = None
+    settled_is_primary: bool | None = None
+    notice: Notice | None = None  # for the open call's version
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from updater.domain.ledger import (
     LaneState,
     LedgerEntry,
     LedgerStatus,
+    Notice,
     OpenedEntry,
     PendingCall,
     StoredOutcome,
@@ -86,11 +87,24 @@ class Ledger(Protocol):
         """Progress of the recorded call (its new version, polls); only while it is still the one."""
         ...
 
-    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+    def end_call(
+        self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
+    ) -> None:
         """The call is resolved; remember the version it settled as (None: it never landed)."""
         ...
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None: ...
+
+    def note_settled(
+        self, lane: LaneKey, version_id: str, workflow_status: str, at_ms: int
+    ) -> tuple[str, ...] | None:
+        """Record a settle notice for the open call that makes `version_id`; the waiters it must
+        wake, or None when no open call makes that version."""
+        ...
+
+    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
+        """Register the waiters of the open call; the notice if it was recorded already."""
+        ...
 
 
 class Pacer(Protocol):

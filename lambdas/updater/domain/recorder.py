@@ -10,22 +10,43 @@ SQS refuses cannot make every retry publish another event.
 
 from __future__ import annotations
 
+from updater.domain.audit import AuditContext, AuditSink, audit_record
 from updater.domain.ledger import LedgerEntry, LedgerStatus
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome
-from updater.domain.ports import FailureSink, Ledger, MetricsSink, OutcomeSink
+from updater.domain.ports import Clock, FailureSink, Ledger, MetricsSink, OutcomeSink
 
 
 class OutcomeRecorder:
     def __init__(
-        self, ledger: Ledger, events: OutcomeSink, failures: FailureSink, metrics: MetricsSink
+        self,
+        ledger: Ledger,
+        events: OutcomeSink,
+        failures: FailureSink,
+        metrics: MetricsSink,
+        *,
+        auditor: AuditSink | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._ledger = ledger
         self._events = events
         self._failures = failures
         self._metrics = metrics
+        self._auditor = auditor
+        self._clock = clock
 
-    def finish(self, outcome: UpdateOutcome, body: str) -> UpdateOutcome:
-        """Record and announce `outcome`; returns the outcome that holds (maybe an earlier one)."""
+    @property
+    def audits(self) -> bool:
+        """Whether outcomes are audited (then the caller should give their values)."""
+        return self._auditor is not None
+
+    def finish(self, outcome: UpdateOutcome, body: str, audit: AuditContext | None = None) -> UpdateOutcome:
+        """Record and announce `outcome`; returns the outcome that holds (maybe an earlier one).
+
+        The audit record goes first: a crash after it writes it again on the next delivery (the
+        same record id), while a crash before it would leave a stored outcome with no record."""
+        if self._auditor is not None:
+            now_ms = int(self._clock.now() * 1000) if self._clock is not None else 0
+            self._auditor.record(audit_record(outcome, audit or AuditContext(), recorded_at_ms=now_ms))
         status = LedgerStatus.SUCCEEDED if outcome.status is OutcomeStatus.SUCCEEDED else LedgerStatus.FAILED
         document = outcome.model_dump(mode="json")
         recorded = self._ledger.record_outcome(outcome.request_id, status, document)

@@ -81,6 +81,14 @@ class SettleSchedule:
         jitter = self.policy.jitter
         return delay * (1 + self._rng.uniform(-jitter, jitter))
 
+    def notice_fallback(self, since_call_s: float, polls: int) -> float:
+        """The wait before polling when a settle notice is expected: twice the typical settle (2 s
+        before any is known) after the call, and no shorter than the next poll would be."""
+        typical = self.estimator.typical() or 1.0
+        return min(
+            self.policy.max_delay_s, max(self.next_delay(since_call_s, polls), 2 * typical - since_call_s)
+        )
+
     def settled(self, *, called_s: float, last_unsettled_s: float | None, now_s: float) -> None:
         """Learn from a version seen settled at `now_s`; `last_unsettled_s`: when it was last seen
         locked (None: not seen locked since the call, so only an upper bound is known)."""

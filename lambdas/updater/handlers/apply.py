@@ -21,10 +21,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import FailureCode, RetryableServiceError, ValidationFailure
-from updater.domain.intake import body_request_id, rejection
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
+from updater.domain.ledger import LaneKey
+from updater.domain.outcome import body_request_id, rejection
 from updater.domain.steps import StepResult, Wait, WaitReason
-from updater.handlers.observability import logger, metrics, tracer
+from updater.handlers.observability import logger, metrics
 from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
 from updater.settings import load_settings
 from updater.wiring import ApplyRuntime, build_apply
@@ -48,7 +49,6 @@ def runtime() -> ApplyRuntime:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return handle(event, context, runtime())
@@ -58,7 +58,6 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: ApplyRuntime) -> d
     records = records_of(event)
     metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
     if not records:
-        logger.warning("an invocation without SQS records")
         return {"batchItemFailures": []}
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000
     batch = _LaneBatch(rt, records, deadline)
@@ -171,11 +170,40 @@ class _LaneBatch:
             )
             # No step result: the record failed in a way no step decided (a defect): back off.
             seconds = wait.visibility_s if wait is not None else _backoff(receive_count(record))
-            waits.append((record.receipt_handle, seconds))
+            if record.receipt_handle:
+                waits.append((record.receipt_handle, seconds))
             metrics.add_metric(name="Waits", unit="Count", value=1)
-        if not waits:
+        queue_arn = source_arn([r.raw_event for r in self._records.values()])
+        if not waits or not queue_arn:
             return
         try:
-            self._rt.queues.hide(source_arn(list(r.raw_event for r in self._records.values())), waits)
+            self._rt.queues.hide(queue_arn, waits)
         except RetryableServiceError:  # they come back after the lane's visibility timeout instead
             logger.warning("could not hide waiting records")
+            return
+        self._await_notices(queue_arn, {message_id for message_id, _ in self._failed_ids(failures)})
+
+    def _failed_ids(self, failures: Sequence[Mapping[str, object]]) -> list[tuple[str, str]]:
+        ids = (str(f["itemIdentifier"]) for f in failures)
+        return [(i, self._records[i].receipt_handle) for i in ids if i in self._records]
+
+    def _await_notices(self, queue_arn: str, failed: set[str]) -> None:
+        """Lanes waiting for a settle register their hidden messages for the notice, after hiding
+        them: a notice that came first is seen here and the messages are woken at once."""
+        for lane, call_id, message_ids in self._settle_waits(failed):
+            receipts = [self._records[m].receipt_handle for m in message_ids]
+            try:
+                if self._rt.steps.await_notice(lane, call_id, receipts):
+                    self._rt.queues.hide(queue_arn, [(r, 0) for r in receipts])
+            except RetryableServiceError:  # they come back at their wait's end and poll
+                logger.warning("could not register waiting records for their settle notice")
+
+    def _settle_waits(self, failed: set[str]) -> list[tuple[LaneKey, str, list[str]]]:
+        found: list[tuple[LaneKey, str, list[str]]] = []
+        for deliveries in self._groups.values():
+            waits = [self._results.get(d.message_id) for d in deliveries]
+            call_ids = {w.call_id for w in waits if isinstance(w, Wait) and w.call_id}
+            if len(call_ids) == 1:
+                waiting = [d.message_id for d in deliveries if d.message_id in failed]
+                found.append((deliveries[0].message.lane, call_ids.pop(), waiting))
+        return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -25,6 +26,7 @@ from local.healthimaging.profile import BehaviourProfile
 from local.lambda_invocation import InvocationStatus
 from local.sqs_lambda_event import lambda_sqs_event
 from local.stack import LocalStack, LocalStackOptions
+from updater.adapters.failures import EMPTY_BODY
 
 pytestmark = pytest.mark.integration
 # Bad bodies earlier examples sent: sent again they replay their outcome instead of failing anew.
@@ -114,22 +116,38 @@ def as_received(bodies: list[str]) -> list[dict[str, Any]]:
             "ReceiptHandle": uuid.uuid4().hex,
             "Body": body,
             "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
-            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "fuzz"},
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "0",
+            },
         }
         for body in bodies
     ]
 
 
-def run_the_lane(stack: LocalStack) -> None:
-    """What the lane's event source mapping does, once per batch: receive, invoke apply, delete."""
+def run_the_lane(stack: LocalStack, budget_s: float = 30.0) -> None:
+    """What the lane's event source mapping does, batch after batch, until the lane is empty:
+    receive, invoke apply, delete what ended (waiting messages stay hidden for their wait). No
+    intake runs here, so settle notices do not arrive: waits end by the fallback poll."""
     assert stack.topology is not None
     lane = stack.topology.queue("fifo_lane")
-    for _ in range(20):
+    deadline = time.monotonic() + budget_s
+    while time.monotonic() < deadline:
         messages = stack.aws.sqs.receive_message(
-            QueueUrl=lane.url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            QueueUrl=lane.url,
+            MaxNumberOfMessages=10,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+            WaitTimeSeconds=1,
         ).get("Messages", [])
         if not messages:
-            return
+            depth = stack.aws.sqs.get_queue_attributes(
+                QueueUrl=lane.url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+            if not any(int(count) for count in depth.values()):
+                return
+            continue
         result = stack.invoke(stack.topology.function_of("fifo_lane"), lambda_sqs_event(messages, lane.arn))
         assert result.status is InvocationStatus.RETURNED, result.error_type
         waiting = {f["itemIdentifier"] for f in result.response["batchItemFailures"]}
@@ -139,6 +157,7 @@ def run_the_lane(stack: LocalStack) -> None:
                 QueueUrl=lane.url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
+    raise AssertionError("the lane did not drain")
 
 
 @PROFILE
@@ -171,7 +190,8 @@ def test_a_batch_of_fuzzed_records_never_fails_the_good_one(
         for m in receive_all(stack.aws, stack.topology.queue("failures").url)
     }
     for body in bad:
-        code = letters[body]["failureCode"]["StringValue"] if body in letters else None
+        kept_as = body or EMPTY_BODY  # SQS takes no empty body: its failure record carries a placeholder
+        code = letters[kept_as]["failureCode"]["StringValue"] if kept_as in letters else None
         assert code != "INTERNAL_ERROR"
         assert code is not None or body in SEEN_BODIES
     SEEN_BODIES.update(bad)

@@ -12,7 +12,7 @@ import copy
 import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from updater.domain.errors import (
@@ -29,6 +29,7 @@ from updater.domain.ledger import (
     LaneState,
     LedgerEntry,
     LedgerStatus,
+    Notice,
     OpenedEntry,
     PendingCall,
     StoredOutcome,
@@ -74,8 +75,10 @@ class _ImageSet:
 class FakeImageSets:
     """HealthImaging for one data store: versions, locks while updating, conflicts on stale writes."""
 
-    def __init__(self, clock: VirtualClock, *, settle_s: float = 1.0) -> None:
+    def __init__(self, clock: VirtualClock, *, settle_s: float = 1.0, primary: bool = True) -> None:
         self._clock = clock
+        self.primary = primary
+        self.strict_primary = False  # the newest guide: no Patient-level changes on primary image sets
         self.settle_s = settle_s
         self._sets: dict[tuple[str, str], _ImageSet] = {}
         self.calls: Counter[str] = Counter()
@@ -97,6 +100,11 @@ class FakeImageSets:
         document = copy.deepcopy(image_set.versions[-1].document)
         document.setdefault("Patient", {}).setdefault("DICOM", {}).update(dicom)
         image_set.versions.append(_Version(document, self._clock.now() + self.settle_s))
+
+    def settle_times(self, datastore_id: str, image_set_id: str) -> list[tuple[str, float, str]]:
+        """(version id, when it settles, what it becomes) of every version an update made."""
+        image_set = self._sets[(datastore_id, image_set_id)]
+        return [(str(i + 1), v.settles_at, v.status) for i, v in enumerate(image_set.versions) if i]
 
     def versions(self, datastore_id: str, image_set_id: str) -> int:
         return len(self._sets[(datastore_id, image_set_id)].versions)
@@ -131,6 +139,7 @@ class FakeImageSets:
             state="LOCKED" if locked and index == len(image_set.versions) else "ACTIVE",
             workflow_status=version.status if settled else "UPDATING",
             message=version.message if settled else None,
+            is_primary=self.primary,
         )
 
     def get_image_set(
@@ -179,6 +188,11 @@ class FakeImageSets:
             raise fault[0]
         image_set = self._image_set(datastore_id, image_set_id)
         latest = len(image_set.versions)
+        blobs = updates.get("DICOMUpdates", {})
+        if self.strict_primary and self.primary and any(b'"Patient"' in blob for blob in blobs.values()):
+            raise PermanentServiceError(
+                "ValidationException", "Primary image set: Patient level", FailureCode.SERVICE_REJECTED
+            )
         if self._clock.now() < image_set.versions[-1].settles_at or str(latest) != latest_version_id:
             raise ConflictError("ConflictException", "locked or stale")
         document = _updated(image_set, updates)
@@ -230,6 +244,7 @@ class FakeLedger:
         self.lanes: dict[LaneKey, LaneState] = {}
         self.calls: Counter[str] = Counter()
         self.crash_on: str | None = None  # a method name: raise Crash instead of doing it
+        self.waiting: dict[LaneKey, tuple[str, ...]] = {}
 
     def _hit(self, name: str) -> None:
         self.calls[name] += 1
@@ -309,25 +324,50 @@ class FakeLedger:
         state = self._lane(lane)
         if state.call is not None:
             raise RetryableServiceError("ConditionalCheckFailedException", "a call is open")
-        self.lanes[lane] = LaneState(lane, call, None, state.settled_version_id)
+        self.lanes[lane] = LaneState(lane, call, None, None)  # the version will change
+        self.waiting.pop(lane, None)
 
     def save_call(self, lane: LaneKey, call: PendingCall) -> None:
         self._hit("save_call")
         state = self._lane(lane)
         if state.call is not None and state.call.call_id == call.call_id:
-            self.lanes[lane] = LaneState(lane, call, state.turn_at_ms, state.settled_version_id)
+            self.lanes[lane] = replace(state, call=call)
 
-    def end_call(self, lane: LaneKey, call_id: str, *, settled_version_id: str | None) -> None:
+    def end_call(
+        self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
+    ) -> None:
         self._hit("end_call")
         state = self._lane(lane)
         if state.call is not None and state.call.call_id == call_id:
             settled = settled_version_id or state.settled_version_id
-            self.lanes[lane] = LaneState(lane, None, state.turn_at_ms, settled)
+            self.lanes[lane] = LaneState(lane, None, state.turn_at_ms, settled, is_primary)
+            self.waiting.pop(lane, None)
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:
         self._hit("set_turn")
         state = self._lane(lane)
-        self.lanes[lane] = LaneState(lane, state.call, turn_at_ms, state.settled_version_id)
+        self.lanes[lane] = replace(state, turn_at_ms=turn_at_ms)
+
+    def _call_to(self, lane: LaneKey) -> str | None:
+        call = self._lane(lane).call
+        return None if call is None else str(int(call.base_version_id) + 1)
+
+    def note_settled(
+        self, lane: LaneKey, version_id: str, workflow_status: str, at_ms: int
+    ) -> tuple[str, ...] | None:
+        self._hit("note_settled")
+        if self._call_to(lane) != version_id:
+            return None
+        self.lanes[lane] = replace(self._lane(lane), notice=Notice(version_id, workflow_status, at_ms))
+        return tuple(self.waiting.get(lane, ()))
+
+    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
+        self._hit("wait_for_notice")
+        state = self._lane(lane)
+        if state.call is None or state.call.call_id != call_id:
+            return None
+        self.waiting[lane] = tuple(waiters)
+        return state.notice
 
 
 class FakePacer:
@@ -389,6 +429,17 @@ class FakeFailures:
 
 
 @dataclass
+class FakeAudit:
+    records: list[Any] = field(default_factory=list)
+
+    def record(self, record: Any) -> None:
+        self.records.append(record)
+
+    def by_request(self) -> dict[str, Any]:
+        return {r.request_id: r for r in self.records}
+
+
+@dataclass
 class FakeMetrics:
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -402,6 +453,7 @@ class FakeMetrics:
 __all__ = [
     "ConflictError",
     "Crash",
+    "FakeAudit",
     "FakeEvents",
     "FakeFailures",
     "FakeImageSets",

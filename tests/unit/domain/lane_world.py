@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.unit.domain.fakes import (
+    FakeAudit,
     FakeEvents,
     FakeFailures,
     FakeImageSets,
@@ -18,13 +19,17 @@ from tests.unit.domain.fakes import (
     VirtualClock,
 )
 from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID, metadata_document
+from updater.domain.callers import CallerDirectory, CallerPolicy, Right
 from updater.domain.calls import OpenCall
 from updater.domain.finalize import Finalizer
-from updater.domain.intake import Intake, IntakeRules
+from updater.domain.intake import Admitted, Intake, IntakeRules
 from updater.domain.lane_message import LaneDelivery, LaneMessage
 from updater.domain.ledger import LaneKey
+from updater.domain.notices import SettleNotice, SettleNotices
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.pacing import PacedTurns
+from updater.domain.primary_rules import PrimaryImageSetPolicy, PrimaryRules
+from updater.domain.provenance import Origin, Provenance, StagePlace
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
 from updater.domain.settle import SettlePolicy, SettleSchedule
@@ -32,6 +37,15 @@ from updater.domain.steps import Done, LaneSteps, StepResult, StepSettings, Wait
 
 LANE = LaneKey(DATASTORE_ID, IMAGE_SET_ID)
 _ids = itertools.count(1)
+
+
+# Every lane test sends as one caller with every right (domain.callers is tested on its own).
+TEST_SENDER = "AIDATESTCALLER"
+TEST_PROVENANCE = Provenance(
+    CallerDirectory([CallerPolicy(name="tests", sender_ids=(TEST_SENDER,), may=frozenset(Right))]),
+    StagePlace(account="123456789012", region="us-east-1"),
+)
+CALLER_ORIGIN = Origin.caller_queue(TEST_SENDER)
 
 
 def patient_update(request_id: str, **dicom: Any) -> UpdateRequest:
@@ -65,6 +79,12 @@ class LaneWorld:
     rate: float = 10.0
     burst: int = 1
     inline_settle_s: float = 2.0
+    # HealthImaging's settle events: off, the lane polls; on, the world delivers each version's
+    # event at its settle time (`notice_lost`: those it drops, best effort as EventBridge is).
+    notices: bool = False
+    notice_lost: frozenset[str] = frozenset()
+    primary_rules: str = "learn"
+    provenance: Provenance = TEST_PROVENANCE
     clock: VirtualClock = field(default_factory=VirtualClock)
 
     def __post_init__(self) -> None:
@@ -76,7 +96,10 @@ class LaneWorld:
         self.failures = FakeFailures()
         self.metrics = FakeMetrics()
         self.lane = FakeLane()
-        self.recorder = OutcomeRecorder(self.ledger, self.events, self.failures, self.metrics)
+        self.audit = FakeAudit()
+        self.recorder = OutcomeRecorder(
+            self.ledger, self.events, self.failures, self.metrics, auditor=self.audit, clock=self.clock
+        )
         schedule = SettleSchedule(policy=SettlePolicy(jitter=0.0, timeout_s=120.0))
         self.calls = OpenCall(images=self.images, ledger=self.ledger, clock=self.clock, schedule=schedule)
         self.steps = LaneSteps(
@@ -87,8 +110,13 @@ class LaneWorld:
             calls=self.calls,
             clock=self.clock,
             metrics=self.metrics,
-            settings=StepSettings(payload_limit_bytes=10_240, inline_settle_s=self.inline_settle_s),
+            primary=PrimaryImageSetPolicy(PrimaryRules(self.primary_rules)),
+            settings=StepSettings(
+                payload_limit_bytes=10_240, inline_settle_s=self.inline_settle_s, settle_notices=self.notices
+            ),
         )
+        self.settle_notices = SettleNotices(self.ledger, self, self.metrics, self.clock)
+        self.noticed: set[str] = set()
         self.intake = Intake(
             ledger=self.ledger,
             lane=self.lane,
@@ -96,6 +124,7 @@ class LaneWorld:
             metrics=self.metrics,
             clock=self.clock,
             rules=IntakeRules(payload_limit_bytes=10_240, allowed_datastores=frozenset()),
+            provenance=self.provenance,
         )
         self.finalizer = Finalizer(
             ledger=self.ledger,
@@ -112,8 +141,12 @@ class LaneWorld:
         """Through intake (ledger entry opened), onto the lane."""
         for update in requests:
             body = _body(update)
-            self.intake.admit(body)
+            self.intake.admit(body, CALLER_ORIGIN)
         self._take_sent()
+
+    def admit(self, body: str) -> Admitted:
+        """One record on a caller queue, sent by the test caller (every right)."""
+        return self.intake.admit(body, CALLER_ORIGIN)
 
     def _take_sent(self) -> None:
         for _group, _dedup, body in self.lane.sent:
@@ -140,7 +173,30 @@ class LaneWorld:
                 self.queue.remove(queued)
             else:
                 queued.visible_at = self.clock.now() + result.visibility_s
+        call_ids = {r.call_id for r in results.values() if isinstance(r, Wait) and r.call_id}
+        if len(call_ids) == 1:  # as the apply handler does, after hiding the messages
+            waiting = [m for m, r in results.items() if isinstance(r, Wait)]
+            if self.steps.await_notice(LANE, call_ids.pop(), waiting):
+                self.wake(waiting)
         return outcome_by_request
+
+    def wake(self, receipt_handles: Any) -> None:
+        """The Waker of the settle notices: the message id stands for the receipt handle."""
+        for queued in self.queue:
+            if queued.message_id in receipt_handles:
+                queued.visible_at = min(queued.visible_at, self.clock.now())
+
+    def _notices_until(self, until: float) -> None:
+        """HealthImaging publishes each version's event when it settles."""
+        if not self.notices:
+            return
+        for version, settles_at, status in self.images.settle_times(DATASTORE_ID, IMAGE_SET_ID):
+            if version in self.noticed or settles_at > until:
+                continue
+            self.noticed.add(version)
+            if version not in self.notice_lost:
+                self.clock.t = max(self.clock.t, settles_at)
+                self.settle_notices.receive(SettleNotice(LANE, version, status))
 
     def run(self, *, max_deliveries: int = 200, batch: int | None = None) -> dict[str, UpdateOutcome]:
         """Deliver until the group is empty, advancing the clock over every wait."""
@@ -153,6 +209,8 @@ class LaneWorld:
                 if isinstance(result, Done):
                     done[request_id] = result.outcome
             if not results or all(isinstance(r, Wait) for r in results.values()):
+                next_visible = min(q.visible_at for q in self.queue)
+                self._notices_until(next_visible)
                 self.clock.t = max(self.clock.t, min(q.visible_at for q in self.queue))
         raise AssertionError(f"the lane did not drain: {len(self.queue)} left")
 

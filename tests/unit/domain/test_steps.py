@@ -262,9 +262,11 @@ def test_a_request_for_an_image_set_that_does_not_exist_ends_at_once_with_its_co
     missing = request(
         "ghost",
         imageSetId="0" * 32,
-        DICOMUpdates={"updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "X"}}}},
+        DICOMUpdates={
+            "updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "X"}}}
+        },
     )
-    world.intake.admit(json.dumps(missing.wire_dict()))
+    world.admit(json.dumps(missing.wire_dict()))
     message = LaneMessage.parse(world.lane.sent.pop()[2])
     results = world.steps.advance(message.lane, [LaneDelivery("m-ghost", message, 1)], world.clock.now() + 60)
     outcome = results["m-ghost"]
@@ -275,8 +277,8 @@ def test_a_request_for_an_image_set_that_does_not_exist_ends_at_once_with_its_co
 def test_a_rejected_message_delivered_again_is_announced_once() -> None:
     world = LaneWorld()
     body = '{"datastoreId": "not-an-id"'
-    first = world.intake.admit(body)
-    again = world.intake.admit(body)
+    first = world.admit(body)
+    again = world.admit(body)
     assert first.outcome is not None and again.outcome is not None
     assert first.outcome.error_code == again.outcome.error_code == "INVALID_JSON"
     assert len(world.events.published) == len(world.failures.records) == 1
@@ -295,3 +297,39 @@ def test_a_call_whose_closing_was_cut_off_is_closed_when_its_members_come_back_e
     assert outcomes["r1"].to_version_id == "2"
     assert next(iter(world.ledger.lanes.values())).call is None
     assert len(world.events.published) == 1
+
+
+def test_the_version_a_lane_saw_settle_spares_the_next_request_its_read() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("first", PatientName="ONE"))
+    world.run()
+    reads = world.images.calls["GetImageSet"]
+    world.submit(patient_update("second", PatientName="TWO"))
+    first_delivery = world.deliver()["second"]
+    assert isinstance(first_delivery, Done) and first_delivery.outcome.from_version_id == "2"
+    polls = first_delivery.outcome.polls
+    assert world.images.calls["GetImageSet"] - reads == polls  # only the settle polls, no resolve
+
+
+def test_someone_elses_write_after_our_settle_is_found_by_the_calls_compare_and_swap() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("first", PatientName="ONE"))
+    world.run()
+    world.images.external_update(*_lane_ids(), {"PatientAge": "041Y"})
+    world.clock.advance(1.0)  # the other writer's version has settled
+    world.submit(patient_update("second", PatientName="TWO"))
+    outcomes = world.run()
+    assert (outcomes["second"].from_version_id, outcomes["second"].to_version_id) == ("3", "4")
+    assert world.patient()["PatientAge"] == "041Y" and world.patient()["PatientName"] == "TWO"
+
+
+def test_a_noop_decided_on_the_remembered_version_is_checked_against_a_read() -> None:
+    world = LaneWorld(settle_s=0.2)
+    world.submit(patient_update("first", PatientName="ONE"))
+    world.run()
+    world.images.external_update(*_lane_ids(), {"PatientName": "CHANGED^ELSEWHERE"})
+    world.clock.advance(1.0)
+    world.submit(patient_update("again", PatientName="ONE"))  # a no-op on version 2, not on 3
+    outcomes = world.run()
+    assert not outcomes["again"].noop and outcomes["again"].to_version_id == "4"
+    assert world.patient()["PatientName"] == "ONE"

@@ -8,11 +8,12 @@ Validation never logs: failures carry field paths and rules, never attribute val
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from updater.domain.errors import FailureCode, ValidationFailure
-from updater.domain.request import UpdateRequest
-from updater.domain.validation.attributes import check_attribute
-from updater.domain.validation.document import walk_document
-from updater.domain.validation.ids import check_identifiers, check_update_kind
+
+if TYPE_CHECKING:
+    from updater.domain.request import UpdateRequest
 
 API_BLOB_LIMIT_BYTES = 30_000  # DICOMAttribute blob max in the service model
 DEFAULT_PAYLOAD_LIMIT_BYTES = 10 * 1024  # service quota L-A880A4C2, adjustable per account
@@ -27,6 +28,12 @@ def validate_request(
     allowed_datastores: frozenset[str] = frozenset(),
 ) -> tuple[ValidationFailure, ...]:
     """Every rule ``request`` breaks; empty when it may be sent. ``allowed_datastores`` empty allows any."""
+    # Imported here, not with the package: the apply and finalize functions use a few of its names
+    # and never validate (intake does), so their cold starts skip the rule modules.
+    from updater.domain.validation.attributes import check_attribute  # noqa: PLC0415
+    from updater.domain.validation.document import walk_document  # noqa: PLC0415
+    from updater.domain.validation.ids import check_identifiers, check_update_kind  # noqa: PLC0415
+
     failures = check_identifiers(request, allowed_datastores)
     failures += check_update_kind(request)
     failures += _check_sizes(request, max_payload_bytes)

@@ -4,13 +4,15 @@ Validation needs only the dictionary (keyword → tag, VR, VM, retired). `import
 runs pydicom's package initialisation, which loads its configuration and pixel-data machinery
 (and NumPy where installed): about 280 ms of every cold start, for nothing the updater uses. The
 dictionary is a plain data module inside pydicom (`_dicom_dict.py`), so it is loaded on its own;
-the bytecode cache applies as for any import.
+the bytecode cache applies as for any import. It is read at the first lookup, not at import: the
+apply and finalize functions import validation's modules for a few names and never look a keyword up.
 """
 
 from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +31,11 @@ def _load_dictionary() -> dict[int, tuple[str, str, str, str, str]]:
     return dictionary
 
 
-# Each entry: tag -> (VR, VM, Name, Retired, Keyword), as pydicom ships it.
-_DICTIONARY = _load_dictionary()
-_TAG_BY_KEYWORD = {entry[4]: tag for tag, entry in _DICTIONARY.items() if entry[4]}
+@cache
+def _tables() -> tuple[dict[int, tuple[str, str, str, str, str]], dict[str, int]]:
+    """(tag -> (VR, VM, Name, Retired, Keyword) as pydicom ships it, keyword -> tag)."""
+    dictionary = _load_dictionary()
+    return dictionary, {entry[4]: tag for tag, entry in dictionary.items() if entry[4]}
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,9 @@ class DictionaryEntry:
 
 def entry_for_keyword(keyword: str) -> DictionaryEntry | None:
     """The dictionary entry of a standard keyword, or None when it is not a DICOM keyword."""
-    tag = _TAG_BY_KEYWORD.get(keyword)
+    dictionary, tags = _tables()
+    tag = tags.get(keyword)
     if tag is None:
         return None
-    vr, vm, _name, retired, _keyword = _DICTIONARY[tag]
+    vr, vm, _name, retired, _keyword = dictionary[tag]
     return DictionaryEntry(keyword, tag, vr, vm, bool(retired))

@@ -1,0 +1,96 @@
+"""What a lane step returns for each request, and the bookkeeping of one delivery's results.
+
+A request ends (`Done`, its outcome recorded) or waits (`Wait(seconds, reason)`): the handler
+hides its message that long, which keeps the image set's FIFO group, and so its later requests,
+behind it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from updater.domain.lane_message import LaneDelivery
+from updater.domain.ledger import LedgerEntry
+from updater.domain.outcome import UpdateOutcome
+from updater.domain.request import UpdateRequest
+
+# A message waiting for its pacing slot comes back this much early at least (queues are whole
+# seconds and not punctual); the remaining moments are slept inline (`PacedTurns.inline_wait_s`).
+PACING_EARLY_S = 0.5
+
+
+class WaitReason(StrEnum):
+    PACING = "pacing"  # the account-wide update schedule gave a later slot
+    LOCKED = "locked"  # another write on the image set is running
+    SETTLING = "settling"  # our call's version has not settled yet
+    THROTTLED = "throttled"
+    TRANSIENT = "transient"  # a 5xx, a timeout, an unreachable AWS service
+    BEHIND = "behind"  # an earlier request of the image set went first in this delivery
+    TIME = "time"  # the invocation has too little time left to start
+
+
+@dataclass(frozen=True)
+class Wait:
+    seconds: float
+    reason: WaitReason
+    call_id: str | None = None  # SETTLING: the open call whose settle notice ends the wait early
+
+    @property
+    def visibility_s(self) -> int:
+        """Whole seconds for the queue: a slot is met early (the last moments are slept inline);
+        a poll is never made early (an early poll is a wasted read and a wasted receive)."""
+        if self.reason in (WaitReason.BEHIND, WaitReason.TIME):
+            return 0
+        if self.reason is WaitReason.PACING:
+            return max(0, math.floor(self.seconds - PACING_EARLY_S))
+        return max(1, math.ceil(self.seconds))
+
+
+@dataclass(frozen=True)
+class Done:
+    outcome: UpdateOutcome
+
+
+StepResult = Wait | Done
+
+
+@dataclass
+class Member:
+    delivery: LaneDelivery
+    entry: LedgerEntry | None
+    request: UpdateRequest = field(init=False)
+    request_id: str = field(init=False)
+    body: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.request = self.delivery.request
+        self.request_id = self.request.request_id
+        self.body = self.delivery.body
+
+
+@dataclass
+class Round:
+    """This delivery's results, by request id."""
+
+    results: dict[str, StepResult] = field(default_factory=dict)
+
+    def done(self, member: Member, outcome: UpdateOutcome) -> None:
+        self.results[member.request_id] = Done(outcome)
+
+    def wait(self, members: Sequence[Member], wait: Wait) -> None:
+        for member in members:
+            self.results.setdefault(member.request_id, wait)
+
+    def pending(self, members: Sequence[Member]) -> list[Member]:
+        return [m for m in members if m.request_id not in self.results]
+
+
+def first_wait(round_: Round, members: Sequence[Member]) -> Wait:
+    for member in members:
+        result = round_.results.get(member.request_id)
+        if isinstance(result, Wait):
+            return result
+    return Wait(0, WaitReason.BEHIND)
