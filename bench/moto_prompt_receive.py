@@ -1,22 +1,23 @@
 """A long poll in moto's SQS that returns when a message becomes receivable, as SQS's does.
 
-moto's `receive_message` scans the queue, then waits on a condition that only a *send* notifies
-(`Queue.wait_for_messages`), and gives up when its wait time is over without scanning again. Two
-consequences the bench would otherwise measure as the updater's:
+moto's `receive_message` scans the queue, then waits up to 1 s on a condition that a send notifies
+(`Queue.wait_for_messages`) and scans again. The stack's own `local.moto_sqs_receive` (one of
+`local.moto_stack.DEFAULT_PATCHES`) runs each receive under a per-queue lock and wakes waiting
+receives when a visibility is set to 0 (a settle notice); what it leaves, and the bench would
+otherwise measure as the updater's:
 
-- a message that becomes visible again (a lane wait ending, a `ChangeMessageVisibility` to 0) is
-  not seen by a receive already waiting: it goes to the next receive, up to the whole wait (1 s,
-  the local pollers' long poll) later;
+- a message whose visibility timeout simply ends (a lane wait, a poll after the learned settle
+  time) is not seen by a receive already waiting until its next 1 s scan;
 - on a FIFO queue whose visible messages all belong to groups in flight (an image set's later
   requests behind its waiting head), the condition's predicate ("any visible message") is true at
-  once, so the receive spins, scanning the queue without pause for its whole wait. With
-  `local.moto_sqs_receive` holding a per-queue lock around each receive (one receiver at a time,
-  as SQS hands a group to one receiver), that spin holds the lock and burns moto's core.
+  once, so the receive spins, scanning the queue without pause for its whole wait, and holds that
+  per-queue lock all the while (the queue's other receivers wait behind it; moto's core burns).
 
-Here the wait is sliced: each slice is moto's own receive with no wait (one scan, under that
-lock), then a sleep of `SLICE_S` on the queue's condition (a send wakes it at once), outside the
-lock, until a message is received or the wait is over. Installed in moto's process after the
-default patches (`LocalStackOptions.moto_patches`); `python -m bench --moto-as-is` leaves it out.
+Here the wait is sliced: each slice is the receive as installed before (the default patches' locked
+receive) with no wait, one scan, then a sleep of `SLICE_S` on the queue's condition (a send or a
+visibility set to 0 wakes it at once), outside the lock, until a message is received or the wait
+is over. It wraps the default patches and replaces none of them: installed in moto's process after
+them (`LocalStackOptions.moto_patches`); `python -m bench --moto-as-is` leaves it out.
 """
 
 from __future__ import annotations
