@@ -23,6 +23,12 @@ ARM64_PRICE_PER_MILLION_REQUESTS = 0.20
 # HealthImaging's model allows 30,000 bytes per blob; the 10 KB quota is raised for that workload.
 MODEL_PAYLOAD_LIMIT_BYTES = 30_000
 OURS, NAIVE = "ours", "naive"
+# The updater's settings for its share of each read quota (lambdas/updater/settings.py).
+READ_TPS_VARIABLES = {
+    "GetImageSet": "GET_IMAGE_SET_TPS",
+    "GetImageSetMetadata": "GET_IMAGE_SET_METADATA_TPS",
+    "SearchImageSets": "SEARCH_IMAGE_SETS_TPS",
+}
 UPDATERS = (OURS, NAIVE)
 
 
@@ -71,11 +77,21 @@ class BenchSettings:
         )
 
     def updater_environment(self, profile: str) -> dict[str, str]:
-        """The stage settings a deployment for this account would have (the rest is the stack's)."""
-        return {
+        """The stage settings a deployment for this account would have (the rest is the stack's).
+
+        The read quotas are the profile's; FUNCTION_CONCURRENCY is the busy mappings' `workers`, as
+        a stage reserving that concurrency would set it: each environment's read budget is the
+        share over that many (adapters.read_budget), so the stack's own value (apply: 4) would let
+        16 environments read four times their share."""
+        limits = self.profile(profile).rate_limits(self.quota_scale)
+        environment = {
             "UPDATE_RATE_PER_SECOND": repr(self.update_quota_per_s(profile)),
             "UPDATE_BURST": str(self.profile(profile).update_burst),
+            **{variable: repr(limits[op].rate_per_second) for op, variable in READ_TPS_VARIABLES.items()},
         }
+        if self.workers is not None:
+            environment["FUNCTION_CONCURRENCY"] = str(self.workers)
+        return environment
 
     def described(self, profile: str) -> dict[str, object]:
         limits = self.profile(profile).rate_limits(self.quota_scale)

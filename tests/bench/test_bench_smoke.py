@@ -41,7 +41,10 @@ def test_single_request_workload_reports_every_summary_field(tmp_path: Path) -> 
     assert set(DEFINITIONS) >= {*SUMMARY_FIELDS, *CONTEXT_FIELDS}
     settings_run = summary["runs"]["current"]["settings"]
     assert settings_run["rateLimits"][UPDATE_OPERATION] == {"ratePerSecond": 10.0, "burst": 40.0}
-    assert settings_run["updaterEnvironment"] == {"UPDATE_RATE_PER_SECOND": "10.0", "UPDATE_BURST": "40"}
+    assert settings_run["updaterEnvironment"] == {
+        "UPDATE_RATE_PER_SECOND": "10.0", "UPDATE_BURST": "40", "GET_IMAGE_SET_TPS": "25.0",
+        "GET_IMAGE_SET_METADATA_TPS": "50.0", "SEARCH_IMAGE_SETS_TPS": "25.0", "FUNCTION_CONCURRENCY": "2",
+    }  # fmt: skip
     assert {"updaterInitMs", "bareBoto3InitMs", "ratio"} <= set(summary["coldStart"])
 
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
