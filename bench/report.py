@@ -21,23 +21,26 @@ FIGURE_COLUMNS = (
     ("notice lag p50 (outcome)", lambda r: f"{_cell(r['settleNoticeLagP50Share'])} "
                                            f"({_cell(r['outcomeLagP50Share'])})"),
     ("Lambda s/req", lambda r: r["lambdaSecondsPerRequest"]),
+    ("Lambda $ per M req", lambda r: r["costPerMillionRequestsUsd"]),
     ("lost/doubled", lambda r: f"{r['lost']} / {r['doubled']}"),
 )  # fmt: skip
 BREAKDOWN = ("toCallS", "settleS", "toNoticeS", "noticeToOutcomeS")
 HOW_TO_READ = """\
 Quotas are the profile's own, unscaled (`--quota-scale` {quotaScale:g}); the emulator throttles every
-listed operation at them and the updater's functions get the same update rate and burst
-({environment}). Settle times are log-normal, median {settleMedianSeconds} s, p99
+listed operation at them and the updater's functions are configured for the same quotas, with
+FUNCTION_CONCURRENCY matching the busy mappings' concurrency, over which each environment's read
+budget is split ({environment}). Settle times are log-normal, median {settleMedianSeconds} s, p99
 {settleP99Seconds} s. Every run starts a fresh local stack: moto in its own process, each function in
 Lambda execution environments (worker processes), the emulator and the pollers in the bench's
-process. The mappings that carry the run's traffic (ours: ingest and the lane; naive: ingest) get
-{workers} concurrent invocations, the idle ones the stack's own; environments are started before
-the clock runs, so cold starts are not in these figures (see below). moto's SQS long poll:
-{motoLongPoll} (moto's own misses messages whose visibility ends and spins on FIFO queues whose
-visible messages are all blocked; see `bench/moto_prompt_receive.py`). **Ours** is the stack's own
-intake, apply and finalize functions; **naive** is `bench/naive_updater.py` (GetImageSet,
-UpdateImageSetMetadata, sleep 1 s between GetImageSet polls, no pacing, no coalescing, no conflict
-handling) on the same ingest queue.
+process. The mappings that carry the run's requests (ours: ingest and the lane; naive: ingest) get
+{workers} concurrent invocations, the idle ones the stack's own (the rules queue, which carries
+HealthImaging's settle events to intake, included); environments are started before the clock
+runs, so cold starts are not in these figures (see below). moto's SQS long poll: {motoLongPoll}
+(on top of the stack's `local.moto_sqs_receive`: moto's own misses messages whose visibility
+timeout ends and spins on FIFO queues whose visible messages are all blocked; see
+`bench/moto_prompt_receive.py`). **Ours** is the stack's own intake, apply and finalize functions;
+**naive** is `bench/naive_updater.py` (GetImageSet, UpdateImageSetMetadata, sleep 1 s between
+GetImageSet polls, no pacing, no coalescing, no conflict handling) on the same ingest queue.
 """
 
 
@@ -71,13 +74,15 @@ def _profile_section(name: str, run: dict[str, Any]) -> list[str]:
 def _time_section(run: dict[str, Any]) -> list[str]:
     lines = [
         "Where a request's time went (medians, s): sent -> its version's call accepted; the service's "
-        "settle; settled -> first GetImageSet that saw it; that -> outcome. Rig CPU over the window "
-        "(cores busy of 2, by process role; `machine` includes whatever else ran on the host); latency "
-        "of a trivial call to moto and to the emulator, probed five times a second (p50/p99 ms):",
+        "settle; settled -> notice (the first GetImageSet that saw it settled or, for a version the "
+        "updater learned of from its settle event, the outcome); that -> outcome. Noticed by: "
+        "versions noticed each way. Rig CPU over the window (cores busy of 2, by process role; "
+        "`machine` includes whatever else ran on the host); latency of a trivial call to moto and to "
+        "the emulator, probed five times a second (p50/p99 ms):",
         "",
-        "| workload | updater | to call | settle | to notice | to outcome | rig CPU by role | rig/machine "
-        "| moto ms | emulator ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| workload | updater | to call | settle | to notice | to outcome | noticed by (read/outcome) "
+        "| rig CPU by role | rig/machine | moto ms | emulator ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for workload, updaters in run["workloads"].items():
         for updater, figures in updaters.items():
@@ -87,11 +92,17 @@ def _time_section(run: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {workload} | {updater} | "
                 + " | ".join(_cell(parts[name]) for name in BREAKDOWN)
-                + f" | {roles} | {cpu['rigCoresBusy']} / {cpu['machineCoresBusy']} | "
+                + f" | {_noticed_by(figures)} | {roles}"
+                + f" | {cpu['rigCoresBusy']} / {cpu['machineCoresBusy']} | "
                 + " | ".join(_probe(figures["rigLatency"][server]) for server in ("moto", "emulator"))
                 + " |"
             )
     return lines
+
+
+def _noticed_by(figures: dict[str, Any]) -> str:
+    noticed = figures.get("noticedBy") or {}
+    return f"{noticed.get('getImageSet', '-')} / {noticed.get('outcome', '-')}"
 
 
 def _probe(latency: dict[str, Any]) -> str:
