@@ -45,7 +45,7 @@ synth: install
 	PATH=$(abspath $(VENV))/bin:$$PATH npx cdk synth -q -c bundle=false
 
 bench: install
-	$(PY) -m bench
+	$(PY) -m bench --profile current legacy
 
 chaos: install
 	$(PY) -m local.chaos

@@ -1,9 +1,13 @@
-"""One benchmark run: every workload with both updaters, handler cost, cold start; then the report."""
+"""One benchmark run: per profile, every workload with each updater; then cold start, handler cost
+and the reports (results.json, summary.json, bench.png, RESULTS.md)."""
 
 from __future__ import annotations
 
+import os
+import platform
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from pydicom.data import get_testdata_file
@@ -12,9 +16,10 @@ from bench.chart import write_chart
 from bench.cold_start import measure_cold_start
 from bench.figures import run_figures
 from bench.handler_cost import measure_handler_cost
-from bench.report import render_markdown, target_verdicts, write_json
-from bench.run import NAIVE, OURS, run_workload
+from bench.report import merged_results, render_markdown, write_json
+from bench.run import run_workload
 from bench.settings import RESULTS_FILE, BenchSettings
+from bench.summary import write_summary
 from bench.workloads import workloads
 from local.healthimaging import HealthImagingService
 
@@ -28,44 +33,73 @@ def ct_small_template() -> dict[str, Any]:
 
 
 def progress(message: str) -> None:
-    print(f"[bench] {message}", file=sys.stderr, flush=True)
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
 
-def run_benchmark(
-    settings: BenchSettings, *, command: str, only: list[str] | None = None, write_markdown: bool = True
+def machine() -> str:
+    python = platform.python_version()
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, Python {python}"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def run_profile(
+    settings: BenchSettings, profile: str, template: dict[str, Any], *, command: str, only: list[str] | None
 ) -> dict[str, Any]:
-    from bench.__main__ import machine, now_iso  # noqa: PLC0415
-
     started = time.time()
-    results: dict[str, Any] = {"startedAt": now_iso(), "machine": machine(), "command": command}
-    results["settings"] = settings.described()
-    template = ct_small_template()
-    results["workloads"] = {}
-    for workload in workloads(quick=settings.quick, issue_sizes=settings.issue_sizes):
+    run: dict[str, Any] = {"command": command, "startedAt": now_iso(), "machine": machine()}
+    run["settings"] = settings.described(profile)
+    run["workloads"] = {}
+    for workload in workloads(profile, quick=settings.quick):
         if only and workload.name not in only:
             continue
         runs = {}
-        for updater in (OURS, NAIVE):
+        for updater in settings.updaters:
             progress(
-                f"{workload.name} ({workload.requests} requests, {workload.image_sets} image sets): {updater}"
+                f"{profile} / {workload.name} ({workload.requests} over {workload.image_sets}): {updater}"
             )
-            observation = run_workload(settings, workload, updater, template)
-            runs[updater] = run_figures(observation, settings)
+            observation = run_workload(settings, profile, workload, updater, template)
+            figures = run_figures(observation, settings)
+            runs[updater] = figures
             progress(
-                f"  {runs[updater]['finished']}/{workload.requests} finished in {observation.wall_s:.1f} s"
+                f"  {figures['finished']}/{workload.requests} finished in {figures['windowS']} s, "
+                f"{figures['updateCalls']} update calls, share {figures['updateCallsShareOfQuota']}, "
+                f"rig {figures['rigCpu']['rigCoresBusy']} cores busy"
             )
-        results["workloads"][workload.name] = runs
-    progress("handler CPU and memory")
-    results["handlerCost"] = measure_handler_cost(template)
-    progress("cold start")
-    results["coldStart"] = measure_cold_start(repeats=settings.cold_start_repeats)
-    results["targets"] = target_verdicts(results)
-    results["durationS"] = round(time.time() - started, 1)
-    write_json(results, settings.out_dir / "results.json")
-    write_chart(results, settings.out_dir / "bench.png")
-    markdown = render_markdown(results, command)
-    (settings.out_dir / "RESULTS.md").write_text(markdown, encoding="utf-8")
+        run["workloads"][workload.name] = runs
+    run["durationS"] = round(time.time() - started, 1)
+    return run
+
+
+def run_benchmark(
+    settings: BenchSettings,
+    *,
+    command: str,
+    only: list[str] | None = None,
+    write_markdown: bool = True,
+    measure_host_costs: bool = True,
+) -> dict[str, Any]:
+    """Runs `settings.profiles`; returns the summary (every profile in summary.json so far)."""
+    template = ct_small_template()
+    results: dict[str, Any] = {"profiles": {}}
+    for profile in settings.profiles:
+        results["profiles"][profile] = run_profile(settings, profile, template, command=command, only=only)
+    results["coldStart"] = results["handlerCost"] = None
+    if measure_host_costs:
+        progress("cold start")
+        results["coldStart"] = measure_cold_start(repeats=settings.cold_start_repeats)
+        progress("handler CPU and memory")
+        results["handlerCost"] = measure_handler_cost(template)
+    out = settings.out_dir
+    results = merged_results(out / "results.json", results)
+    write_json(results, out / "results.json")
+    summary = write_summary(out / "summary.json", results)
+    write_chart(results, out / "bench.png")
+    markdown = render_markdown(results, summary)
+    (out / "RESULTS.md").write_text(markdown, encoding="utf-8")
     if write_markdown:
         RESULTS_FILE.write_text(markdown, encoding="utf-8")
     print(markdown)
-    return results
+    return summary

@@ -1,4 +1,4 @@
-"""The PNG: latency distributions (ours vs naive, per workload) and throughput over time."""
+"""The PNG: per profile and workload, latency distributions (ours vs naive) and throughput over time."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # the backend must be chosen first
 
 BIN_S = 2.0
+STYLES = {"ours": "-", "naive": "--"}
 
 
 def _rate(times: list[float]) -> tuple[list[float], list[float]]:
@@ -24,22 +25,30 @@ def _rate(times: list[float]) -> tuple[list[float], list[float]]:
 
 
 def write_chart(results: dict[str, Any], path: Path) -> None:
-    workloads = results["workloads"]
-    figure, axes = plt.subplots(2, len(workloads), figsize=(4 * len(workloads), 7), squeeze=False)
-    for column, (name, runs) in enumerate(workloads.items()):
+    columns = [
+        (profile, name, runs, run["settings"]["updateQuotaPerSecond"])
+        for profile, run in results["profiles"].items()
+        for name, runs in run["workloads"].items()
+    ]
+    figure, axes = plt.subplots(
+        2, max(1, len(columns)), figsize=(4.5 * max(1, len(columns)), 7), squeeze=False
+    )
+    for column, (profile, name, runs, quota) in enumerate(columns):
         top, bottom = axes[0][column], axes[1][column]
-        latencies = [runs[kind]["raw"]["latenciesS"] for kind in ("updater", "naive")]
+        updaters = list(runs)
+        latencies = [runs[u]["raw"]["latenciesS"] for u in updaters]
         if any(latencies):
             top.boxplot(latencies, whis=(1, 99), showfliers=False)
-            top.set_xticks([1, 2], ["updater", "naive"])
-        top.set_title(f"{name}: end-to-end latency (s)", fontsize=9)
-        for kind, style in (("updater", "-"), ("naive", "--")):
-            x, y = _rate(runs[kind]["raw"]["timeline"]["finished"])
-            bottom.plot(x, y, style, label=f"{kind} requests/s")
-        bottom.axhline(
-            results["settings"]["updateQuotaPerSecond"], color="grey", linewidth=0.8, label="quota"
-        )
-        bottom.set_title(f"{name}: throughput over time", fontsize=9)
+            top.set_xticks(range(1, len(updaters) + 1), updaters)
+        top.set_title(f"{profile} / {name}: end-to-end latency (s)", fontsize=9)
+        for updater in updaters:
+            timeline = runs[updater]["raw"]["timeline"]
+            x, y = _rate(timeline["finished"])
+            bottom.plot(x, y, STYLES.get(updater, ":"), label=f"{updater} requests/s")
+            x, y = _rate(timeline["updateCalls"])
+            bottom.plot(x, y, STYLES.get(updater, ":"), alpha=0.5, label=f"{updater} update calls/s")
+        bottom.axhline(quota, color="grey", linewidth=0.8, label="update quota")
+        bottom.set_title(f"{profile} / {name}: throughput over time", fontsize=9)
         bottom.set_xlabel("s since first request")
         bottom.legend(fontsize=7)
     figure.tight_layout()

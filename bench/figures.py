@@ -1,4 +1,13 @@
-"""Turns one run's observations into the figures issue 7 asks for."""
+"""Turns one run's observations into figures: the summary fields of issue 16 and their detail.
+
+Every figure is read from what the rig saw, not from what an updater says about itself: update
+calls, reads and throttles from the emulator's call log; lost and doubled updates and settle times
+from the emulator's version history (a version's `created_at` is when its update call was accepted,
+`updated_at` when it settled); notices from the first GetImageSet answer that showed a version
+settled, or, for a version the updater learned of from HealthImaging's settle event and never read
+settled, from the first outcome of its requests; outcomes from the outcome bus (ours) or the naive
+updater's log line. The definitions are in `bench.summary.DEFINITIONS`, which RESULTS.md prints.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +15,12 @@ import statistics
 from typing import Any
 
 from bench.integrity import check_integrity
+from bench.profiles import READ_QUOTAS, UPDATE_OPERATION
 from bench.run import RunObservation
-from bench.settings import (
-    ARM64_PRICE_PER_GB_S,
-    ARM64_PRICE_PER_MILLION_REQUESTS,
-    UPDATE_OPERATION,
-    BenchSettings,
-)
+from bench.settings import ARM64_PRICE_PER_GB_S, ARM64_PRICE_PER_MILLION_REQUESTS, BenchSettings
+
+VersionKey = tuple[str, str]
+THROTTLED = "ThrottlingException"
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -31,21 +39,22 @@ def _distribution(values: list[float]) -> dict[str, float | None]:
         "p50": _rounded(percentile(values, 0.5)),
         "p99": _rounded(percentile(values, 0.99)),
         "mean": _rounded(statistics.fmean(values)) if values else None,
+        "n": len(values),
     }
 
 
-def settle_times(observation: RunObservation) -> dict[tuple[str, str], tuple[float, float]]:
-    """(image set, version) -> (accepted at, settled at), from the emulator's version history."""
-    settled = {}
-    for image_set_id, versions in observation.histories.items():
-        for version in versions[1:]:
-            settled[(image_set_id, version.version_id)] = (version.created_at, version.updated_at)
-    return settled
+def settle_times(observation: RunObservation) -> dict[VersionKey, tuple[float, float]]:
+    """(image set, version) -> (accepted at, settled at) for every version an update call made."""
+    return {
+        (image_set_id, version.version_id): (version.created_at, version.updated_at)
+        for image_set_id, versions in observation.histories.items()
+        for version in versions[1:]
+    }
 
 
-def request_versions(observation: RunObservation) -> dict[str, tuple[str, str]]:
-    """request id -> the (image set, version) whose settle it waited for: the first holding its change."""
-    found: dict[str, tuple[str, str]] = {}
+def request_versions(observation: RunObservation) -> dict[str, VersionKey]:
+    """request id -> the version that applied it: the first whose document holds its value."""
+    found: dict[str, VersionKey] = {}
     for request in observation.planned:
         level, keyword, value = request.changes[0]
         for version in observation.histories[request.image_set_id][1:]:
@@ -55,27 +64,76 @@ def request_versions(observation: RunObservation) -> dict[str, tuple[str, str]]:
     return found
 
 
-def latency_figures(observation: RunObservation) -> dict[str, Any]:
-    settles = settle_times(observation)
-    versions = request_versions(observation)
-    end_to_end, overhead = [], []
-    for request_id, finished in observation.finished_at.items():
-        if request_id not in observation.sent_at or request_id not in versions:
-            continue
-        total = finished - observation.sent_at[request_id]
-        accepted, settled = settles[versions[request_id]]
-        end_to_end.append(total)
-        overhead.append(total - (settled - accepted))
+def _share(numerator: float, denominator: float) -> float | None:
+    return None if denominator <= 0 else numerator / denominator
+
+
+def throughput(observation: RunObservation, quota_per_s: float) -> dict[str, Any]:
+    window = observation.window_s
+    in_window = [
+        t for t in observation.accepted_updates if observation.first_sent <= t <= observation.window_end
+    ]
+    calls_per_s = len(in_window) / window
     return {
-        "endToEndS": _distribution(end_to_end),
-        "minusSettleS": _distribution(overhead),
+        "windowS": round(window, 2),
+        "updateCallsInWindow": len(in_window),
+        "updateCallsPerS": round(calls_per_s, 3),
+        "updateCallsShareOfQuota": _rounded(_share(calls_per_s, quota_per_s)),
+        "requestsPerSecond": round(len(observation.finished_at) / window, 3),
+        "quotaPerS": quota_per_s,
+    }
+
+
+def reads(observation: RunObservation) -> dict[str, Any]:
+    counts = observation.call_counts
+    updates = len(observation.accepted_updates)
+    throttled = observation.error_counts.get(THROTTLED, {})
+    limited = (UPDATE_OPERATION, *READ_QUOTAS)
+    return {
+        "getImageSetPerUpdate": _rounded(_share(counts.get("GetImageSet", 0), updates)),
+        "getImageSetMetadataPerUpdate": _rounded(
+            _share(counts.get("GetImageSetMetadata", 0), len(observation.planned))
+        ),
+        "throttles": {op: throttled.get(op, 0) for op in sorted({*limited, *throttled})},
+        "callsByOperation": dict(sorted(counts.items())),
+        "errorsByCode": observation.error_counts,
+    }
+
+
+def latency(observation: RunObservation) -> dict[str, Any]:
+    """Send -> outcome, and where it went: until the applying call was accepted, the service's
+    settle, settle -> notice (`_notices`), that notice -> outcome (medians)."""
+    settles, versions, notices = (
+        settle_times(observation),
+        request_versions(observation),
+        _notices(observation),
+    )
+    end_to_end: list[float] = []
+    parts: dict[str, list[float]] = {"toCallS": [], "settleS": [], "toNoticeS": [], "noticeToOutcomeS": []}
+    for request_id, finished in observation.finished_at.items():
+        sent = observation.sent_at[request_id]
+        end_to_end.append(finished - sent)
+        key = versions.get(request_id)
+        if key is None or key not in settles:
+            continue
+        accepted, settled = settles[key]
+        parts["toCallS"].append(accepted - sent)
+        parts["settleS"].append(settled - accepted)
+        if key in notices:
+            noticed_at = notices[key][0]
+            parts["toNoticeS"].append(noticed_at - settled)
+            parts["noticeToOutcomeS"].append(finished - noticed_at)
+    return {
+        "e2eP50S": _rounded(percentile(end_to_end, 0.5)),
+        "e2eP99S": _rounded(percentile(end_to_end, 0.99)),
+        "e2eBreakdownP50S": {name: _rounded(percentile(values, 0.5)) for name, values in parts.items()},
         "raw": [round(v, 3) for v in end_to_end],
     }
 
 
-def _first_outcomes(observation: RunObservation) -> dict[tuple[str, str], float]:
+def _first_outcomes(observation: RunObservation) -> dict[VersionKey, float]:
     """(image set, version) -> when the first outcome of a request it holds was known."""
-    first: dict[tuple[str, str], float] = {}
+    first: dict[VersionKey, float] = {}
     for request_id, key in request_versions(observation).items():
         finished = observation.finished_at.get(request_id)
         if finished is not None:
@@ -83,120 +141,105 @@ def _first_outcomes(observation: RunObservation) -> dict[tuple[str, str], float]
     return first
 
 
-def notice_figures(observation: RunObservation) -> dict[str, Any]:
-    """Settle-to-notice lag: from the version settling to the updater knowing it did.
+def _notices(observation: RunObservation) -> dict[VersionKey, tuple[float, str]]:
+    """(image set, version) -> when the updater knew it settled, and how the bench saw it.
 
-    The updater knows either from a GetImageSet answer showing the version settled, or (when the
-    emulator's settle event reached it first and it never read) from the event itself; the event's
-    arrival in the lane is not visible from outside, so the outcome's time stands for it (an upper
-    bound). `noticedBy` counts which of the two each version's figure came from.
+    The updater knows either from a GetImageSet answer showing the version settled, or (when
+    HealthImaging's settle event reached it first and it never read) from the event itself; the
+    event's arrival in the lane is not visible from outside, so the outcome's time stands for it
+    (an upper bound, never before the settle).
     """
-    settles = settle_times(observation)
-    outcomes = _first_outcomes(observation)
-    lags, shares, polls = [], [], []
-    noticed_by = {"getImageSet": 0, "outcome": 0}
-    for key, watch in observation.observer.versions.items():
-        if key not in settles:
-            continue
-        accepted, settled = settles[key]
-        polls.append(watch.polls)
-        noticed_at = watch.noticed_at
-        if noticed_at is not None:
-            noticed_by["getImageSet"] += 1
+    settles, outcomes = settle_times(observation), _first_outcomes(observation)
+    found: dict[VersionKey, tuple[float, str]] = {}
+    for key, (_accepted, settled) in settles.items():
+        watch = observation.observer.versions.get(key)
+        if watch is not None and watch.noticed_at is not None:
+            found[key] = (watch.noticed_at, "getImageSet")
         elif key in outcomes:
-            noticed_at = outcomes[key]
-            noticed_by["outcome"] += 1
-        if noticed_at is not None:
-            lags.append(max(noticed_at - settled, 0.0))
-            shares.append(max(noticed_at - settled, 0.0) / max(settled - accepted, 1e-6))
+            found[key] = (max(outcomes[key], settled), "outcome")
+    return found
+
+
+def notice(observation: RunObservation) -> dict[str, Any]:
+    """Over the versions update calls made: (notice - when it settled) / (settled - accepted), the
+    notice as `_notices` finds it; and the same with the first outcome of its requests instead."""
+    settles, notices = settle_times(observation), _notices(observation)
+    outcomes = _first_outcomes(observation)
+    notice_shares, outcome_shares = [], []
+    noticed_by = {"getImageSet": 0, "outcome": 0}
+    for key, (accepted, settled) in settles.items():
+        duration = max(settled - accepted, 1e-6)
+        if key in notices:
+            at, source = notices[key]
+            noticed_by[source] += 1
+            notice_shares.append(max(at - settled, 0.0) / duration)
+        if key in outcomes:
+            outcome_shares.append(max(outcomes[key] - settled, 0.0) / duration)
+    polls = [float(w.polls) for w in observation.observer.versions.values()]
     return {
-        "settleS": _distribution([settled - accepted for accepted, settled in settles.values()]),
-        "lagS": _distribution(lags),
-        "lagShareOfSettle": _distribution(shares),
-        "pollsPerUpdateCall": _distribution([float(p) for p in polls]),
+        "settleNoticeLagP50Share": _rounded(percentile(notice_shares, 0.5)),
+        "outcomeLagP50Share": _rounded(percentile(outcome_shares, 0.5)),
         "noticedBy": noticed_by,
+        "versionsNotNoticed": len(settles) - len(notice_shares),
+        "settleS": _distribution([s - a for a, s in settles.values()]),
+        "pollsUntilNoticedPerVersion": _distribution(polls),
     }
 
 
-def throughput_figures(observation: RunObservation, settings: BenchSettings) -> dict[str, Any]:
-    quota = settings.update_quota_per_s
-    accepted = observation.accepted_updates
-    finished = len(observation.finished_at)
-    window = (accepted[-1] - accepted[0] + 1 / quota) if accepted else None
-    first_sent = min(observation.sent_at.values())
-    span = max(observation.finished_at.values()) - first_sent if observation.finished_at else None
-    calls_per_s = len(accepted) / window if window else None
-    requests_per_s = finished / span if span else None
+def lambda_cost(observation: RunObservation, settings: BenchSettings) -> dict[str, Any]:
+    requests = max(1, len(observation.planned))
+    by_function: dict[str, list[float]] = {}
+    for record in observation.invocations:
+        by_function.setdefault(record.function_name.rsplit("-", 1)[-1], []).append(record.duration_s)
+    lambda_s = sum(sum(durations) for durations in by_function.values())
+    gb_s = lambda_s / requests * settings.memory_mb / 1024
     return {
-        "updateCallsPerS": _rounded(calls_per_s),
-        "updateCallsShareOfQuota": _rounded(calls_per_s / quota if calls_per_s else None),
-        "requestsPerS": _rounded(requests_per_s),
-        "requestsShareOfQuota": _rounded(requests_per_s / quota if requests_per_s else None),
-        "requestsPerMinute": _rounded(requests_per_s * 60 if requests_per_s else None, 1),
-        "quotaPerS": quota,
-    }
-
-
-def lambda_figures(observation: RunObservation, settings: BenchSettings) -> dict[str, Any]:
-    finished = max(1, len(observation.finished_at))
-    lambda_s = sum(record.duration_s for record in observation.invocations)
-    gb_s_per_request = lambda_s / finished * settings.memory_mb / 1024
-    invocations_per_request = len(observation.invocations) / finished
-    return {
-        "invocations": len(observation.invocations),
-        "lambdaSeconds": round(lambda_s, 2),
-        "lambdaSecondsPerRequest": round(lambda_s / finished, 3),
-        "gbSecondsPerRequest": round(gb_s_per_request, 4),
-        "costPerMillionUpdatesUsd": round(
-            gb_s_per_request * ARM64_PRICE_PER_GB_S * 1e6
-            + invocations_per_request * ARM64_PRICE_PER_MILLION_REQUESTS,
+        "lambdaSecondsPerRequest": round(lambda_s / requests, 3),
+        "invocations": {name: len(durations) for name, durations in sorted(by_function.items())},
+        "lambdaSecondsByFunction": {n: round(sum(d), 2) for n, d in sorted(by_function.items())},
+        "costPerMillionRequestsUsd": round(
+            gb_s * ARM64_PRICE_PER_GB_S * 1e6
+            + len(observation.invocations) / requests * ARM64_PRICE_PER_MILLION_REQUESTS,
             2,
         ),
     }
 
 
-def call_figures(observation: RunObservation) -> dict[str, Any]:
-    finished = max(1, len(observation.finished_at))
-    errors = observation.error_counts
-    return {
-        "perRequest": {op: round(n / finished, 2) for op, n in sorted(observation.call_counts.items())},
-        "totals": dict(sorted(observation.call_counts.items())),
-        "throttles": sum(errors.get("ThrottlingException", {}).values()),
-        "conflicts": errors.get("ConflictException", {}).get(UPDATE_OPERATION, 0),
-        "errors": errors,
-    }
-
-
 def run_figures(observation: RunObservation, settings: BenchSettings) -> dict[str, Any]:
     succeeded = {r for r, status in observation.statuses.items() if status == "SUCCEEDED"}
-    integrity = check_integrity(observation.planned, observation.histories, succeeded)
-    latency = latency_figures(observation)
-    raw_latencies = latency.pop("raw")
-    figures: dict[str, Any] = {
-        "updater": observation.updater,
+    integrity = check_integrity(
+        observation.planned, observation.histories, succeeded, observation.reported_calls
+    )
+    quota = settings.update_quota_per_s(observation.profile)
+    timing = latency(observation)
+    return {
         "requests": len(observation.planned),
+        "imageSets": observation.workload.image_sets,
         "finished": len(observation.finished_at),
-        "succeeded": len(succeeded),
-        "coalescedRequests": observation.coalesced,
-        "updateCallsAccepted": len(observation.accepted_updates),
+        "failed": sum(1 for s in observation.statuses.values() if s != "SUCCEEDED"),
+        "lost": integrity.lost,
+        "doubled": integrity.doubled,
         "capped": observation.capped,
-        "wallS": round(observation.wall_s, 2),
-        "benchProcessCpuS": round(observation.bench_cpu_s, 2),
-        "dlqMessages": observation.dlq_messages,
-        "throughput": throughput_figures(observation, settings),
-        "latency": latency,
-        "notice": notice_figures(observation),
-        "calls": call_figures(observation),
+        "updateCalls": len(observation.accepted_updates),
+        "coalescedRequests": observation.coalesced,
+        **throughput(observation, quota),
+        **reads(observation),
+        **{k: v for k, v in timing.items() if k != "raw"},
+        **notice(observation),
+        **lambda_cost(observation, settings),
         "integrity": integrity.as_json(),
-        "lambda": lambda_figures(observation, settings),
-        "raw": {"timeline": timeline(observation), "latenciesS": raw_latencies},
+        "failuresQueueMessages": observation.failures_queue_messages,
+        "workers": observation.workers,
+        "rigCpu": observation.rig_cpu,
+        "rigLatency": observation.rig_latency,
+        "rigProfile": observation.rig_profile,
+        "raw": {"timeline": timeline(observation), "latenciesS": timing["raw"]},
     }
-    return figures
 
 
 def timeline(observation: RunObservation) -> dict[str, list[float]]:
     """Seconds since the first send, for the throughput-over-time chart."""
-    start = min(observation.sent_at.values())
+    start = observation.first_sent
     return {
         "finished": sorted(round(t - start, 3) for t in observation.finished_at.values()),
         "updateCalls": [round(t - start, 3) for t in observation.accepted_updates],

@@ -1,4 +1,4 @@
-"""Results: the JSON file, the targets' verdicts, and bench/RESULTS.md."""
+"""bench/RESULTS.md from the merged results (every profile run so far) and their summary."""
 
 from __future__ import annotations
 
@@ -6,176 +6,183 @@ import json
 from pathlib import Path
 from typing import Any
 
-TARGET_THROUGHPUT_SHARE = 0.9
-TARGET_NOTICE_SHARE = 0.1
-TARGET_CPU_TYPICAL = 1.0
-TARGET_CPU_30KB = 3.0
-TARGET_COLD_START = 2.0
-QUOTA_WORKLOADS = ("spread", "hammer")
+from bench.summary import DEFINITIONS
+from bench.verdicts import verdicts
 
-
-def _verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
-
-
-def target_verdicts(results: dict[str, Any]) -> list[dict[str, Any]]:
-    verdicts = []
-    for name in QUOTA_WORKLOADS:
-        run = results["workloads"].get(name, {}).get("updater")
-        if run is None:
-            continue
-        share = run["throughput"]["updateCallsShareOfQuota"] or 0.0
-        clean = run["integrity"]["lost"] == 0 and run["integrity"]["doubled"] == 0
-        verdicts.append({
-            "target": f"{name}: update calls >= 90% of the quota, 0 lost/doubled",
-            "measured": f"{share:.0%} of quota; lost {run['integrity']['lost']}, "
-                        f"doubled {run['integrity']['doubled']}",
-            "verdict": _verdict(share >= TARGET_THROUGHPUT_SHARE and clean),
-        })  # fmt: skip
-    for name, runs in results["workloads"].items():
-        ours, naive = runs["updater"]["notice"], runs["naive"]["notice"]
-        share = ours["lagShareOfSettle"]["p50"]
-        fewer = (ours["pollsPerUpdateCall"]["mean"] or 0) < (naive["pollsPerUpdateCall"]["mean"] or 0)
-        verdicts.append({
-            "target": f"{name}: settle-to-notice median <= 10% of settle, fewer polls than naive",
-            "measured": f"median lag {share if share is None else f'{share:.0%}'} of settle; "
-                        f"polls/update {ours['pollsPerUpdateCall']['mean']} "
-                        f"vs naive {naive['pollsPerUpdateCall']['mean']}",
-            "verdict": _verdict(share is not None and share <= TARGET_NOTICE_SHARE and fewer),
-        })  # fmt: skip
-    cost = results["handlerCost"]
-    for case, limit in (("typical", TARGET_CPU_TYPICAL), ("document-30kb", TARGET_CPU_30KB)):
-        ratio = cost["cases"][case]["ratioToBareGetImageSet"]
-        verdicts.append({
-            "target": f"handler CPU, {case}: <= {limit:g}x one bare GetImageSet",
-            "measured": f"{cost['cases'][case]['cpuMs']} ms = {ratio}x ({cost['bareGetImageSetCpuMs']} ms)",
-            "verdict": _verdict(ratio <= limit),
-        })  # fmt: skip
-    cold = results["coldStart"]
-    verdicts.append({
-        "target": "cold-start init <= 2x a bare boto3 handler",
-        "measured": f"{cold['updaterInitMs']} ms vs {cold['bareBoto3InitMs']} ms = {cold['ratio']}x",
-        "verdict": _verdict(cold["ratio"] <= TARGET_COLD_START),
-    })  # fmt: skip
-    return verdicts
-
-
-def write_json(results: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1), encoding="utf-8")
+FIGURE_COLUMNS = (
+    ("done", lambda r: f"{r['finished']}/{r['requests']}{' cut off' if r['capped'] else ''}"),
+    ("calls/quota", lambda r: _cell(r["updateCallsShareOfQuota"])),
+    ("req/s", lambda r: _cell(r["requestsPerSecond"])),
+    ("update calls", lambda r: r["updateCalls"]),
+    ("GetImageSet /update", lambda r: _cell(r["getImageSetPerUpdate"])),
+    ("GetMetadata /request", lambda r: _cell(r["getImageSetMetadataPerUpdate"])),
+    ("throttles", lambda r: ", ".join(f"{k} {v}" for k, v in r["throttles"].items() if v) or "0"),
+    ("e2e p50/p99 s", lambda r: f"{_cell(r['e2eP50S'])} / {_cell(r['e2eP99S'])}"),
+    ("notice lag p50 (outcome)", lambda r: f"{_cell(r['settleNoticeLagP50Share'])} "
+                                           f"({_cell(r['outcomeLagP50Share'])})"),
+    ("Lambda s/req", lambda r: r["lambdaSecondsPerRequest"]),
+    ("Lambda $ per M req", lambda r: r["costPerMillionRequestsUsd"]),
+    ("lost/doubled", lambda r: f"{r['lost']} / {r['doubled']}"),
+)  # fmt: skip
+BREAKDOWN = ("toCallS", "settleS", "toNoticeS", "noticeToOutcomeS")
+HOW_TO_READ = """\
+Quotas are the profile's own, unscaled (`--quota-scale` {quotaScale:g}); the emulator throttles every
+listed operation at them and the updater's functions are configured for the same quotas, with
+FUNCTION_CONCURRENCY matching the busy mappings' concurrency, over which each environment's read
+budget is split ({environment}). Settle times are log-normal, median {settleMedianSeconds} s, p99
+{settleP99Seconds} s. Every run starts a fresh local stack: moto in its own process, each function in
+Lambda execution environments (worker processes), the emulator and the pollers in the bench's
+process. The mappings that carry the run's requests (ours: ingest and the lane; naive: ingest) get
+{workers} concurrent invocations, the idle ones the stack's own (the rules queue, which carries
+HealthImaging's settle events to intake, included); environments are started before the clock
+runs, so cold starts are not in these figures (see below). moto's SQS long poll: {motoLongPoll}
+(on top of the stack's `local.moto_sqs_receive`: moto's own misses messages whose visibility
+timeout ends and spins on FIFO queues whose visible messages are all blocked; see
+`bench/moto_prompt_receive.py`). **Ours** is the stack's own intake, apply and finalize functions;
+**naive** is `bench/naive_updater.py` (GetImageSet, UpdateImageSetMetadata, sleep 1 s between
+GetImageSet polls, no pacing, no coalescing, no conflict handling) on the same ingest queue.
+"""
 
 
 def _cell(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
-def _workload_rows(name: str, runs: dict[str, Any]) -> list[str]:
-    rows = []
-    for kind in ("updater", "naive"):
-        run = runs[kind]
-        tp, lat, notice, calls, lam = (run[k] for k in ("throughput", "latency", "notice", "calls", "lambda"))
-        integrity = run["integrity"]
-        unfinished = run["finished"] < run["requests"]
-        per_request = ", ".join(f"{op.replace('ImageSet', '')} {n}" for op, n in calls["perRequest"].items())
-        rows.append(
-            f"| {name} | {kind} | {run['finished']}/{run['requests']}{' (cut off)' if unfinished else ''} "
-            f"| {_cell(tp['updateCallsShareOfQuota'])} | {_cell(tp['requestsPerMinute'])} "
-            f"| {_cell(lat['endToEndS']['p50'])} / {_cell(lat['endToEndS']['p99'])} "
-            f"| {_cell(lat['minusSettleS']['p50'])} / {_cell(lat['minusSettleS']['p99'])} "
-            f"| {_cell(notice['lagS']['p50'])} ({_cell(notice['lagShareOfSettle']['p50'])}) "
-            f"| {_cell(notice['pollsPerUpdateCall']['mean'])} | {per_request} "
-            f"| {calls['throttles']} / {calls['conflicts']} "
-            f"| {integrity['lost']} / {integrity['doubled']} / {integrity['notApplied']} "
-            f"| {lam['lambdaSecondsPerRequest']} | {lam['costPerMillionUpdatesUsd']} |"
-        )
-    return rows
+def _profile_section(name: str, run: dict[str, Any]) -> list[str]:
+    settings = run["settings"]
+    limits = ", ".join(
+        f"{op} {r['ratePerSecond']:g}/s burst {r['burst']:g}" for op, r in settings["rateLimits"].items()
+    )
+    environment = ", ".join(f"`{k}={v}`" for k, v in settings["updaterEnvironment"].items())
+    produced = f"Produced by `{run['command']}` on {run['startedAt']} ({run['machine']})"
+    lines = [f"## Profile `{name}`", "", f"{produced}, {run['durationS']:.0f} s. Rate limits: {limits}.", ""]
+    lines.append(HOW_TO_READ.format(**settings, environment=environment))
+    if name == "legacy":
+        lines += ["At 0.25 update calls/s, 250 requests would take 17 minutes or more: legacy runs "
+                  "20 requests over 20 image sets (80 s of calls at least).", ""]  # fmt: skip
+    header = ["workload", "updater", *(title for title, _ in FIGURE_COLUMNS)]
+    lines += ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for workload, updaters in run["workloads"].items():
+        for updater, figures in updaters.items():
+            label = f"{workload} ({figures['requests']} over {figures['imageSets']})"
+            cells = [label, updater, *(str(render(figures)) for _, render in FIGURE_COLUMNS)]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *_time_section(run), ""]
+    return lines
 
 
-SCALING = """\
-Every HealthImaging TPS quota is multiplied by **{quotaScale:g}** in the emulator and in the updater's
-pacer: UpdateImageSetMetadata {realUpdateQuotaPerSecond}/s becomes **{updateQuotaPerSecond:g}/s**
-(GetImageSet 25/s becomes {scaledGetImageSet:g}/s). Settle times (log-normal, median
-{settleMedianSeconds} s, p99 {settleP99Seconds} s), the naive updater's 1 s poll sleep, SQS delays
-(whole seconds) and timeouts stay in real seconds. Throughput figures are fractions of the *scaled*
-quota. Fixed costs that do not scale (the 1 s minimum SQS delay of a hand-back, HTTP round trips,
-settle polling inside the invocation) weigh {quotaScale:g}x more against the scaled quota than against
-the real one. Both updaters run on the same local stack (moto in a process of its own, every
-invocation in a Lambda execution environment of its own, i.e. a worker process, and the emulator and
-the pollers in the bench's process) with {workers} concurrent invocations per event source mapping.
-"""
-COLUMNS = """\
-Columns: finished/requests; update calls as a share of the scaled quota (while calls were being
-made); requests finished per minute; end-to-end latency p50/p99 (s, send to terminal outcome); the
-same minus the service's own settle time of the version that applied the request (our overhead,
-queueing for the quota included); settle-to-notice lag p50 (s, and as a share of that version's
-settle time); GetImageSet polls per update call; API calls per finished request by operation;
-throttles/conflicts the service returned; lost/doubled/not applied (from the emulator's version
-history); Lambda seconds per request; USD per million updates (arm64, see below). "cut off": the
-workload had not finished when the run's time cap (`--cap`) stopped it.
-"""
-TABLE_HEADER = (
-    "| workload | updater | done | calls/quota | req/min | e2e p50/p99 | minus settle p50/p99 "
-    "| notice lag p50 (share) | polls/call | API calls per request | throttles/conflicts "
-    "| lost/doubled/not applied | Lambda s/req | $/M |\n" + "|---" * 14 + "|"
-)
-HANDLER_COST = """\
-CPU of the handler's own work (parse the body, gunzip + parse the metadata document, validate,
-plan, serialize the update), measured with `time.thread_time()` (the calling thread only: service
-time and the in-process emulator's threads are excluded), median of repeated runs; peak memory from
-tracemalloc over the same work. Yardstick: client-side CPU of one bare boto3 GetImageSet to the
-emulator, measured in the same run: **{bareGetImageSetCpuMs} ms**.
-
-| case | request bytes | metadata (gzip) bytes | CPU ms | x GetImageSet | peak memory KB |
-|---|---|---|---|---|---|
-"""
-COLD_START = """\
-Init of `updater.handler` (imports + `runtime()`: settings, five boto3 clients, adapters) in a fresh
-interpreter: **{updaterInitMs} ms**, vs a bare module importing boto3 and creating one medical-imaging
-client: **{bareBoto3InitMs} ms** ({ratio}x; median of {repeats}).
-"""
-COST = """\
-Lambda cost per million updates = measured invocation wall time per finished request x {memoryMb} MB
-x $0.0000133334 per GB-s (the **arm64** duration price) + invocations per request x $0.20 per
-million requests. Wall time includes settle polling inside the invocation and, for the naive
-updater, its 1 s sleeps.
-"""
+def _time_section(run: dict[str, Any]) -> list[str]:
+    lines = [
+        "Where a request's time went (medians, s): sent -> its version's call accepted; the service's "
+        "settle; settled -> notice (the first GetImageSet that saw it settled or, for a version the "
+        "updater learned of from its settle event, the outcome); that -> outcome. Noticed by: "
+        "versions noticed each way. Rig CPU over the window (cores busy of 2, by process role; "
+        "`machine` includes whatever else ran on the host); latency of a trivial call to moto and to "
+        "the emulator, probed five times a second (p50/p99 ms):",
+        "",
+        "| workload | updater | to call | settle | to notice | to outcome | noticed by (read/outcome) "
+        "| rig CPU by role | rig/machine | moto ms | emulator ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for workload, updaters in run["workloads"].items():
+        for updater, figures in updaters.items():
+            parts = figures["e2eBreakdownP50S"]
+            cpu = figures["rigCpu"]
+            roles = "; ".join(f"{role.split(' (')[0]} {r['coresBusy']}" for role, r in cpu["byRole"].items())
+            lines.append(
+                f"| {workload} | {updater} | "
+                + " | ".join(_cell(parts[name]) for name in BREAKDOWN)
+                + f" | {_noticed_by(figures)} | {roles}"
+                + f" | {cpu['rigCoresBusy']} / {cpu['machineCoresBusy']} | "
+                + " | ".join(_probe(figures["rigLatency"][server]) for server in ("moto", "emulator"))
+                + " |"
+            )
+    return lines
 
 
-def _cost_rows(cost: dict[str, Any]) -> list[str]:
+def _noticed_by(figures: dict[str, Any]) -> str:
+    noticed = figures.get("noticedBy") or {}
+    return f"{noticed.get('getImageSet', '-')} / {noticed.get('outcome', '-')}"
+
+
+def _probe(latency: dict[str, Any]) -> str:
+    return f"{_cell(latency['p50Ms'])} / {_cell(latency['p99Ms'])}"
+
+
+def _definitions() -> list[str]:
+    return ["## Definitions", "", *(f"- **{name}**: {text}." for name, text in DEFINITIONS.items()), ""]
+
+
+def _cold_start(cold: dict[str, Any] | None) -> list[str]:
+    if not cold:
+        return []
+    per_function = ", ".join(f"{f} {cold[f + 'InitMs']} ms" for f in ("intake", "apply", "finalize"))
     return [
+        "## Cold start",
+        "",
+        f"Init (imports + `runtime()`) of each function's handler module in a fresh interpreter, median "
+        f"of {cold['repeats']}: {per_function}; a bare module importing boto3 and building one "
+        f"medical-imaging client: {cold['bareBoto3InitMs']} ms. Slowest / bare = **{cold['ratio']}x**.",
+        "",
+    ]
+
+
+def _handler_cost(cost: dict[str, Any] | None) -> list[str]:
+    if not cost:
+        return []
+    rows = [
         f"| {name} | {c['requestBytes']} | {c['metadataGzipBytes']} | {c['cpuMs']} "
         f"| {c['ratioToBareGetImageSet']} | {c['peakMemoryKb']} |"
         for name, c in cost["cases"].items()
     ]
+    return [
+        "## Handler CPU and memory per request",
+        "",
+        "The handler's own work (parse, gunzip + parse the metadata, validate, plan, serialize), "
+        "`time.thread_time()`, median; peak memory from tracemalloc. Yardstick: client-side CPU of one "
+        f"bare boto3 GetImageSet to the emulator, **{cost['bareGetImageSetCpuMs']} ms**.",
+        "",
+        "| case | request bytes | metadata (gzip) bytes | CPU ms | x GetImageSet | peak memory KB |",
+        "|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
 
 
-def render_markdown(results: dict[str, Any], command: str) -> str:
-    settings = results["settings"]
+def render_markdown(results: dict[str, Any], summary: dict[str, Any]) -> str:
     lines = [
-        "# Benchmark results (issue 7)",
+        "# Benchmark results (issue 16)",
         "",
-        f"Produced by `{command}` on {results['startedAt']} ({results['machine']}), "
-        f"{results['durationS']:.0f} s. Raw figures: `bench/out/results.json`; chart: `bench/out/bench.png`.",
+        "Raw figures: `bench/out/results.json`; the issue's fields: `bench/out/summary.json`; chart: "
+        "`bench/out/bench.png`. Where the time goes and what limits throughput: `bench/ANALYSIS.md`.",
         "",
-        "## Scaling (read this first)",
-        "",
-        SCALING.format(**settings, scaledGetImageSet=25 * settings["quotaScale"]),
         "## Targets",
         "",
         "| target | measured | verdict |",
         "|---|---|---|",
-        *[f"| {v['target']} | {v['measured']} | {v['verdict']} |" for v in results["targets"]],
+        *[f"| {v['target']} | {v['measured']} | {v['verdict']} |" for v in verdicts(summary)],
         "",
-        "Why each missed target is missed, and by how much: `bench/ANALYSIS.md`.",
-        "",
-        "## Per workload: updater vs naive vs quota",
-        "",
-        COLUMNS,
-        TABLE_HEADER,
     ]
-    for name, runs in results["workloads"].items():
-        lines += _workload_rows(name, runs)
-    lines += ["", "## Handler CPU and memory per request", "", HANDLER_COST.format(**results["handlerCost"])]
-    lines += [*_cost_rows(results["handlerCost"]), "", "## Cold start", ""]
-    lines += [COLD_START.format(**results["coldStart"]), "## Cost", "", COST.format(**settings)]
+    for name, run in results["profiles"].items():
+        lines += _profile_section(name, run)
+    lines += (
+        _definitions() + _cold_start(results.get("coldStart")) + _handler_cost(results.get("handlerCost"))
+    )
     return "\n".join(lines)
+
+
+def merged_results(path: Path, results: dict[str, Any]) -> dict[str, Any]:
+    """`results` over an earlier results.json: its profiles replaced, the others kept."""
+    previous: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            previous = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            previous = {}
+    profiles = {**previous.get("profiles", {}), **results["profiles"]}
+    return {**previous, **{k: v for k, v in results.items() if v is not None}, "profiles": profiles}
+
+
+def write_json(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1), encoding="utf-8")
