@@ -36,8 +36,14 @@ STOP_GRACE_S = 5.0
 # Patches every local moto runs: without local.moto_speedups moto's process saturates a core in
 # the soak; without local.moto_sqs_receive two concurrent receives can take messages of one FIFO
 # group at once (the lane's per-image-set order depends on SQS not doing that; see each module);
+# without local.moto_dynamodb_atomic two writes to one item can both pass a condition or lose one;
 # without local.moto_provenance every message has one SenderId and rules' stamps stay placeholders.
-DEFAULT_PATCHES = ("local.moto_speedups", "local.moto_sqs_receive", "local.moto_provenance")
+DEFAULT_PATCHES = (
+    "local.moto_speedups",
+    "local.moto_sqs_receive",
+    "local.moto_dynamodb_atomic",
+    "local.moto_provenance",
+)
 # moto's identity for credentials it did not issue (the `testing` key above): GetCallerIdentity's
 # UserId, and so the SenderId of what such a client sends.
 MOTO_DEFAULT_SENDER_ID = "AKIAIOSFODNN7EXAMPLE"
