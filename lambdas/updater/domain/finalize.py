@@ -17,13 +17,14 @@ from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Unsettled
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.image_set import ImageSetVersion
-from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage, classify
+from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage
 from updater.domain.intake import Intake
 from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import PendingCall
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome
 from updater.domain.ports import Clock, Ledger, MetricsSink
 from updater.domain.recorder import OutcomeRecorder
+from updater.domain.selectors import ParentMessage
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,15 @@ class Finalizer:
     def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
         return self._intake.reject(body, message)
 
-    def intake_message(self, body: str) -> UpdateOutcome | ImportGiveUp | None:
-        """An ingest message intake could not take on any delivery (None: not for the updater)."""
-        message = classify(body)
+    def intake_message(
+        self, body: str, content_type: str | None = None
+    ) -> UpdateOutcome | ImportGiveUp | None:
+        """An ingest message intake could not take on any delivery (None: not for the updater, or
+        a parent: its recorded children are sent once more, or it ends RETRIES_EXHAUSTED)."""
+        message = self._intake.inbound(body, content_type)
+        if isinstance(message, ParentMessage):
+            self._intake.admit_parent(message, body, last_try=True)
+            return None
         if isinstance(message, RejectedMessage):
             return self._intake.reject(body, message)
         if isinstance(message, ImportCompletedMessage):

@@ -14,9 +14,11 @@ from typing import Any
 from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
 from updater.domain.notices import SETTLED_EVENTS, SettleNotice, parse_settle_notice
 from updater.domain.request import UpdateRequest, parse_update_request
+from updater.domain.selectors import ParentMessage, is_parent_body, parse_parent_request
 
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED = "Import Job Completed"
+IMAGE_SET_CREATED = "Image Set Created"  # per image set: the import rules, whichever comes first
 HEALTHIMAGING_SOURCE = "aws.medical-imaging"
 MAX_BODY_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
 
@@ -50,7 +52,12 @@ class IgnoredMessage:
 
 
 InboundMessage = (
-    RequestMessage | RejectedMessage | ImportCompletedMessage | SettleNoticeMessage | IgnoredMessage
+    RequestMessage
+    | ParentMessage
+    | RejectedMessage
+    | ImportCompletedMessage
+    | SettleNoticeMessage
+    | IgnoredMessage
 )
 
 
@@ -70,7 +77,7 @@ def classify(body: str) -> InboundMessage:
     if not _is_envelope(document):
         return _request(body, "sqs", document)
     detail_type, source = document.get("detail-type"), document.get("source")
-    if detail_type == IMPORT_COMPLETED and source == HEALTHIMAGING_SOURCE:
+    if detail_type in (IMPORT_COMPLETED, IMAGE_SET_CREATED) and source == HEALTHIMAGING_SOURCE:
         return ImportCompletedMessage(document)
     if detail_type in SETTLED_EVENTS and source == HEALTHIMAGING_SOURCE:
         notice = parse_settle_notice(document)
@@ -80,8 +87,10 @@ def classify(body: str) -> InboundMessage:
     return IgnoredMessage(f"event {source}/{detail_type} is not for the updater")
 
 
-def _request(raw: Any, trigger: str, document: Any) -> RequestMessage | RejectedMessage:
+def _request(raw: Any, trigger: str, document: Any) -> RequestMessage | ParentMessage | RejectedMessage:
     try:
+        if is_parent_body(document):  # a selector or a merge: fanned out (domain.fan_out)
+            return ParentMessage(parse_parent_request(raw), trigger)
         return RequestMessage(parse_update_request(raw), trigger)
     except RequestRejected as rejected:
         request_id = document.get("requestId") if isinstance(document, dict) else None

@@ -20,9 +20,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from updater.domain.batch import BatchStatus
+from updater.domain.content_types import MessageTranslator, NotForUpdater, is_hl7, is_json, unsupported
 from updater.domain.errors import ValidationFailure
+from updater.domain.fan_out import FanOut
 from updater.domain.inbound import (
     ImportCompletedMessage,
+    InboundMessage,
     RejectedMessage,
     RequestMessage,
     SettleNoticeMessage,
@@ -34,6 +38,7 @@ from updater.domain.outcome import UpdateOutcome, body_request_id, rejection
 from updater.domain.ports import Clock, Lane, Ledger, MetricsSink
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
+from updater.domain.selectors import ParentMessage
 from updater.domain.validation import validate_request
 
 
@@ -82,6 +87,8 @@ class Intake:
         rules: IntakeRules,
         imports: ImportReaction | None = None,
         notices: SettleNotices | None = None,
+        fan_out: FanOut | None = None,
+        hl7: MessageTranslator | None = None,
     ) -> None:
         self._ledger = ledger
         self._lane = lane
@@ -91,9 +98,23 @@ class Intake:
         self._rules = rules
         self._imports = imports
         self._notices = notices
+        self._fan_out = fan_out
+        self._hl7 = hl7
 
-    def admit(self, body: str) -> Admitted:
-        message = classify(body)
+    def inbound(self, body: str, content_type: str | None = None) -> InboundMessage | NotForUpdater:
+        """What the message is, by its content type (JSON unless the sender said otherwise)."""
+        if is_json(content_type):
+            return classify(body)
+        if is_hl7(content_type) and self._hl7 is not None:
+            return self._hl7.translate(body)
+        return unsupported(content_type or "")
+
+    def admit(self, body: str, content_type: str | None = None) -> Admitted:
+        message = self.inbound(body, content_type)
+        if isinstance(message, ParentMessage):
+            return self.admit_parent(message, body)
+        if isinstance(message, NotForUpdater):
+            return self._ignored(message.reason)
         if isinstance(message, RequestMessage):
             return self.admit_request(message.request, trigger=message.trigger, body=body)
         if isinstance(message, RejectedMessage):
@@ -132,6 +153,18 @@ class Intake:
         self._metrics.count("Forwarded")
         return Admitted(Admission.FORWARDED)
 
+    def admit_parent(self, message: ParentMessage, body: str, *, last_try: bool = False) -> Admitted:
+        """A selector or merge: resolved and fanned out to one child per image set (domain.fan_out);
+        `last_try` (the finalizer): only what was recorded is sent, nothing is searched."""
+        if self._fan_out is None:
+            return self._ignored("selector requests are not configured")
+        fan_out = self._fan_out.resend if last_try else self._fan_out.admit
+        done = fan_out(message.request, trigger=message.trigger, body=body, forward=_ChildForwarder(self))
+        if done.outcome is None:
+            return Admitted(Admission.DUPLICATE if done.duplicate else Admission.FORWARDED)
+        ended = Admission.REJECTED if done.outcome.status is BatchStatus.FAILED else Admission.DUPLICATE
+        return Admitted(ended, reason=str(done.outcome.error_code or ""))
+
     def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
         """A message that is not a well-formed request: one terminal failure, keyed by its content
         when it carries no usable requestId."""
@@ -144,6 +177,16 @@ class Intake:
     def _ignored(self, reason: str) -> Admitted:
         self._metrics.count("Ignored")
         return Admitted(Admission.IGNORED, reason=reason)
+
+
+class _ChildForwarder:
+    """A fan-out's children enter intake like any other request (their parent's trigger)."""
+
+    def __init__(self, intake: Intake) -> None:
+        self._intake = intake
+
+    def forward(self, child: UpdateRequest, *, trigger: str, body: str) -> None:
+        self._intake.admit_request(child, trigger=trigger, body=body)
 
 
 class _ImportForwarder:

@@ -40,6 +40,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
+from updater.domain.expectations import Expectations
 
 MAX_RAW_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
 MAX_NESTING = 64  # deep enough for Study/Series/Instances/DICOM plus nested sequences
@@ -176,6 +177,12 @@ class UpdateRequest(BaseModel):
     revert_to_version_id: str | None = Field(
         default=None, alias="revertToVersionId", json_schema_extra={"pattern": VERSION_PATTERN}
     )
+    expect: Expectations = Field(
+        default=None, description="Preconditions: values that must hold (domain.preconditions)."
+    )
+    matched_by: Expectations = Field(
+        default=None, alias="matchedBy", description="Set by the fan-out: the values a selector matched."
+    )
 
     @model_validator(mode="after")
     def _derive_request_id(self) -> UpdateRequest:
@@ -185,7 +192,9 @@ class UpdateRequest(BaseModel):
         return self
 
     def content_digest(self) -> str:
-        content = self.model_dump(mode="json", by_alias=True, exclude={"request_id"})
+        # Preconditions count only when given, so a request without them keeps its digest.
+        absent = {name for name in ("expect", "matched_by") if getattr(self, name) is None}
+        content = self.model_dump(mode="json", by_alias=True, exclude={"request_id", *absent})
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
