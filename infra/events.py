@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.ingest import DLQ_RETENTION, encrypted_queue
 from infra.names import (
+    IMAGE_SET_CREATED_DETAIL_TYPE,
     IMPORT_COMPLETED_DETAIL_TYPE,
     IMPORT_COMPLETED_SOURCE,
     REQUEST_DETAIL_TYPE,
@@ -32,7 +33,7 @@ def import_completed_pattern(datastore_ids: tuple[str, ...]) -> events.EventPatt
     """The real HealthImaging event, only for this stage's data stores."""
     return events.EventPattern(
         source=[IMPORT_COMPLETED_SOURCE],
-        detail_type=[IMPORT_COMPLETED_DETAIL_TYPE],
+        detail_type=[IMPORT_COMPLETED_DETAIL_TYPE, IMAGE_SET_CREATED_DETAIL_TYPE],
         detail={"datastoreId": list(datastore_ids)},
     )
 

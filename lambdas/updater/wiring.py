@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from updater.adapters.events import OutcomePublisher
 from updater.adapters.failures import FailureQueue
+from updater.adapters.fan_out_table import FanOutTable
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.lane import LaneQueue, QueueVisibility
 from updater.adapters.ledger import LedgerTable
 from updater.adapters.read_budget import ReadBudget, read_rates
 from updater.adapters.sdk import AwsClients
+from updater.domain.batch_completion import BatchCompletion, BatchRecorder
 from updater.domain.calls import OpenCall
 from updater.domain.ports import MetricsSink
 from updater.domain.recorder import OutcomeRecorder
@@ -29,10 +31,12 @@ from updater.settings import UpdaterSettings
 
 # Each builder imports what only its function uses: a cold start loads its own function's code.
 if TYPE_CHECKING:
+    from updater.domain.fan_out import FanOut
     from updater.domain.finalize import Finalizer
     from updater.domain.intake import Intake
     from updater.domain.notices import SettleNotices
     from updater.domain.steps import LaneSteps
+    from updater.hl7 import Hl7Translation
     from updater.imports.runner import ImportReactionRunner
 
 
@@ -74,6 +78,8 @@ class _Common:
     publisher: OutcomePublisher
     failures: FailureQueue
     clock: SystemClock
+    batches: BatchRecorder
+    fan_outs: FanOutTable
 
 
 def _common(
@@ -91,8 +97,12 @@ def _common(
             read_rates(settings.read_quotas, settings.read_quota_share, settings.function_concurrency)
         ),
     )
-    recorder = OutcomeRecorder(ledger, publisher, failures, metrics)
-    return _Common(ledger, recorder, gateway, publisher, failures, SystemClock())
+    batches = BatchRecorder(ledger, publisher, failures, metrics)
+    fan_outs = FanOutTable(clients.dynamodb, settings.ledger_table_name)
+    # Every function ends requests; a fan-out's child that ends counts on its parent.
+    completion = BatchCompletion(fan_outs, batches, ledger)
+    recorder = OutcomeRecorder(ledger, publisher, failures, metrics, on_ended=completion)
+    return _Common(ledger, recorder, gateway, publisher, failures, SystemClock(), batches, fan_outs)
 
 
 class ImportReactions:
@@ -150,7 +160,31 @@ def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink
         rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
         imports=_imports(settings, clients, common),
         notices=_notices(settings, common, lane, metrics),
+        fan_out=_fan_out(settings, metrics, common),
+        hl7=_hl7(settings),
     )
+
+
+def _fan_out(settings: UpdaterSettings, metrics: MetricsSink, common: _Common) -> FanOut:
+    from updater.adapters.image_set_search import ImageSetFinder  # noqa: PLC0415
+    from updater.domain.fan_out import FanOut, FanOutRules  # noqa: PLC0415
+
+    return FanOut(
+        ledger=common.ledger,
+        fan_outs=common.fan_outs,
+        search=ImageSetFinder(common.gateway),
+        batches=common.batches,
+        metrics=metrics,
+        clock=common.clock,
+        rules=FanOutRules(settings.max_fan_out, settings.payload_limit_bytes, settings.allowed_datastores),
+    )
+
+
+def _hl7(settings: UpdaterSettings) -> Hl7Translation:
+    """Built at the first HL7 message: the parser is cold-start weight most functions never use."""
+    from updater.hl7 import Hl7Translation  # noqa: PLC0415
+
+    return Hl7Translation(settings.hl7_datastore)
 
 
 def _notices(

@@ -19,7 +19,7 @@ from updater.domain.errors import FailureCode, ValidationFailure
 SOURCE = "healthimaging.metadata-updater"
 DETAIL_TYPE_SUCCEEDED = "ImageSetMetadataUpdate.Succeeded"
 DETAIL_TYPE_FAILED = "ImageSetMetadataUpdate.Failed"
-TRIGGERS = ("sqs", "eventbridge", "import", "local")
+TRIGGERS = ("sqs", "eventbridge", "import", "local", "hl7")
 MAX_MESSAGE_CHARS = 256
 
 # Anything after one of these may be a quoted or assigned value ("Invalid value for X: 'SMITH^JOHN'").

@@ -22,7 +22,7 @@ from updater.domain.finalize import ImportGiveUp
 from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.handlers.observability import logger, metrics
-from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of
+from updater.handlers.sqs_batch import batch_processor, body_of, content_type_of, receive_count, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
 
@@ -82,7 +82,7 @@ def _lane_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
 
 
 def _ingest_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
-    result = rt.finalizer.intake_message(body_of(record))
+    result = rt.finalizer.intake_message(body_of(record), content_type_of(record))
     if isinstance(result, ImportGiveUp):
         rt.imports.give_up(result.envelope)
         logger.info("import event finalized")

@@ -19,7 +19,14 @@ from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import RetryableServiceError
 from updater.handlers.observability import logger, metrics
-from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
+from updater.handlers.sqs_batch import (
+    batch_processor,
+    body_of,
+    content_type_of,
+    receive_count,
+    records_of,
+    source_arn,
+)
 from updater.settings import load_settings
 from updater.wiring import IntakeRuntime, build_intake
 
@@ -52,7 +59,7 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
     def record_handler(record: SQSRecord) -> None:
         try:
             with calls_until(deadline, time.time):
-                admitted = rt.intake.admit(body_of(record))
+                admitted = rt.intake.admit(body_of(record), content_type_of(record))
         except RetryableServiceError:
             metrics.add_metric(name="IntakeRetried", unit="Count", value=1)
             raise

@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, Sqs
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 MAX_RECEIVE_COUNT_DIGITS = 6
+MAX_CONTENT_TYPE_CHARS = 64
 
 
 def records_of(event: Any) -> list[dict[str, Any]]:
@@ -53,3 +54,16 @@ def receive_count(record: SQSRecord) -> int:
 def body_of(record: SQSRecord) -> str:
     body = record.raw_event.get("body")
     return body if isinstance(body, str) else ""
+
+
+def content_type_of(record: SQSRecord) -> str | None:
+    """The message attribute `contentType` (how an HL7 v2 sender marks ER7), or None without one.
+    Bounded and printable ASCII only; whatever it says, the domain decides what to do with it."""
+    attributes = record.raw_event.get("messageAttributes")
+    attribute = attributes.get("contentType") if isinstance(attributes, Mapping) else None
+    value = attribute.get("stringValue") if isinstance(attribute, Mapping) else None
+    if not isinstance(value, str):
+        return None
+    if len(value) > MAX_CONTENT_TYPE_CHARS or not value.isascii() or not value.isprintable():
+        return "unreadable"  # refused as an unsupported content type, never repeated
+    return value

@@ -19,6 +19,7 @@ from updater.domain.errors import FailureCode, RetryableServiceError, ServiceErr
 from updater.domain.intake import RequestForwarder
 from updater.domain.ports import FailureSink, OutcomeSink
 from updater.imports.events import ImportEventInvalid
+from updater.imports.image_set_created import IMAGE_SET_CREATED, plan_created_image_set
 from updater.imports.manifests import ImportManifestInvalid, ImportOutputNotFound
 from updater.imports.reaction import CorrectionsSource, ManifestSource, react_to_import_completed
 from updater.imports.rules import RuleSet
@@ -37,7 +38,7 @@ class ImportReactionRunner:
         allowed_datastores: frozenset[str],
         manifests: ManifestSource,
         corrections: CorrectionsSource,
-        fetch_metadata: Callable[[str, str], Mapping[str, Any]],
+        fetch_metadata: Callable[..., Mapping[str, Any]],
         events: OutcomeSink,
         failures: FailureSink,
     ) -> None:
@@ -50,6 +51,9 @@ class ImportReactionRunner:
         self._failures = failures
 
     def react(self, envelope: Mapping[str, Any], forward: RequestForwarder) -> None:
+        if envelope.get("detail-type") == IMAGE_SET_CREATED:
+            self._react_to_created(envelope, forward)
+            return
         try:
             summary = react_to_import_completed(
                 envelope,
@@ -67,6 +71,20 @@ class ImportReactionRunner:
             raise RetryableServiceError(type(err).__name__, "import reaction will be retried") from err
         if not summary.ignored:
             self._events.publish_detail(IMPORT_SUMMARY_DETAIL_TYPE, summary.wire_dict())
+
+    def _react_to_created(self, envelope: Mapping[str, Any], forward: RequestForwarder) -> None:
+        """One image set's rules; no summary event (the job's reaction publishes the summary)."""
+        try:
+            plan = plan_created_image_set(
+                envelope,
+                allowed_datastores=self._allowed,
+                fetch_metadata=self._fetch_metadata,
+                rules=self._rules,
+            )
+        except _WORTH_RETRYING as err:
+            raise RetryableServiceError(type(err).__name__, "image set reaction will be retried") from err
+        if plan.requests:
+            forward.send(plan.requests)
 
     def give_up(self, envelope: Mapping[str, Any]) -> None:
         """The event's deliveries ran out: its job's output stayed unreadable (or forwarding failing)."""

@@ -34,6 +34,7 @@ from updater.domain.recorder import OutcomeRecorder
 from updater.domain.selectors import FoundImageSet, SearchCriterion, SearchResult
 from updater.domain.settle import SettlePolicy, SettleSchedule
 from updater.domain.steps import Done, LaneSteps, StepSettings
+from updater.hl7 import Hl7Translation
 
 
 class FakeFanOuts:
@@ -154,6 +155,7 @@ class FanOutWorld:
             clock=self.clock,
             rules=IntakeRules(payload_limit_bytes=10_240, allowed_datastores=frozenset()),
             fan_out=self.fan_out,
+            hl7=Hl7Translation(DATASTORE_ID),
         )
         schedule = SettleSchedule(policy=SettlePolicy(jitter=0.0, timeout_s=120.0))
         calls = OpenCall(images=self.images, ledger=self.ledger, clock=self.clock, schedule=schedule)
@@ -171,8 +173,8 @@ class FanOutWorld:
         )
         self.deliveries = 0
 
-    def admit(self, body: dict[str, Any]) -> Any:
-        return self.intake.admit(json.dumps(body))
+    def admit(self, body: dict[str, Any] | str, content_type: str | None = None) -> Any:
+        return self.intake.admit(body if isinstance(body, str) else json.dumps(body), content_type)
 
     def lane_messages(self) -> list[LaneMessage]:
         """What intake sent to the lanes (taken: each is delivered by `run_lanes`)."""

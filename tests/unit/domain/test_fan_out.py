@@ -249,3 +249,22 @@ def _child_outcome(message: Any, status: str) -> UpdateOutcome:
     if status == "not-matched":
         return outcome.failed(FailureCode.SELECTOR_NOT_MATCHED, "no longer matched")
     return outcome
+
+
+def test_an_hl7_a08_from_the_ingest_queue_fans_out_like_a_selector_request() -> None:
+    world = FanOutWorld(image_sets=2)
+    a08 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|CTRL-1|P|2.5\rPID|1||2178309^^^^MR||ROE^RICHARD||19700101|M\r"
+    assert world.admit(a08, "application/hl7-v2").admission is Admission.FORWARDED
+    outcomes = world.run_lanes(world.lane_messages())
+    assert {o.trigger for o in outcomes.values()} == {"hl7"}
+    assert all(world.patient(i)["PatientName"] == "ROE^RICHARD" for i in world.ids)
+    ((_, detail),) = world.batch_events()
+    assert (detail["requestId"], detail["trigger"], detail["succeeded"]) == ("hl7-CTRL-1", "hl7", 2)
+    assert world.admit(a08, "application/hl7-v2").admission is Admission.DUPLICATE
+
+
+def test_an_unknown_content_type_is_refused_without_repeating_it() -> None:
+    world = FanOutWorld(image_sets=1)
+    assert world.admit("<xml/>", "text/x-SECRET").admission is Admission.REJECTED
+    assert [code for _, _, code, _ in world.failures.records] == ["UNSUPPORTED_CONTENT_TYPE"]
+    assert "SECRET" not in str(world.events.published)
