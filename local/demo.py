@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, TextIO
 
+from local.corrections import correct_one_patient
 from local.demo_report import print_report
 from local.healthimaging.profile import BehaviourProfile, SettleTime
 from local.scenario import import_job_from_s3, outcome_events, sample_request, send_requests
@@ -189,8 +190,9 @@ def main() -> int:
     LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
     with LocalStack(options) as stack:
         steps, events, dlq = _run(stack, out)
+        corrected = correct_one_patient(stack, out)  # local.corrections: a patient-level correction
         LOG_FILE.write_text(stack.function_logs(), encoding="utf-8")
-    ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE)
+    ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE) and corrected
     return 0 if ok else 1
 
 

@@ -29,7 +29,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
+from updater.domain.errors import RequestRejected
 from updater.domain.expectations import Expectations
 from updater.domain.request import (
     ID_PATTERN,
@@ -115,6 +115,15 @@ class Merge(_Model):
     target: NewIdentity = Field(alias="into")
 
 
+class MergeRequest(_Model):
+    """A patient merge (HL7 A40's meaning): every image set of `from` gets the identity `into`."""
+
+    datastore_id: str = Field(alias="datastoreId", json_schema_extra={"pattern": ID_PATTERN})
+    request_id: str = Field(default="", alias="requestId", json_schema_extra={"pattern": REQUEST_ID_PATTERN})
+    merge: Merge
+    dry_run: bool = Field(default=False, alias="dryRun")
+
+
 class SelectorRequest(_Model):
     """The parent: one change for every image set a selector matches in one data store."""
 
@@ -135,7 +144,9 @@ class SelectorRequest(_Model):
         alias="includeStudyImageSets",
         description="Study selector only: one study-wide call where that is equivalent (domain.fan_out).",
     )
-    operation: Literal["update", "merge"] = Field(default="update", exclude=True)
+    operation: Literal["update", "merge"] = Field(
+        default="update", exclude=True, description="merge when translated from a merge request"
+    )
 
     @model_validator(mode="after")
     def _derive_request_id(self) -> SelectorRequest:
@@ -222,19 +233,16 @@ def parse_parent_request(raw: str | bytes | Mapping[str, Any]) -> SelectorReques
 
 
 def _from_merge(payload: dict[str, Any]) -> SelectorRequest:
-    extra = payload.keys() - {"datastoreId", "requestId", "merge", "dryRun"}
-    if extra:
-        rule = "a merge takes only merge, datastoreId, requestId and dryRun"
-        raise RequestRejected((ValidationFailure(FailureCode.UNKNOWN_FIELD, "merge", rule),))
-    merge = Merge.model_validate(payload["merge"])
+    request = MergeRequest.model_validate(payload)
+    merge = request.merge
     document = {"SchemaVersion": 1.1, "Patient": {"DICOM": merge.target.attributes()}}
     return SelectorRequest.model_validate(
         {
-            "datastoreId": payload.get("datastoreId"),
-            "requestId": payload.get("requestId", ""),
+            "datastoreId": request.datastore_id,
+            "requestId": request.request_id,
             "selector": {"patient": merge.source.model_dump(by_alias=True, exclude_none=True)},
             "DICOMUpdates": {"updatableAttributes": document},
-            "dryRun": payload.get("dryRun", False),
+            "dryRun": request.dry_run,
             "operation": "merge",
         }
     )
