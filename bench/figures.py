@@ -73,22 +73,48 @@ def latency_figures(observation: RunObservation) -> dict[str, Any]:
     }
 
 
+def _first_outcomes(observation: RunObservation) -> dict[tuple[str, str], float]:
+    """(image set, version) -> when the first outcome of a request it holds was known."""
+    first: dict[tuple[str, str], float] = {}
+    for request_id, key in request_versions(observation).items():
+        finished = observation.finished_at.get(request_id)
+        if finished is not None:
+            first[key] = min(finished, first.get(key, finished))
+    return first
+
+
 def notice_figures(observation: RunObservation) -> dict[str, Any]:
+    """Settle-to-notice lag: from the version settling to the updater knowing it did.
+
+    The updater knows either from a GetImageSet answer showing the version settled, or (when the
+    emulator's settle event reached it first and it never read) from the event itself; the event's
+    arrival in the lane is not visible from outside, so the outcome's time stands for it (an upper
+    bound). `noticedBy` counts which of the two each version's figure came from.
+    """
     settles = settle_times(observation)
+    outcomes = _first_outcomes(observation)
     lags, shares, polls = [], [], []
+    noticed_by = {"getImageSet": 0, "outcome": 0}
     for key, watch in observation.observer.versions.items():
         if key not in settles:
             continue
         accepted, settled = settles[key]
         polls.append(watch.polls)
-        if watch.noticed_at is not None:
-            lags.append(watch.noticed_at - settled)
-            shares.append((watch.noticed_at - settled) / max(settled - accepted, 1e-6))
+        noticed_at = watch.noticed_at
+        if noticed_at is not None:
+            noticed_by["getImageSet"] += 1
+        elif key in outcomes:
+            noticed_at = outcomes[key]
+            noticed_by["outcome"] += 1
+        if noticed_at is not None:
+            lags.append(max(noticed_at - settled, 0.0))
+            shares.append(max(noticed_at - settled, 0.0) / max(settled - accepted, 1e-6))
     return {
         "settleS": _distribution([settled - accepted for accepted, settled in settles.values()]),
         "lagS": _distribution(lags),
         "lagShareOfSettle": _distribution(shares),
         "pollsPerUpdateCall": _distribution([float(p) for p in polls]),
+        "noticedBy": noticed_by,
     }
 
 

@@ -16,6 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.audit import AuditConfig
+from infra.callers import CallerConfig, CallerRights, CallersConfig
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"
 STAGES_CONTEXT_KEY = "stages"
@@ -30,6 +33,8 @@ LOG_RETENTION_DAYS = frozenset(
     {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 )
 VISIBILITY_TIMEOUT_FACTOR = 6
+# Intake's queues: the two caller queues and the rules queue.
+INGEST_QUEUES = 3
 # Stage names become part of stack, queue and table names.
 STAGE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
@@ -119,6 +124,15 @@ class StageConfig(_CamelModel):
     # Where HL7 v2 ADT messages apply; default: the stage's only data store.
     hl7_datastore_id: DatastoreId | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
+    # Who may send requests and what each may do (infra/callers.py); import rules are a caller too.
+    callers: tuple[CallerConfig, ...] = ()
+    import_caller: CallerRights = CallerRights()
+    audit: AuditConfig = AuditConfig()
+
+    @field_validator("callers")
+    @classmethod
+    def _callers_apart(cls, callers: tuple[CallerConfig, ...]) -> tuple[CallerConfig, ...]:
+        return CallersConfig(callers=callers).callers
 
     @field_validator("log_retention_days")
     @classmethod
@@ -136,11 +150,11 @@ class StageConfig(_CamelModel):
 
     @model_validator(mode="after")
     def _concurrency_fits(self) -> StageConfig:
-        # Two event source mappings (standard and FIFO) each scale up to max_concurrency; with less
-        # reserved concurrency Lambda throttles the pollers and messages drift toward the DLQ.
-        if self.reserved_concurrency < 2 * self.max_concurrency:
+        # Three event source mappings (standard, FIFO, rules) each scale up to max_concurrency; with
+        # less reserved concurrency Lambda throttles the pollers and messages drift toward the DLQ.
+        if self.reserved_concurrency < INGEST_QUEUES * self.max_concurrency:
             raise ValueError(
-                "reservedConcurrency must be at least 2 x maxConcurrency (one mapping per ingest queue)"
+                "reservedConcurrency must be at least 3 x maxConcurrency (one mapping per ingest queue)"
             )
         if self.time_reserve_ms >= self.timeout_seconds * 1000:
             raise ValueError("timeReserveMs must be shorter than timeoutSeconds")

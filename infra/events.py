@@ -1,8 +1,12 @@
-"""EventBridge: the outcome bus, the requests bus, and the rules that feed the standard ingest queue.
+"""EventBridge: the outcome bus, the requests bus, and the rules that feed the rules queue.
 
 Rules deliver to SQS rather than invoking the Lambda: the queue buffers bursts the account-wide
 update quota cannot absorb, and redelivery/DLQ behave the same for every trigger. Each rule target
 has its own DLQ for delivery failures, apart from the queue's redrive DLQ for processing failures.
+
+Every rule stamps what it delivers with its own ARN (`{"deliveredBy": <rule arn>, "event": ...}`,
+EventBridge's predefined `aws.events.rule-arn`), and the rules queue admits only these rules: intake
+trusts a HealthImaging event only when the stage's default-bus rule delivered it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.callers import restrict_rule_queue
 from infra.ingest import DLQ_RETENTION, encrypted_queue
 from infra.names import (
     IMAGE_SET_CREATED_DETAIL_TYPE,
@@ -49,7 +54,8 @@ def settle_notice_pattern(datastore_ids: tuple[str, ...]) -> events.EventPattern
 
 
 def update_requested_pattern() -> events.EventPattern:
-    # Any source: callers name themselves; the bus itself is the trust boundary (IAM on PutEvents).
+    # Any source: the bus policy admits each configured caller's source from its principal only,
+    # and intake holds the source to its caller's rights (an unlisted one ends CALLER_NOT_ALLOWED).
     return events.EventPattern(detail_type=[REQUEST_DETAIL_TYPE])
 
 
@@ -63,7 +69,7 @@ class EventRouting(Construct):
         *,
         names: ResourceNames,
         datastore_ids: tuple[str, ...],
-        ingest_queue: sqs.IQueue,
+        rule_queue: sqs.Queue,
         key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -92,7 +98,7 @@ class EventRouting(Construct):
             event_bus=self.requests_bus,
             description="Update requests published by other services -> standard ingest queue",
             event_pattern=update_requested_pattern(),
-            targets=[self._queue_target(ingest_queue, self.requests_rule_dlq)],
+            targets=[self._queue_target(rule_queue, self.requests_rule_dlq)],
         )
         self.settle_rule_dlq = encrypted_queue(
             self,
@@ -107,21 +113,33 @@ class EventRouting(Construct):
             "SettleNoticesRule",
             description="HealthImaging settle events (this stage's data stores) -> ingest: settle notices",
             event_pattern=settle_notice_pattern(datastore_ids),
-            targets=[self._queue_target(ingest_queue, self.settle_rule_dlq)],
+            targets=[self._queue_target(rule_queue, self.settle_rule_dlq)],
         )
         self.import_rule = events.Rule(
             self,
             "ImportCompletedRule",
-            description="HealthImaging Import Job Completed (this stage's data stores) -> ingest queue",
+            description=(
+                "HealthImaging Import Job Completed and Image Set Created (this stage's data stores)"
+                " -> rules queue"
+            ),
             event_pattern=import_completed_pattern(datastore_ids),
-            targets=[self._queue_target(ingest_queue, self.import_rule_dlq)],
+            targets=[self._queue_target(rule_queue, self.import_rule_dlq)],
         )
+        restrict_rule_queue(rule_queue, [rule.rule_arn for rule in self.rules.values()])
+
+    @property
+    def rules(self) -> dict[str, events.Rule]:
+        """Each rule by the role intake knows it by (TRUSTED_RULES)."""
+        return {"requests": self.requests_rule, "settles": self.settle_rule, "imports": self.import_rule}
 
     @staticmethod
     def _queue_target(queue: sqs.IQueue, dead_letter_queue: sqs.IQueue) -> targets.SqsQueue:
-        # The whole EventBridge envelope is the message body: the handler tells records apart by shape.
+        # The whole EventBridge envelope, stamped with the delivering rule's ARN.
         return targets.SqsQueue(
             queue,
+            message=events.RuleTargetInput.from_object(
+                {"deliveredBy": "<aws.events.rule-arn>", "event": events.EventField.from_path("$")}
+            ),
             dead_letter_queue=dead_letter_queue,
             max_event_age=TARGET_MAX_EVENT_AGE,
             retry_attempts=TARGET_RETRY_ATTEMPTS,

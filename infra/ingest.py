@@ -1,8 +1,11 @@
-"""The ingest queues other services (and the EventBridge rules) submit update requests to.
+"""The ingest queues: two that callers send update requests to, one that only the stage's
+EventBridge rules deliver to.
 
-Two queues because SQS offers ordering only on FIFO queues: callers that need per-image-set
-ordering use the FIFO queue with MessageGroupId = image set id; everyone else (and EventBridge,
-which needs no ordering) uses the standard queue. Each has its own redrive DLQ.
+Two caller queues because SQS offers ordering only on FIFO queues: callers that need per-image-set
+ordering use the FIFO queue with MessageGroupId = image set id; everyone else uses the standard
+queue. The rules queue is apart so that what arrives on it is known to have come through one of
+the stage's rules (its policy admits nothing else), and what arrives on the caller queues is known
+not to have. Each has its own redrive DLQ.
 """
 
 from __future__ import annotations
@@ -77,14 +80,20 @@ class IngestQueues(Construct):
         settings: QueueSettings,
         standard_names: tuple[str, str],
         fifo_names: tuple[str, str],
+        rule_names: tuple[str, str],
         finalize_dlqs: tuple[sqs.IQueue, sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
         self._finalize_dlqs = finalize_dlqs
         self.standard_dlq, self.standard = self._queue_pair(
-            "Standard", key, settings, standard_names, fifo=False
+            "Standard", key, settings, standard_names, fifo=False, role="ingest"
         )
-        self.fifo_dlq, self.fifo = self._queue_pair("Fifo", key, settings, fifo_names, fifo=True)
+        self.fifo_dlq, self.fifo = self._queue_pair(
+            "Fifo", key, settings, fifo_names, fifo=True, role="fifo_ingest"
+        )
+        self.rules_dlq, self.rules = self._queue_pair(
+            "Rules", key, settings, rule_names, fifo=False, role="rules"
+        )
 
     def _queue_pair(
         self,
@@ -94,9 +103,9 @@ class IngestQueues(Construct):
         names: tuple[str, str],
         *,
         fifo: bool,
+        role: str,
     ) -> tuple[sqs.Queue, sqs.Queue]:
         queue_name, dlq_name = names
-        role = "fifo_ingest" if fifo else "ingest"
         # The finalizer consumes the redrive DLQ; what it cannot end moves on to its own DLQ.
         dlq = encrypted_queue(
             self,
@@ -129,9 +138,13 @@ class IngestQueues(Construct):
         return dlq, queue
 
     @property
-    def queues(self) -> tuple[sqs.Queue, sqs.Queue]:
+    def caller_queues(self) -> tuple[sqs.Queue, sqs.Queue]:
         return (self.standard, self.fifo)
 
     @property
-    def dead_letter_queues(self) -> tuple[sqs.Queue, sqs.Queue]:
-        return (self.standard_dlq, self.fifo_dlq)
+    def queues(self) -> tuple[sqs.Queue, sqs.Queue, sqs.Queue]:
+        return (self.standard, self.fifo, self.rules)
+
+    @property
+    def dead_letter_queues(self) -> tuple[sqs.Queue, sqs.Queue, sqs.Queue]:
+        return (self.standard_dlq, self.fifo_dlq, self.rules_dlq)

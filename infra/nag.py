@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
@@ -29,6 +30,10 @@ WILDCARD_REASONS = {
         "Lambda names a log stream per execution environment at run time; access is limited to the "
         "function's own log group."
     ),
+    r"^Resource::<AuditRecords[0-9A-F]+\.Arn>/records/\*$": (
+        "Audit records are keyed by day and request at run time; access is limited to the records/ "
+        "prefix of the stage's audit bucket (put only for the functions, read only for the auditor)."
+    ),
     r"^Resource::\*$": (
         "X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; AWS "
         "requires Resource '*' (this is what Lambda's active tracing needs, and all the '*' grants)."
@@ -43,6 +48,8 @@ class JustifiedResources:
     rule_target_dlqs: Sequence[sqs.Queue]
     ledger_table: dynamodb.Table
     failures_queue: sqs.Queue
+    audit_buckets: Sequence[s3.Bucket]
+    audit_access_logs: s3.Bucket
 
 
 def _regex(pattern: str) -> RegexAppliesTo:
@@ -109,5 +116,32 @@ def suppress_justified_findings(resources: JustifiedResources) -> None:
                 reason="The ledger holds short-lived exactly-once bookkeeping and the pacer token "
                 "(expired by TTL), no source of truth; point-in-time recovery (35 days) covers it.",
             )
+        ],
+    )
+    NagSuppressions.add_resource_suppressions(
+        list(resources.audit_buckets),
+        [
+            NagPackSuppression(
+                id="HIPAA.Security-S3BucketReplicationEnabled",
+                reason="S3 keeps every object across at least three Availability Zones; copying the audit "
+                "trail (PHI) to another Region is a data-residency decision per deployment, and its "
+                "replica would need Object Lock of its own. Left to the operator, documented in "
+                "docs/security.md.",
+            )
+        ],
+    )
+    NagSuppressions.add_resource_suppressions(
+        resources.audit_access_logs,
+        [
+            NagPackSuppression(
+                id="HIPAA.Security-S3DefaultEncryptionKMS",
+                reason="S3 server access logging delivers only to buckets encrypted with SSE-S3; the logs "
+                "hold request metadata (keys are hashes of request ids), no record contents.",
+            ),
+            NagPackSuppression(
+                id="AwsSolutions-S1",
+                reason="This bucket receives the audit bucket's server access logs; logging it in turn "
+                "would only log the log deliveries.",
+            ),
         ],
     )

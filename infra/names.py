@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.callers import callers_setting
 from infra.config import ServiceConfig, StageConfig
 
 # Where the local bundler puts the stage's import rules file inside the Lambda asset.
@@ -62,6 +63,15 @@ class ResourceNames:
         return f"{self.prefix}-lane-dlq.fifo"
 
     @property
+    def rule_queue(self) -> str:
+        """Where the stage's EventBridge rules deliver (and nobody else may send)."""
+        return f"{self.prefix}-rules"
+
+    @property
+    def rule_dlq(self) -> str:
+        return f"{self.prefix}-rules-dlq"
+
+    @property
     def failures_queue(self) -> str:
         return f"{self.prefix}-failures"
 
@@ -100,6 +110,17 @@ class ResourceNames:
     def log_group(self, role: str) -> str:
         return f"/aws/lambda/{self.function(role)}"
 
+    def audit_bucket(self, account: str) -> str:
+        # Bucket names are global: the account keeps two deployments of a stage name apart.
+        return f"{self.prefix}-audit-{account}"
+
+    def audit_access_logs_bucket(self, account: str) -> str:
+        return f"{self.prefix}-audit-logs-{account}"
+
+    @property
+    def auditor_role(self) -> str:
+        return f"{self.prefix}-auditor"
+
     @property
     def alarm_topic(self) -> str:
         return f"{self.prefix}-alarms"
@@ -124,6 +145,10 @@ def updater_environment(
     lane_queue_url: str,
     lane_dlq_arn: str,
     import_rules_path: str,
+    rule_queue_arn: str = "",
+    rule_dlq_arn: str = "",
+    trusted_rules: str = "",
+    audit_bucket: str = "",
 ) -> dict[str, str]:
     """Exactly the variables `updater.settings.UpdaterSettings` reads (plus Powertools' own); the
     three functions share them, each reading what it needs.
@@ -155,6 +180,14 @@ def updater_environment(
         "IMPORT_RULES_PATH": import_rules_path,
         "MAX_FAN_OUT": str(stage.max_fan_out),
         "HL7_DATASTORE_ID": stage.hl7_datastore_id or "",
+        "RULE_QUEUE_ARN": rule_queue_arn,
+        "RULE_DLQ_ARN": rule_dlq_arn,
+        "TRUSTED_RULES": trusted_rules,
+        "CALLERS": callers_setting(stage.callers),
+        "IMPORT_CALLER_RIGHTS": ",".join(stage.import_caller.names()),
+        "STAGE_ACCOUNT": stage.account,
+        "STAGE_REGION": stage.region,
+        "AUDIT_BUCKET": audit_bucket,
         "POWERTOOLS_SERVICE_NAME": service.name,
         "POWERTOOLS_METRICS_NAMESPACE": service.metrics_namespace,
         "LOG_LEVEL": stage.log_level,

@@ -4,9 +4,12 @@ The updater's own metrics are Powertools EMF metrics in the configured namespace
 dimension `service` (Powertools' default), so the names here must match what the handlers emit.
 
 What pages someone: a message in a queue that means something was lost (the finalizer's DLQs, the
-rule targets' delivery DLQs), a redrive DLQ the finalizer does not drain, a backlog that stops
-moving, failing or throttled invocations. Explained failures are outcomes, not losses: they are a
-rate (the `UpdateFailed` alarm and the dashboard), never a queue-depth alarm that nobody can clear.
+rule targets' delivery DLQs), a raw dead letter the finalizer does not explain (a redrive DLQ it
+does not drain), a backlog that stops moving, failing or throttled invocations, a defect of the
+updater (`InternalError`, from any function), an import whose reaction failed or whose job did not
+complete. Explained failures are outcomes, not losses: they are a rate (the `UpdateFailed` alarm,
+the failure-rate and by-reason widgets), never a queue-depth alarm that nobody can clear, so a
+flood of rejected input cannot hide a real dead letter.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from infra.config import AlarmThresholds
 
 COUNT_METRICS = ("Succeeded", "UpdateFailed", "NoOp", "ConflictRetried", "Throttled", "Duplicate")
 LANE_METRICS = ("Forwarded", "Waits", "TransientError", "InternalError", "LaneExhausted", "IntakeExhausted")
+# Input the updater refused or had nothing to do with (rejections are in the by-reason widget).
+INPUT_METRICS = ("RequestIdReused", "UnanswerableRecords", "IntakeRetried", "NoticeIgnored")
+IMPORT_METRICS = ("ImportFailed", "ImportJobNotCompleted")
 # A redrive DLQ is drained by the finalizer within seconds; a message older than this means it is not.
 REDRIVE_STUCK_SECONDS = 900
 QUOTA_METRICS = ("UpdateCalls", "CallsSavedByCoalescing")
@@ -73,6 +79,29 @@ class Observability(Construct):
         for alarm in self.alarms:
             alarm.add_alarm_action(alarm_action)
         self.dashboard = self._dashboard(dashboard_name, resources)
+
+    def by_reason(self, name: str) -> cloudwatch.MathExpression:
+        """Every `reason` of a metric counted with one (EMF documents of their own)."""
+        return cloudwatch.MathExpression(
+            expression=(
+                f"SEARCH('{{{self.namespace},reason,service}} MetricName=\"{name}\"', 'Sum', "
+                f"{int(self.period.to_seconds())})"
+            ),
+            label=f"{name} by reason",
+            period=self.period,
+        )
+
+    def failure_rate(self) -> cloudwatch.MathExpression:
+        """Failed outcomes as a percentage of all outcomes."""
+        return cloudwatch.MathExpression(
+            expression="100 * failed / MAX([failed + succeeded, 1])",
+            using_metrics={
+                "failed": self.updater_metric("UpdateFailed"),
+                "succeeded": self.updater_metric("Succeeded"),
+            },
+            label="Failed outcomes (%)",
+            period=self.period,
+        )
 
     def updater_metric(self, name: str, statistic: str = "Sum") -> cloudwatch.Metric:
         return cloudwatch.Metric(
@@ -168,8 +197,25 @@ class Observability(Construct):
                 "InternalError",
                 self.updater_metric("InternalError"),
                 threshold=1,
-                description="A lane step failed with a defect of the updater (the request waits and retries)",
+                description=(
+                    "A defect of the updater in intake, apply or finalize (the record retries; "
+                    "the finalizer explains it when its deliveries run out)"
+                ),
                 evaluation_periods=periods,
+            ),
+            self._alarm(
+                "ImportFailed",
+                self.updater_metric("ImportFailed"),
+                threshold=1,
+                description="An import reaction failed (ImportJob.ReactionFailed, and its failure record)",
+                evaluation_periods=1,
+            ),
+            self._alarm(
+                "ImportJobNotCompleted",
+                self.updater_metric("ImportJobNotCompleted"),
+                threshold=1,
+                description="A HealthImaging import job ended without completing (nothing was reacted to)",
+                evaluation_periods=1,
             ),
         ]
         return alarms
@@ -207,7 +253,17 @@ class Observability(Construct):
         )
         dashboard.add_widgets(
             graph("Intake and lane", [self.updater_metric(m) for m in LANE_METRICS]),
-            graph("Failed requests by reason", [self.updater_metric("UpdateFailed")]),
+            graph("Failed outcomes by reason", [self.by_reason("FailedByReason")]),
+        )
+        dashboard.add_widgets(
+            graph("Explained failure rate", [self.failure_rate()]),
+            graph(
+                "Refused and ignored input, imports",
+                [
+                    *(self.updater_metric(m) for m in (*INPUT_METRICS, *IMPORT_METRICS)),
+                    self.by_reason("Ignored"),
+                ],
+            ),
         )
         dashboard.add_widgets(cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24))
         return dashboard

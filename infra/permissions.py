@@ -42,6 +42,7 @@ class SharedGrants:
     outcome_bus_arn: str
     failures_queue_arn: str
     key_arn: str
+    audit_records_arn: str  # the audit trail's records/* objects
 
 
 def datastore_arns(stack: Stack, datastore_id: str) -> list[str]:
@@ -104,6 +105,10 @@ def _shared(stack: Stack, grants: SharedGrants, log_group_name: str) -> list[iam
             sid="ExplainedFailures", actions=["sqs:SendMessage"], resources=[grants.failures_queue_arn]
         ),
         iam.PolicyStatement(sid="UseTheStageKey", actions=list(KEY_ACTIONS), resources=[grants.key_arn]),
+        # Put only: no read, no delete (the bucket's policy and Object Lock refuse those anyway).
+        iam.PolicyStatement(
+            sid="WriteAuditRecords", actions=["s3:PutObject"], resources=[grants.audit_records_arn]
+        ),
         iam.PolicyStatement(
             sid="WriteOwnLogGroup",
             actions=["logs:CreateLogStream", "logs:PutLogEvents"],
@@ -135,9 +140,23 @@ def intake_statements(
     ingest_queue_arns: Sequence[str],
     lane_queue_arn: str,
     import_locations: Sequence[S3Location],
+    caller_principals: Sequence[str] = (),
 ) -> list[iam.PolicyStatement]:
-    """Validate, record, forward to the lane; read what import reactions need."""
+    """Validate, record, forward to the lane; read what import reactions need; learn the unique ids
+    of the configured callers' principals (SQS names a sender by its id, never its ARN)."""
+    recognise = [arn for arn in caller_principals if arn.split(":")[4] == stack.account]
     return [
+        *(
+            [
+                iam.PolicyStatement(
+                    sid="RecogniseCallers",
+                    actions=["iam:GetRole", "iam:GetUser"],
+                    resources=sorted(recognise),
+                )
+            ]
+            if recognise
+            else []
+        ),
         *_shared(stack, grants, log_group_name),
         _consume(ingest_queue_arns),
         # ChangeMessageVisibility: a settle notice wakes the lane messages waiting for it.
@@ -175,5 +194,6 @@ def finalize_statements(
     return [
         *_shared(stack, grants, log_group_name),
         _consume(dead_letter_queue_arns),
-        _image_sets(stack, grants, "ReadConfiguredDataStores", ("medical-imaging:GetImageSet",)),
+        # GetImageSetMetadata: an audit record's values before and after (the versions' metadata).
+        _image_sets(stack, grants, "ReadConfiguredDataStores", READ_IMAGE_SETS),
     ]

@@ -1,13 +1,13 @@
 """One stack per environment: everything the updater needs, composed from one construct per concern.
 
-callers ─► ingest / ingest.fifo ◄─ EventBridge rules (requests bus, HealthImaging's default bus)
-               │ intake fn
+callers ─► ingest / ingest.fifo      rules ◄─ EventBridge rules (requests bus, HealthImaging's bus)
+               │ intake fn ◄───────────┘      (queue policies: configured callers / the stage's rules)
                ▼
            lane.fifo (one group per image set) ── apply fn ──► HealthImaging
                │ redrive                     ingest DLQs ─┐
                ▼                                          ▼
            lane-dlq.fifo ─────────────────────────► finalize fn ──► finalize-dlq(.fifo): pages
-every outcome ─► outcome bus; explained failures ─► failures queue
+every outcome ─► outcome bus; explained failures ─► failures queue; every change ─► audit trail
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import CfnOutput, Environment, RemovalPolicy, Stack, Tags
+from aws_cdk import Environment, RemovalPolicy, Stack, Tags
 from constructs import Construct
 
+from infra.audit import AUDIT_RECORDS_PREFIX, AuditTrail
 from infra.bundling import UpdaterAssetSources, updater_code
+from infra.callers import restrict_caller_queue, restrict_requests_bus
 from infra.config import REPO_ROOT, ServiceConfig, StageConfig
 from infra.events import EventRouting
 from infra.function import FunctionSpec, UpdaterFunction
@@ -35,6 +37,7 @@ from infra.names import (
     updater_environment,
 )
 from infra.observability import MonitoredResources, Observability
+from infra.outputs import add_outputs
 from infra.permissions import SharedGrants, apply_statements, finalize_statements, intake_statements
 from infra.security import EncryptionKey
 
@@ -82,6 +85,7 @@ class MetadataUpdaterStack(Stack):
             ),
             standard_names=(names.ingest_queue, names.ingest_dlq),
             fifo_names=(names.fifo_ingest_queue, names.fifo_ingest_dlq),
+            rule_names=(names.rule_queue, names.rule_dlq),
             finalize_dlqs=self.finish.finalize_dlqs,
         )
         self.lane = LaneQueues(
@@ -102,9 +106,21 @@ class MetadataUpdaterStack(Stack):
             "Events",
             names=names,
             datastore_ids=stage.datastore_ids,
-            ingest_queue=self.ingest.standard,
+            rule_queue=self.ingest.rules,
             key=key,
             removal_policy=removal,
+        )
+        for queue in self.ingest.caller_queues:
+            restrict_caller_queue(queue, stage.callers)
+        restrict_requests_bus(self.routing.requests_bus, stage.callers)
+        self.audit = AuditTrail(
+            self,
+            "Audit",
+            bucket_name=names.audit_bucket(stage.account),
+            access_logs_bucket_name=names.audit_access_logs_bucket(stage.account),
+            auditor_role_name=names.auditor_role,
+            key=key,
+            config=stage.audit,
         )
         security.allow_log_groups([names.log_group(role) for role in FUNCTION_ROLES])
         security.allow_cloudwatch_alarms()
@@ -126,14 +142,21 @@ class MetadataUpdaterStack(Stack):
                 lost_queues=[*self.finish.finalize_dlqs, *self.routing.dead_letter_queues],
             ),
         )
-        self._outputs()
+        add_outputs(self)
         suppress_justified_findings(
             JustifiedResources(
-                policies=[self.intake.policy, self.apply.policy, self.finalize.policy],
+                policies=[
+                    self.intake.policy,
+                    self.apply.policy,
+                    self.finalize.policy,
+                    self.audit.auditor_policy,
+                ],
                 functions=[self.intake.function, self.apply.function, self.finalize.function],
                 rule_target_dlqs=self.routing.dead_letter_queues,
                 ledger_table=self.ledger.table,
                 failures_queue=self.finish.failures,
+                audit_buckets=[self.audit.bucket, self.audit.access_logs],
+                audit_access_logs=self.audit.access_logs,
             )
         )
 
@@ -156,6 +179,12 @@ class MetadataUpdaterStack(Stack):
             lane_queue_url=self.lane.queue.queue_url,
             lane_dlq_arn=self.lane.dlq.queue_arn,
             import_rules_path=bundled_import_rules_path(stage),
+            rule_queue_arn=self.ingest.rules.queue_arn,
+            rule_dlq_arn=self.ingest.rules_dlq.queue_arn,
+            trusted_rules=self.to_json_string(
+                {rule.rule_arn: role for role, rule in self.routing.rules.items()}
+            ),
+            audit_bucket=self.audit.bucket.bucket_name,
         )
         grants = SharedGrants(
             datastore_ids=stage.datastore_ids,
@@ -163,6 +192,7 @@ class MetadataUpdaterStack(Stack):
             outcome_bus_arn=self.routing.outcome_bus.event_bus_arn,
             failures_queue_arn=self.finish.failures.queue_arn,
             key_arn=key.key_arn,
+            audit_records_arn=self.audit.bucket.arn_for_objects(f"{AUDIT_RECORDS_PREFIX}*"),
         )
 
         def spec(
@@ -207,6 +237,7 @@ class MetadataUpdaterStack(Stack):
                 ingest_queue_arns=[q.queue_arn for q in self.ingest.queues],
                 lane_queue_arn=self.lane.queue.queue_arn,
                 import_locations=[*stage.import_output_locations, *stage.import_input_locations],
+                caller_principals=[caller.principal for caller in stage.callers],
             ),
             queues=self.ingest.queues,
             **common,
@@ -264,34 +295,3 @@ class MetadataUpdaterStack(Stack):
             constraints_file=repo_root / "requirements" / "constraints.txt",
             import_rules_file=stage.import_rules_path(repo_root),
         )
-
-    def _outputs(self) -> None:
-        outputs = {
-            "IngestQueueUrl": (
-                self.ingest.standard.queue_url,
-                "Submit update requests here (standard queue)",
-            ),
-            "IngestFifoQueueUrl": (
-                self.ingest.fifo.queue_url,
-                "Submit ordered update requests here (MessageGroupId = image set id)",
-            ),
-            "RequestsBusName": (
-                self.routing.requests_bus.event_bus_name,
-                "Publish ImageSetMetadataUpdate.Requested events here",
-            ),
-            "RequestsBusArn": (self.routing.requests_bus.event_bus_arn, "ARN of the requests bus"),
-            "OutcomeBusName": (self.routing.outcome_bus.event_bus_name, "Subscribe to update outcomes here"),
-            "OutcomeBusArn": (self.routing.outcome_bus.event_bus_arn, "ARN of the outcome bus"),
-            "LedgerTableName": (self.ledger.table.table_name, "Ledger, lanes and update pacer table"),
-            "FailuresQueueUrl": (self.finish.failures.queue_url, "Failed requests, with their reasons"),
-            "StageKeyArn": (
-                self.key.key_arn,
-                "The stage's KMS key: callers need kms:GenerateDataKey to send",
-            ),
-            "AlarmTopicArn": (self.observability.topic.topic_arn, "Subscribe operators to alarms here"),
-            "IntakeFunctionName": (self.intake.function.function_name, "Validates and forwards requests"),
-            "ApplyFunctionName": (self.apply.function.function_name, "Applies updates (the lane's consumer)"),
-            "FinalizeFunctionName": (self.finalize.function.function_name, "Explains what SQS gave up on"),
-        }
-        for output_id, (value, description) in outputs.items():
-            CfnOutput(self, output_id, value=value, description=description)

@@ -14,7 +14,10 @@ from local.moto_stack import AwsClients
 from local.topology import LocalTopology
 
 # Where work waits (the ingest queues, the lane) and where SQS gives up on it (drained by the finalizer).
-WORK_ROLES = ("ingest", "fifo_ingest", "fifo_lane", "ingest_dlq", "fifo_ingest_dlq", "fifo_lane_dlq")
+WORK_ROLES = (
+    "ingest", "fifo_ingest", "rules", "fifo_lane",
+    "ingest_dlq", "fifo_ingest_dlq", "rules_dlq", "fifo_lane_dlq",
+)  # fmt: skip
 FAILURES_ROLE = "failures"
 DEPTH_ATTRIBUTES = (
     "ApproximateNumberOfMessages",

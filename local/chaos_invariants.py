@@ -176,13 +176,14 @@ def nothing_in_flight(workload: Workload, evidence: Evidence) -> InvariantResult
 
 def no_values_leaked(workload: Workload, evidence: Evidence) -> InvariantResult:
     """Sentinel values must not appear in logs, metrics (both in the functions' output), outcome
-    events, failure-record and DLQ message attributes or stored outcomes. Record bodies are the
-    requests themselves, kept for a retry on purpose, and are not searched."""
+    events, failure-record and DLQ message attributes or ledger items, keys included (a bad input's
+    sentinel may sit where an id goes). Record bodies are the requests themselves, kept for a retry
+    on purpose, and are not searched."""
     places = {
         "handler stdout (logs, EMF metrics)": evidence.handler_output,
         "outcome events": json.dumps(evidence.outcome_events),
         "failure record attributes": json.dumps([d.attributes for d in evidence.dead_letters]),
-        "ledger outcomes": json.dumps([item.get("outcome", "") for item in evidence.ledger.values()]),
+        "ledger items": json.dumps(evidence.ledger),
     }
     sentinels = workload.sentinels()
     problems = [

@@ -7,6 +7,7 @@ carry sentinels too, and the failure code the contract promises for them.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import string
@@ -161,11 +162,12 @@ class WorkloadBuilder:
         self._bad_index += 1
         value = self.sentinel()
         target = self._rng.choice(self._targets).image_set_id
-        body, code, keyed = _bad_body(name, key, value, self._datastore_id, target)
-        if not keyed:  # not a JSON object: EventBridge would refuse it as an event's detail
+        body, code, own_key = _bad_body(name, key, value, self._datastore_id, target)
+        if own_key is None:  # no requestId to key it by (not a JSON object, or not a request)
             key, route = self._body_key(body), Route.SQS
-        elif route is Route.FIFO:
-            route = Route.SQS
+        else:
+            key = own_key
+            route = Route.SQS if route is Route.FIFO else route
         return ChaosRequest(key, Kind.BAD, route, body, target, (value,), expected_code=code)
 
 
@@ -179,18 +181,39 @@ def _document(values: dict[tuple[str, str], str]) -> dict[str, Any]:
 BAD_INPUTS = (
     "invalid_json", "not_object", "unknown_field", "bad_image_set_id", "datastore_not_allowed",
     "unknown_keyword", "wrong_level", "invalid_value_for_vr", "image_set_missing", "series_missing",
-    "revert_version_missing", "wrong_type",
+    "revert_version_missing", "wrong_type", "duplicate_key", "unknown_envelope", "request_id_as_name",
 )  # fmt: skip
 
 
-def _bad_body(name: str, key: str, value: str, datastore_id: str, image_set_id: str) -> tuple[str, str, bool]:
-    """(body, expected failure code, whether the body carries `key` as its requestId)."""
+def invalid_id_key(value: str) -> str:
+    """How the updater reports an id that fails its pattern (the outcome schema's invalid form):
+    a caller correlates by computing it from what it sent."""
+    return f"invalid:sha256:{hashlib.sha256(value.encode()).hexdigest()[:12]}:len{len(value)}"
+
+
+def _bad_body(
+    name: str, key: str, value: str, datastore_id: str, image_set_id: str
+) -> tuple[str, str, str | None]:
+    """(body, expected failure code, the key its outcome is published under; None: its content's)."""
     if name == "invalid_json":
-        return '{"requestId": "' + key + '", "DICOMUpdates": {"Patient": "' + value, "INVALID_JSON", False
+        return '{"requestId": "' + key + '", "DICOMUpdates": {"Patient": "' + value, "INVALID_JSON", None
     if name == "not_object":
-        return json.dumps([key, value]), "PAYLOAD_NOT_OBJECT", False
+        return json.dumps([key, value]), "PAYLOAD_NOT_OBJECT", None
     base: dict[str, Any] = {"datastoreId": datastore_id, "imageSetId": image_set_id, "requestId": key}
     patient = {("Patient", "PatientComments"): value}
+    if name == "duplicate_key":  # which requestId is meant cannot be told: keyed by the content
+        return (
+            json.dumps(base | {"DICOMUpdates": _updates(patient)})[:-1] + f', "requestId": "{value}"}}',
+            "DUPLICATE_KEY",
+            None,
+        )
+    if name == "unknown_envelope":
+        envelope = {"detail-type": value, "source": value, "detail": {"requestId": key, "note": value}}
+        return json.dumps(envelope), "UNKNOWN_ENVELOPE", None
+    if name == "request_id_as_name":  # a value pasted as the requestId: reported by fingerprint
+        named = f"{value} {key}"
+        body = base | {"requestId": named, "DICOMUpdates": _updates(patient)}
+        return json.dumps(body), "INVALID_REQUEST_ID", invalid_id_key(named)
     code_and_body: dict[str, tuple[str, dict[str, Any]]] = {
         "unknown_field": ("UNKNOWN_FIELD", base | {"dryrun": True, "DICOMUpdates": _updates(patient)}),
         "bad_image_set_id": (
@@ -222,7 +245,7 @@ def _bad_body(name: str, key: str, value: str, datastore_id: str, image_set_id: 
         "wrong_type": ("SCHEMA_VIOLATION", base | {"force": value, "DICOMUpdates": _updates(patient)}),
     }
     code, body = code_and_body[name]
-    return json.dumps(body), code, True
+    return json.dumps(body), code, key
 
 
 def _updates(values: dict[tuple[str, str], str]) -> dict[str, Any]:

@@ -4,17 +4,20 @@ moto's server and the HealthImaging emulator start locally; the stack's queues, 
 table are created from the synthesized CDK template; pydicom's sample studies are imported through a
 real import job (so HealthImaging's `Import Job Completed` event triggers the stage's import rules);
 then update requests, a forced UID change, bad inputs, a no-op and a revert go through the ingest
-queue to the real handler. Exit code 0 only if every outcome is the expected one.
+queue to the real handler. Exit code 0 only if every outcome is the expected one and the run left
+an audit trail (copied to out/demo/audit, read with `python -m updater_ops.audit`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import sys
 import threading
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,8 +27,10 @@ from local.healthimaging.profile import BehaviourProfile, SettleTime
 from local.scenario import import_job_from_s3, outcome_events, sample_request, send_requests
 from local.stack import LocalStack, LocalStackOptions
 from local.stack_template import REPO_ROOT
+from updater_ops.audit_records import BucketTrail
 
 LOG_FILE = REPO_ROOT / "build" / "demo" / "updater-logs.jsonl"
+AUDIT_COPY = REPO_ROOT / "out" / "demo" / "audit"
 BAD_REQUESTS = REPO_ROOT / "events" / "requests" / "bad"
 Step = tuple[dict[str, Any] | str, str]  # (request or raw body, expected: SUCCEEDED | NOOP | a failure code)
 
@@ -129,7 +134,11 @@ def _run(stack: LocalStack, out: TextIO) -> tuple[list[Step], list[dict[str, Any
     progress.run("update requests", baseline + len(steps), lambda: _send(stack, steps))
     events += outcome_events(stack)
     follow_up = _follow_up_phase(stack, ct)
-    progress.run("no-op and revert", baseline + len(steps) + len(follow_up), lambda: _send(stack, follow_up))
+    # One at a time: on a standard queue the revert could reach the lane first and undo what the
+    # no-op finds already there.
+    for number, step in enumerate(follow_up, start=1):
+        label = "no-op" if number == 1 else "revert"
+        progress.run(label, baseline + len(steps) + number, lambda step=step: _send(stack, [step]))
     events += outcome_events(stack)
     return steps + follow_up, events, _dlq_reasons(stack)
 
@@ -192,8 +201,23 @@ def main() -> int:
         steps, events, dlq = _run(stack, out)
         corrected = correct_one_patient(stack, out)  # local.corrections: a patient-level correction
         LOG_FILE.write_text(stack.function_logs(), encoding="utf-8")
+        audited = _copy_audit_trail(stack)
     ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE) and corrected
-    return 0 if ok else 1
+    shown = AUDIT_COPY.relative_to(REPO_ROOT)
+    out.write(f"audit trail: {audited} records copied to {shown}/ (the stack's Object Lock bucket)\n")
+    out.write(f"  python -m updater_ops.audit list --from-dir {shown} --since 2000-01-01\n")
+    out.write(f"  python -m updater_ops.audit export --from-dir {shown} --since 2000-01-01 --format fhir\n")
+    return 0 if ok and audited else 1
+
+
+def _copy_audit_trail(stack: LocalStack) -> int:
+    """Every audit record the run wrote, copied out of the stack's bucket before moto stops."""
+    assert stack.topology is not None
+    bucket = stack.topology.function_of("ingest").environment["AUDIT_BUCKET"]
+    shutil.rmtree(AUDIT_COPY, ignore_errors=True)
+    today = datetime.now(tz=UTC).date()
+    trail = BucketTrail(stack.aws.s3, bucket)
+    return trail.copy_to(AUDIT_COPY, today - timedelta(days=1), today + timedelta(days=1))
 
 
 if __name__ == "__main__":

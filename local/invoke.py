@@ -4,7 +4,8 @@
     python -m local.invoke --running FILE...   # against `python -m local.stack`
 
 A file holds an SQS event (`{"Records": [...]}`: each body goes to the ingest queue its
-eventSourceARN names, FIFO or standard), an EventBridge event (published on the default bus for
+eventSourceARN names, FIFO or standard; an EventBridge event in a body is put on its bus as it
+would have been), an EventBridge event (published on the default bus for
 `aws.*` sources, else on the requests bus, so the stack's rules route it), an UpdateRequest
 (sent to the standard ingest queue), or a JSON list of those. Records are replayed one at a time
 so every outcome event is attributed to the record that caused it.
@@ -86,7 +87,9 @@ def pointed_at(delivery: Delivery, datastore_id: str, image_set_id: str | None) 
 def deliver(delivery: Delivery, aws: AwsClients, topology: LocalTopology) -> str:
     """Sends one delivery the way production traffic arrives; returns its SQS or EventBridge id."""
     body = delivery.body
-    if delivery.kind == "eventbridge":
+    # An EventBridge event recorded as an SQS record was delivered by a rule: a rule delivers it here
+    # too (straight onto a caller queue it would be a forged service event, UNTRUSTED_SERVICE_EVENT).
+    if delivery.kind == "eventbridge" or "detail-type" in body:
         on_default_bus = str(body.get("source", "")).startswith("aws.")
         entry = {
             "Source": body["source"],
@@ -116,7 +119,7 @@ def drain(aws: AwsClients, queue_url: str) -> list[dict[str, Any]]:
 
 
 def queues_idle(aws: AwsClients, topology: LocalTopology) -> bool:
-    for role in ("ingest", "fifo_ingest"):
+    for role in ("ingest", "fifo_ingest", "rules"):
         attributes = aws.sqs.get_queue_attributes(
             QueueUrl=topology.queue(role).url,
             AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],

@@ -35,8 +35,12 @@ STARTUP_TIMEOUT_S = 60.0
 STOP_GRACE_S = 5.0
 # Patches every local moto runs: without local.moto_speedups moto's process saturates a core in
 # the soak; without local.moto_sqs_receive two concurrent receives can take messages of one FIFO
-# group at once (the lane's per-image-set order depends on SQS not doing that; see each module).
-DEFAULT_PATCHES = ("local.moto_speedups", "local.moto_sqs_receive")
+# group at once (the lane's per-image-set order depends on SQS not doing that; see each module);
+# without local.moto_provenance every message has one SenderId and rules' stamps stay placeholders.
+DEFAULT_PATCHES = ("local.moto_speedups", "local.moto_sqs_receive", "local.moto_provenance")
+# moto's identity for credentials it did not issue (the `testing` key above): GetCallerIdentity's
+# UserId, and so the SenderId of what such a client sends.
+MOTO_DEFAULT_SENDER_ID = "AKIAIOSFODNN7EXAMPLE"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,8 @@ class AwsClients:
     sqs: Any
     dynamodb: Any
     events: Any
+    s3: Any = None
+    iam: Any = None
 
     @classmethod
     def for_endpoint(cls, endpoint_url: str) -> AwsClients:
@@ -53,6 +59,8 @@ class AwsClients:
             sqs=local_client("sqs", endpoint_url),
             dynamodb=local_client("dynamodb", endpoint_url),
             events=local_client("events", endpoint_url),
+            s3=local_client("s3", endpoint_url),
+            iam=local_client("iam", endpoint_url),
         )
 
 
@@ -209,6 +217,8 @@ def client_environment(
         "AWS_ENDPOINT_URL_EVENTBRIDGE": moto_endpoint_url,
         "AWS_ENDPOINT_URL_S3": moto_endpoint_url,
         "AWS_ENDPOINT_URL_CLOUDWATCH": moto_endpoint_url,
+        "AWS_ENDPOINT_URL_IAM": moto_endpoint_url,
+        "AWS_ENDPOINT_URL_STS": moto_endpoint_url,
     }
     if healthimaging_endpoint_url is not None:
         environment["AWS_ENDPOINT_URL_MEDICAL_IMAGING"] = healthimaging_endpoint_url

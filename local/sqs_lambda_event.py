@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from local.moto_stack import LOCAL_REGION
+from local.moto_stack import LOCAL_REGION, MOTO_DEFAULT_SENDER_ID
 
 
 def lambda_sqs_event(messages: Sequence[Mapping[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -26,7 +26,8 @@ def lambda_sqs_record(message: Mapping[str, Any], queue_arn: str) -> dict[str, A
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
         "body": message["Body"],
-        "attributes": dict(message.get("Attributes", {})),
+        # Every SQS record names its sender; a message a test built by hand is the local operator's.
+        "attributes": {"SenderId": MOTO_DEFAULT_SENDER_ID} | dict(message.get("Attributes", {})),
         "messageAttributes": {
             name: _lambda_message_attribute(value)
             for name, value in message.get("MessageAttributes", {}).items()
@@ -105,3 +106,11 @@ def _failed_item_ids(failures: Iterable[Any]) -> set[str] | None:
             return None
         ids.add(identifier)
     return ids
+
+
+def rule_stamped(envelope: Mapping[str, Any], trusted_rules: str, role: str) -> str:
+    """The body the stage's rule for `role` (imports, settles, requests) delivers to the rules queue
+    (infra/events.py): the event stamped with the rule's ARN, as EventBridge's input transformer
+    fills it in. `trusted_rules`: the functions' TRUSTED_RULES setting (rule ARN -> role)."""
+    (arn,) = [rule_arn for rule_arn, rule_role in json.loads(trusted_rules).items() if rule_role == role]
+    return json.dumps({"deliveredBy": arn, "event": envelope})

@@ -33,6 +33,7 @@ LOCAL_RESOURCE_TYPES = frozenset(
         "AWS::Events::EventBus",
         "AWS::Events::Rule",
         "AWS::Lambda::EventSourceMapping",
+        "AWS::S3::Bucket",
     }
 )
 FUNCTION_TYPE = "AWS::Lambda::Function"
@@ -117,7 +118,7 @@ def _updater_stack_template(assembly_dir: Path, stage: str) -> dict[str, Any]:
 
 
 def extract_local_resources(template: dict[str, Any]) -> dict[str, Any]:
-    """Keeps queues, tables, buses, rules, event source mappings and the functions they invoke."""
+    """Keeps queues, tables, buses, rules, buckets, event source mappings and the functions they invoke."""
     resources: dict[str, Any] = template.get("Resources", {})
     kept = {
         logical_id: {"Type": r["Type"], "Properties": r.get("Properties", {})}

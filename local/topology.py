@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from local.callers import create_caller_roles, local_callers_setting
 from local.moto_stack import LOCAL_ACCOUNT_ID, LOCAL_REGION, AwsClients
 from local.template_values import TemplateValues, UnresolvedValue
 from local.topology_resources import (
@@ -169,6 +170,9 @@ def create_topology(
         lid: _local_function(lid, properties, values, function_timeout_s, local_datastores)
         for lid, properties in function_properties.items()
     }
+    for setting in {f.environment["CALLERS"] for f in functions.values() if "CALLERS" in f.environment}:
+        if clients.iam is not None:
+            create_caller_roles(clients.iam, setting)
     roles = RoleAssignment(resources, values, functions)
     queues = {
         roles.queue_role(lid): LocalQueue(role=roles.queue_role(lid), logical_id=lid, **asdict(q))
@@ -209,6 +213,11 @@ def _local_function(
     environment = _resolved_environment(values, properties)
     if local_datastores is not None and "DATASTORE_IDS" in environment:
         environment["DATASTORE_IDS"] = ",".join(local_datastores)
+    # Everything local lives in moto's account and region, and the local tools are a caller.
+    if "CALLERS" in environment:
+        environment["CALLERS"] = local_callers_setting(environment["CALLERS"])
+    if "STAGE_ACCOUNT" in environment:
+        environment["STAGE_ACCOUNT"], environment["STAGE_REGION"] = LOCAL_ACCOUNT_ID, LOCAL_REGION
     return LocalFunction(
         logical_id=logical_id,
         function_name=str(values.resolve({"Ref": logical_id})),

@@ -15,6 +15,8 @@ QUEUE_TYPE = "AWS::SQS::Queue"
 TABLE_TYPE = "AWS::DynamoDB::Table"
 BUS_TYPE = "AWS::Events::EventBus"
 RULE_TYPE = "AWS::Events::Rule"
+BUCKET_TYPE = "AWS::S3::Bucket"
+S3_MAX_BUCKET_NAME = 63
 FUNCTION_TYPE = "AWS::Lambda::Function"
 MAPPING_TYPE = "AWS::Lambda::EventSourceMapping"
 SQS_MAX_QUEUE_NAME = 80
@@ -92,6 +94,7 @@ class MotoResourceBuilder:
             TABLE_TYPE: self._create_table,
             BUS_TYPE: self._create_bus,
             RULE_TYPE: self._create_rule,
+            BUCKET_TYPE: self._create_bucket,
             FUNCTION_TYPE: self._define_function,
         }
         for logical_id in creation_order(resources):
@@ -164,6 +167,22 @@ class MotoResourceBuilder:
         name = self._physical_name(logical_id, self.values.resolve(properties.get("Name")))
         arn = self.clients.events.create_event_bus(Name=name)["EventBusArn"]
         self.values.define(logical_id, name, Arn=arn, Name=name)
+
+    def _create_bucket(self, logical_id: str, properties: dict[str, Any]) -> None:
+        """A bucket with the template's Object Lock (the audit trail); encryption and policies are
+        AWS's alone (moto checks neither)."""
+        given = str(self.values.resolve(properties.get("BucketName")) or logical_id.lower())
+        name = f"{self.name_prefix}{given}"
+        if (
+            len(name) > S3_MAX_BUCKET_NAME
+        ):  # the prefix keeps stacks apart; the name's end keeps buckets apart
+            name = f"{self.name_prefix}{given[len(name) - S3_MAX_BUCKET_NAME :].lstrip('-.')}"
+        locked = bool(properties.get("ObjectLockEnabled"))
+        self.clients.s3.create_bucket(Bucket=name, ObjectLockEnabledForBucket=locked)
+        lock = properties.get("ObjectLockConfiguration")
+        if locked and lock:
+            self.clients.s3.put_object_lock_configuration(Bucket=name, ObjectLockConfiguration=lock)
+        self.values.define(logical_id, name, Arn=f"arn:aws:s3:::{name}")
 
     def _create_rule(self, logical_id: str, properties: dict[str, Any]) -> None:
         resolved = self._resolve(properties, ("Name", "EventBusName", "EventPattern", "State"))

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic.json_schema import models_json_schema
 
+from updater.domain.audit import AuditRecord
 from updater.domain.batch import (
     DETAIL_TYPE_BATCH_FAILED,
     DETAIL_TYPE_BATCH_PARTIALLY_FAILED,
@@ -89,11 +90,22 @@ def batch_outcome_schema() -> dict[str, Any]:
     return schema
 
 
+def audit_record_schema() -> dict[str, Any]:
+    schema = AuditRecord.model_json_schema(by_alias=True, mode="serialization")
+    schema["$schema"] = DRAFT
+    schema["description"] = (
+        "One object of the audit trail (records/<yyyy>/<mm>/<dd>/<sha256 of requestId>.json): who asked, "
+        "when, what changed with each attribute's value before and after (PHI: only here), and why."
+    )
+    return schema
+
+
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "update-request.schema.json": request_schema,
     "update-outcome.schema.json": outcome_schema,
     "selector-request.schema.json": selector_request_schema,
     "batch-outcome.schema.json": batch_outcome_schema,
+    "audit-record.schema.json": audit_record_schema,
 }
 
 

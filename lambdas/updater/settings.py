@@ -62,6 +62,18 @@ class UpdaterSettings(BaseModel):
     max_fan_out: int = Field(default=100, alias="MAX_FAN_OUT", ge=1, le=1000)
     # Where HL7 v2 ADT messages apply (they name no data store): default, the stage's only one.
     hl7_datastore_id: str = Field(default="", alias="HL7_DATASTORE_ID")
+    # Provenance: the queue only the stage's rules deliver to, each rule's ARN -> its role
+    # (requests, settles, imports) as JSON, and the account and region HealthImaging events must name.
+    rule_queue_arn: str = Field(default="", alias="RULE_QUEUE_ARN")
+    rule_dlq_arn: str = Field(default="", alias="RULE_DLQ_ARN")
+    trusted_rules: str = Field(default="", alias="TRUSTED_RULES")
+    stage_account: str = Field(default="", alias="STAGE_ACCOUNT")
+    stage_region: str = Field(default="", alias="STAGE_REGION")
+    # Who may send and what each may do (updater.domain.callers), and what import rules may do.
+    callers: str = Field(default="", alias="CALLERS")
+    import_caller_rights: str = Field(default="", alias="IMPORT_CALLER_RIGHTS")
+    # The audit trail's bucket; empty: no audit records (unit tests and local runs without one).
+    audit_bucket: str = Field(default="", alias="AUDIT_BUCKET")
 
     @property
     def read_quotas(self) -> dict[str, float]:
@@ -77,6 +89,11 @@ class UpdaterSettings(BaseModel):
             return self.hl7_datastore_id
         only = sorted(self.allowed_datastores)
         return only[0] if len(only) == 1 else ""
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        """The rules queue and its redrive DLQ: what arrives there is stamped by a rule."""
+        return frozenset(arn for arn in (self.rule_queue_arn, self.rule_dlq_arn) if arn)
 
     @property
     def allowed_datastores(self) -> frozenset[str]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from updater.adapters.audit_store import S3AuditStore
 from updater.adapters.events import OutcomePublisher
 from updater.adapters.failures import FailureQueue
 from updater.adapters.fan_out_table import FanOutTable
@@ -25,6 +26,7 @@ from updater.adapters.sdk import AwsClients
 from updater.domain.batch_completion import BatchCompletion, BatchRecorder
 from updater.domain.calls import OpenCall
 from updater.domain.ports import MetricsSink
+from updater.domain.provenance import trusted_rules
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.settle import SettlePolicy, SettleSchedule
 from updater.settings import UpdaterSettings
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from updater.domain.finalize import Finalizer
     from updater.domain.intake import Intake
     from updater.domain.notices import SettleNotices
+    from updater.domain.provenance import Provenance, RuleRole
     from updater.domain.steps import LaneSteps
     from updater.hl7 import Hl7Translation
     from updater.imports.runner import ImportReactionRunner
@@ -52,6 +55,11 @@ class IntakeRuntime:
     settings: UpdaterSettings
     intake: Intake
     queues: QueueVisibility
+    rules: Mapping[str, RuleRole]  # the stage's rules by ARN (TRUSTED_RULES)
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        return self.settings.rule_queue_arns
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,11 @@ class FinalizeRuntime:
     settings: UpdaterSettings
     finalizer: Finalizer
     imports: ImportReactions
+    rules: Mapping[str, RuleRole]
+
+    @property
+    def rule_queue_arns(self) -> frozenset[str]:
+        return self.settings.rule_queue_arns
 
 
 @dataclass(frozen=True)
@@ -97,12 +110,18 @@ def _common(
             read_rates(settings.read_quotas, settings.read_quota_share, settings.function_concurrency)
         ),
     )
+    clock = SystemClock()
     batches = BatchRecorder(ledger, publisher, failures, metrics)
     fan_outs = FanOutTable(clients.dynamodb, settings.ledger_table_name)
-    # Every function ends requests; a fan-out's child that ends counts on its parent.
+    # Every function ends requests; a fan-out's child that ends counts on its parent. Every
+    # function that ends requests writes their audit records (no bucket: unit and local runs
+    # without a trail).
     completion = BatchCompletion(fan_outs, batches, ledger)
-    recorder = OutcomeRecorder(ledger, publisher, failures, metrics, on_ended=completion)
-    return _Common(ledger, recorder, gateway, publisher, failures, SystemClock(), batches, fan_outs)
+    auditor = S3AuditStore(clients.s3, settings.audit_bucket) if settings.audit_bucket else None
+    recorder = OutcomeRecorder(
+        ledger, publisher, failures, metrics, auditor=auditor, clock=clock, on_ended=completion
+    )
+    return _Common(ledger, recorder, gateway, publisher, failures, clock, batches, fan_outs)
 
 
 class ImportReactions:
@@ -126,7 +145,9 @@ class ImportReactions:
         self._built().give_up(envelope)
 
 
-def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> ImportReactions:
+def _imports(
+    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common
+) -> ImportReactions:
     def build() -> ImportReactionRunner:
         from updater.imports.corrections import CorrectionsReader  # noqa: PLC0415
         from updater.imports.manifests import ImportManifestReader  # noqa: PLC0415
@@ -142,6 +163,7 @@ def _imports(settings: UpdaterSettings, clients: AwsClients, common: _Common) ->
             fetch_metadata=common.gateway.get_metadata,
             events=common.publisher,
             failures=common.failures,
+            metrics=metrics,
         )
 
     return ImportReactions(build)
@@ -158,7 +180,8 @@ def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink
         metrics=metrics,
         clock=common.clock,
         rules=IntakeRules(settings.payload_limit_bytes, settings.allowed_datastores),
-        imports=_imports(settings, clients, common),
+        provenance=_provenance(settings, clients, common),
+        imports=_imports(settings, clients, metrics, common),
         notices=_notices(settings, common, lane, metrics),
         fan_out=_fan_out(settings, metrics, common),
         hl7=_hl7(settings),
@@ -187,6 +210,22 @@ def _hl7(settings: UpdaterSettings) -> Hl7Translation:
     return Hl7Translation(settings.hl7_datastore)
 
 
+def _provenance(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> Provenance:
+    """The stage's callers, recognised by SenderId (IAM asked for the ids of its own account's
+    principals at the first unknown sender) or by their requests-bus source."""
+    from updater.adapters.principals import IamPrincipalIds  # noqa: PLC0415
+    from updater.domain.callers import CallerDirectory, Right, parse_policies  # noqa: PLC0415
+    from updater.domain.provenance import Provenance, StagePlace  # noqa: PLC0415
+
+    directory = CallerDirectory(
+        parse_policies(settings.callers),
+        principal_ids=IamPrincipalIds(clients.iam, settings.stage_account),
+        clock=common.clock,
+        import_rights=frozenset(Right(r) for r in settings.import_caller_rights.split(",") if r),
+    )
+    return Provenance(directory, StagePlace(settings.stage_account, settings.stage_region))
+
+
 def _notices(
     settings: UpdaterSettings, common: _Common, lane: LaneQueue, metrics: MetricsSink
 ) -> SettleNotices | None:
@@ -202,7 +241,12 @@ def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
 
 def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> IntakeRuntime:
     common = _common(settings, clients, metrics)
-    return IntakeRuntime(settings, _intake(settings, clients, metrics, common), QueueVisibility(clients.sqs))
+    return IntakeRuntime(
+        settings,
+        _intake(settings, clients, metrics, common),
+        QueueVisibility(clients.sqs),
+        trusted_rules(settings.trusted_rules),
+    )
 
 
 def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> ApplyRuntime:
@@ -260,4 +304,9 @@ def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: Metr
         metrics=metrics,
         clock=common.clock,
     )
-    return FinalizeRuntime(settings, finalizer, _imports(settings, clients, common))
+    return FinalizeRuntime(
+        settings,
+        finalizer,
+        _imports(settings, clients, metrics, common),
+        trusted_rules(settings.trusted_rules),
+    )

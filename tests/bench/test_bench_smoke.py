@@ -37,7 +37,10 @@ def test_single_request_workload_reports_every_figure(tmp_path: Path) -> None:
         assert run["calls"]["totals"]["UpdateImageSetMetadata"] == 1
         assert set(run["throughput"]) >= {"updateCallsShareOfQuota", "requestsPerMinute", "quotaPerS"}
         assert set(run["latency"]) == {"endToEndS", "minusSettleS"}
-        assert set(run["notice"]) == {"settleS", "lagS", "lagShareOfSettle", "pollsPerUpdateCall"}
+        assert set(run["notice"]) == {
+            "settleS", "lagS", "lagShareOfSettle", "pollsPerUpdateCall", "noticedBy",
+        }  # fmt: skip
+        assert sum(run["notice"]["noticedBy"].values()) == 1, kind
         assert run["notice"]["lagS"]["p50"] is not None and run["notice"]["lagS"]["p50"] >= 0
         assert run["lambda"]["costPerMillionUpdatesUsd"] > 0
     assert set(results["handlerCost"]["cases"]) == {"typical", "document-30kb", "image-set-5000"}

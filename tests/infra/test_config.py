@@ -94,9 +94,9 @@ def test_missing_key_is_named(context: dict[str, Any]) -> None:
         parse_app_config(context)
 
 
-def test_reserved_concurrency_must_cover_both_event_source_mappings(context: dict[str, Any]) -> None:
-    with pytest.raises(ConfigError, match="reservedConcurrency must be at least 2 x maxConcurrency"):
-        parse_app_config(dev_with(context, reservedConcurrency=5, maxConcurrency=3))
+def test_reserved_concurrency_must_cover_every_ingest_mapping(context: dict[str, Any]) -> None:
+    with pytest.raises(ConfigError, match="reservedConcurrency must be at least 3 x maxConcurrency"):
+        parse_app_config(dev_with(context, reservedConcurrency=8, maxConcurrency=3))
 
 
 def test_time_reserve_must_leave_time_to_work(context: dict[str, Any]) -> None:
@@ -168,6 +168,10 @@ def test_updater_environment_is_exactly_what_the_lambda_settings_read() -> None:
         lane_queue_url="https://sqs.example/lane.fifo",
         lane_dlq_arn="arn:aws:sqs:us-west-2:111122223333:lane-dlq.fifo",
         import_rules_path="/var/task/import-rules.json",
+        rule_queue_arn="arn:aws:sqs:us-west-2:111122223333:rules",
+        rule_dlq_arn="arn:aws:sqs:us-west-2:111122223333:rules-dlq",
+        trusted_rules='{"arn:aws:events:us-west-2:111122223333:rule/imports":"imports"}',
+        audit_bucket="audit",
     )
     settings_keys = {field.alias for field in UpdaterSettings.model_fields.values()}
     powertools_keys = {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "LOG_LEVEL"}

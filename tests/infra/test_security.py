@@ -63,9 +63,14 @@ def queue_targets(stage: SynthesizedStage, policy: list[dict[str, Any]], action:
 
 
 def test_each_function_role_has_only_its_own_customer_managed_policy(stage: SynthesizedStage) -> None:
-    roles = stage.resources_of_type("AWS::IAM::Role")
-    policies = stage.resources_of_type("AWS::IAM::ManagedPolicy")
     functions = stage.resources_of_type("AWS::Lambda::Function")
+    function_roles = {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()}
+    roles = {k: v for k, v in stage.resources_of_type("AWS::IAM::Role").items() if k in function_roles}
+    policies = {
+        k: v
+        for k, v in stage.resources_of_type("AWS::IAM::ManagedPolicy").items()
+        if v["Properties"]["Roles"][0]["Ref"] in function_roles
+    }
 
     assert len(roles) == len(policies) == len(functions) == 3
     assert stage.resources_of_type("AWS::IAM::Policy") == {}  # no inline policies (HIPAA)
@@ -86,10 +91,15 @@ def test_only_the_apply_function_may_update_an_image_set(stage: SynthesizedStage
         "medical-imaging:GetImageSetMetadata",
         "medical-imaging:UpdateImageSetMetadata",
     }
+    # Intake reads what imports made and resolves selectors (SearchImageSets); it never updates.
     assert actions_of(policy_of(stage, "intake"), "medical-imaging") == {
-        "medical-imaging:GetImageSetMetadata"
+        "medical-imaging:GetImageSetMetadata",
+        "medical-imaging:SearchImageSets",
     }
-    assert actions_of(policy_of(stage, "finalize"), "medical-imaging") == {"medical-imaging:GetImageSet"}
+    assert actions_of(policy_of(stage, "finalize"), "medical-imaging") == {
+        "medical-imaging:GetImageSet",
+        "medical-imaging:GetImageSetMetadata",
+    }
 
 
 def test_healthimaging_access_is_limited_to_the_configured_datastores(stage: SynthesizedStage) -> None:
@@ -109,8 +119,8 @@ def test_each_function_consumes_only_its_own_queues_and_sends_only_where_it_must
     stage: SynthesizedStage,
 ) -> None:
     names = stage.names
-    ingest = {names.ingest_queue, names.fifo_ingest_queue}
-    dead_letters = {names.ingest_dlq, names.fifo_ingest_dlq, names.lane_dlq}
+    ingest = {names.ingest_queue, names.fifo_ingest_queue, names.rule_queue}
+    dead_letters = {names.ingest_dlq, names.fifo_ingest_dlq, names.rule_dlq, names.lane_dlq}
     expected = {
         "intake": (ingest, {names.lane_queue, names.failures_queue}),
         "apply": ({names.lane_queue}, {names.failures_queue}),
@@ -122,9 +132,17 @@ def test_each_function_consumes_only_its_own_queues_and_sends_only_where_it_must
         assert queue_targets(stage, policy, "sqs:SendMessage") == sent, role
 
 
-def test_only_intake_reads_import_output(stage: SynthesizedStage) -> None:
-    assert actions_of(policy_of(stage, "apply"), "s3") == set()
-    assert actions_of(policy_of(stage, "finalize"), "s3") == set()
+def test_only_intake_reads_import_output_and_every_function_only_puts_audit_records(
+    stage: SynthesizedStage,
+) -> None:
+    assert actions_of(policy_of(stage, "apply"), "s3") == {"s3:PutObject"}
+    assert actions_of(policy_of(stage, "finalize"), "s3") == {"s3:PutObject"}
+    assert actions_of(policy_of(stage, "intake"), "s3") == {"s3:GetObject", "s3:ListBucket", "s3:PutObject"}
+    for role in ("intake", "apply", "finalize"):
+        (put,) = [s for s in policy_of(stage, role) if s["Action"] == "s3:PutObject"]
+        (target,) = as_list(put["Resource"])
+        assert target["Fn::Join"][1][0]["Fn::GetAtt"][0].startswith("AuditRecords")
+        assert target["Fn::Join"][1][1] == "/records/*"
 
 
 def test_star_resources_only_where_aws_requires_them(stage: SynthesizedStage) -> None:
@@ -144,7 +162,11 @@ def test_no_wildcard_actions_are_granted(stage: SynthesizedStage) -> None:
 def test_s3_reads_only_the_configured_import_prefixes(stage: SynthesizedStage) -> None:
     locations = [*stage.config.import_output_locations, *stage.config.import_input_locations]
     allowed_objects = {f"arn:aws:s3:::{loc.bucket}/{loc.prefix}*" for loc in locations}
-    s3_statements = [s for s in policy_of(stage, "intake") if str(s["Action"]).startswith(("s3:", "['s3:"))]
+    s3_statements = [
+        s
+        for s in policy_of(stage, "intake")
+        if str(s["Action"]).startswith(("s3:", "['s3:")) and s["Action"] != "s3:PutObject"
+    ]
 
     object_resources = {
         r for s in s3_statements if s["Action"] == "s3:GetObject" for r in as_list(s["Resource"])

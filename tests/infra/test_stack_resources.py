@@ -51,7 +51,7 @@ FUNCTIONS = {
 def test_three_functions_from_one_asset_with_runtime_sizing_and_tracing(stage: SynthesizedStage) -> None:
     config = stage.config
     stage.template.resource_count_is("AWS::Lambda::Function", 3)
-    reserved = {"intake": config.reserved_concurrency, "apply": config.lane_max_concurrency, "finalize": 6}
+    reserved = {"intake": config.reserved_concurrency, "apply": config.lane_max_concurrency, "finalize": 8}
     for role, handler in FUNCTIONS.items():
         stage.template.has_resource_properties(
             "AWS::Lambda::Function",
@@ -123,10 +123,12 @@ def test_each_function_polls_only_its_queues_and_reports_partial_batch_failures(
         names.function("intake"): {
             queue_id(stage, names.ingest_queue),
             queue_id(stage, names.fifo_ingest_queue),
+            queue_id(stage, names.rule_queue),
         },
         names.function("apply"): {queue_id(stage, names.lane_queue)},
         names.function("finalize"): {
-            queue_id(stage, n) for n in (names.ingest_dlq, names.fifo_ingest_dlq, names.lane_dlq)
+            queue_id(stage, n)
+            for n in (names.ingest_dlq, names.fifo_ingest_dlq, names.rule_dlq, names.lane_dlq)
         },
     }
 
@@ -143,9 +145,11 @@ def test_every_consumed_queue_redrives_and_only_the_finalizers_dlqs_are_terminal
     chains = [
         (names.ingest_queue, names.ingest_dlq, config.max_receive_count),
         (names.fifo_ingest_queue, names.fifo_ingest_dlq, config.max_receive_count),
+        (names.rule_queue, names.rule_dlq, config.max_receive_count),
         (names.lane_queue, names.lane_dlq, config.lane_max_receive_count),
         (names.ingest_dlq, names.finalize_dlq, 5),
         (names.fifo_ingest_dlq, f"{names.finalize_dlq}.fifo", 5),
+        (names.rule_dlq, names.finalize_dlq, 5),
         (names.lane_dlq, f"{names.finalize_dlq}.fifo", 5),
     ]
     for queue, dead_letter, receives in chains:
@@ -156,7 +160,7 @@ def test_every_consumed_queue_redrives_and_only_the_finalizers_dlqs_are_terminal
     for terminal in (names.finalize_dlq, f"{names.finalize_dlq}.fifo", names.failures_queue):
         assert _redrive(stage, terminal) == {}
     queues = stage.resources_of_type("AWS::SQS::Queue")
-    for polled in (names.ingest_queue, names.fifo_ingest_queue, names.lane_queue):
+    for polled in (names.ingest_queue, names.fifo_ingest_queue, names.rule_queue, names.lane_queue):
         assert (
             queues[queue_id(stage, polled)]["Properties"]["VisibilityTimeout"] >= 6 * config.timeout_seconds
         )
@@ -181,8 +185,9 @@ def test_every_queue_is_encrypted_with_the_stage_key(stage: SynthesizedStage) ->
     (key_id,) = stage.resources_of_type("AWS::KMS::Key")
     queues = stage.resources_of_type("AWS::SQS::Queue")
 
-    # 2 ingest + their DLQs, the lane + its DLQ, failures, 2 finalizer DLQs, 3 rule-target DLQs
-    assert len(queues) == 12
+    # 2 caller queues and the rules queue + their DLQs, the lane + its DLQ, failures, 2 finalizer
+    # DLQs, 3 rule-target DLQs
+    assert len(queues) == 14
     for queue in queues.values():
         assert queue["Properties"]["KmsMasterKeyId"] == arn_of(key_id)
 
@@ -219,6 +224,13 @@ def test_log_group_retention_and_encryption(stage: SynthesizedStage) -> None:
     )
 
 
+# Each rule stamps its deliveries with its own ARN (intake trusts a HealthImaging event only so).
+RULE_STAMP = {
+    "InputPathsMap": {"f1": "$"},
+    "InputTemplate": '{"deliveredBy":"<aws.events.rule-arn>","event":<f1>}',
+}
+
+
 def test_import_completed_rule_matches_the_real_event_for_configured_datastores(
     stage: SynthesizedStage,
 ) -> None:
@@ -229,13 +241,15 @@ def test_import_completed_rule_matches_the_real_event_for_configured_datastores(
             "EventBusName": Match.absent(),  # the default bus, where AWS services publish
             "EventPattern": {
                 "source": ["aws.medical-imaging"],
-                "detail-type": ["Import Job Completed"],
+                # Per image set as well as per job: the import rules apply whichever comes first.
+                "detail-type": ["Import Job Completed", "Image Set Created"],
                 "detail": {"datastoreId": list(stage.config.datastore_ids)},
             },
             "Targets": [
                 Match.object_like(
                     {
-                        "Arn": arn_of(queue_id(stage, stage.names.ingest_queue)),
+                        "Arn": arn_of(queue_id(stage, stage.names.rule_queue)),
+                        "InputTransformer": RULE_STAMP,
                         "DeadLetterConfig": {"Arn": arn_of(dlq)},
                     }
                 )
@@ -257,7 +271,8 @@ def test_settle_events_of_the_configured_datastores_reach_intake(stage: Synthesi
             "Targets": [
                 Match.object_like(
                     {
-                        "Arn": arn_of(queue_id(stage, stage.names.ingest_queue)),
+                        "Arn": arn_of(queue_id(stage, stage.names.rule_queue)),
+                        "InputTransformer": RULE_STAMP,
                         "DeadLetterConfig": {"Arn": arn_of(queue_id(stage, stage.names.settle_rule_dlq))},
                     }
                 )
@@ -266,7 +281,7 @@ def test_settle_events_of_the_configured_datastores_reach_intake(stage: Synthesi
     )
 
 
-def test_requests_bus_rule_forwards_update_requests_to_ingest(stage: SynthesizedStage) -> None:
+def test_requests_bus_rule_forwards_update_requests_to_the_rules_queue(stage: SynthesizedStage) -> None:
     buses = stage.resources_of_type("AWS::Events::EventBus")
     (requests_bus,) = [k for k, v in buses.items() if v["Properties"]["Name"] == stage.names.requests_bus]
     stage.template.has_resource_properties(
@@ -277,7 +292,8 @@ def test_requests_bus_rule_forwards_update_requests_to_ingest(stage: Synthesized
             "Targets": [
                 Match.object_like(
                     {
-                        "Arn": arn_of(queue_id(stage, stage.names.ingest_queue)),
+                        "Arn": arn_of(queue_id(stage, stage.names.rule_queue)),
+                        "InputTransformer": RULE_STAMP,
                         "DeadLetterConfig": {"Arn": arn_of(queue_id(stage, stage.names.requests_rule_dlq))},
                     }
                 )
@@ -330,6 +346,9 @@ def test_alarms_page_on_losses_stuck_redrives_backlogs_errors_and_failure_rates(
     assert update_failed["Dimensions"] == [{"Name": "service", "Value": "healthimaging-metadata-updater"}]
     assert update_failed["Threshold"] == stage.config.alarms.update_failed
     assert "InternalError" in by_metric
+    # Failed imports page; rejected input does not (it is in the failure rate, not a queue depth).
+    assert {"ImportFailed", "ImportJobNotCompleted"} <= set(by_metric)
+    assert "RequestIdReused" not in by_metric and "FailedByReason" not in by_metric
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
 
@@ -347,6 +366,15 @@ def test_dashboard_shows_every_updater_metric(stage: SynthesizedStage) -> None:
 
     missing = [metric for metric in UPDATER_METRICS if f'"{metric}"' not in body]
     assert missing == []
+    # Explained failures as a rate and by reason, refused input and imports beside them.
+    for shown in (
+        "FailedByReason",
+        "Failed outcomes (%)",
+        "RequestIdReused",
+        "UnanswerableRecords",
+        "ImportFailed",
+    ):
+        assert shown in body, shown
 
 
 def test_outputs_tell_other_services_where_to_submit(stage: SynthesizedStage) -> None:

@@ -60,7 +60,7 @@ def received(body: str, **attributes: Any) -> dict[str, Any]:
         "ReceiptHandle": uuid.uuid4().hex,
         "Body": body,
         "MD5OfBody": "0" * 32,
-        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "test"},
+        "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0"},
         "MessageAttributes": {
             name: {"DataType": "Number" if name == "renewals" else "String", "StringValue": value}
             for name, value in attributes.items()

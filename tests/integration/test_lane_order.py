@@ -88,7 +88,7 @@ def test_a_request_sent_twice_on_both_paths_is_applied_once(stack: LocalStack) -
     stack.aws.events.put_events(
         Entries=[
             {
-                "Source": "test.caller",
+                "Source": "local.tests",
                 "DetailType": "ImageSetMetadataUpdate.Requested",
                 "Detail": body,
                 "EventBusName": stack.topology.buses["requests"],

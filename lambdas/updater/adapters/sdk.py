@@ -102,3 +102,7 @@ class AwsClients:
     @cached_property
     def s3(self) -> Any:
         return self._client("s3")
+
+    @cached_property
+    def iam(self) -> Any:
+        return self._client("iam")

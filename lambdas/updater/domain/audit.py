@@ -32,7 +32,7 @@ class _AuditModel(BaseModel):
 class Caller(_AuditModel):
     """Who sent the request, as its transport says (never as its body says)."""
 
-    kind: Literal["iam", "eventbridge", "import-rule", "updater", "unknown"] = "unknown"
+    kind: Literal["iam", "eventbridge", "import-rule", "aws-service", "unknown"] = "unknown"
     identity: str = ""  # an IAM principal id or ARN, an EventBridge source, a rule name
     name: str = ""  # the configured caller's name, when one matched
     requested_by: str | None = None  # the request's own requestedBy: what the caller says of its user

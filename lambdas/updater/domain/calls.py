@@ -184,9 +184,7 @@ class OpenCall:
                 updates = request.dicom_updates
                 after = dict(updates.updatable_attributes or {}) if updates is not None else {}
             changes = attribute_changes(plan.changed, plan.removed, before=before, after=after)
-        return AuditContext(
-            received_at_ms=member.message.received_at_ms, applied_at_ms=call.applied_at_ms, changes=changes
-        )
+        return member.message.audit_context(applied_at_ms=call.applied_at_ms, changes=changes)
 
     def _document(self, lane: LaneKey, version_id: str) -> dict[str, Any]:
         key = (lane.datastore_id, lane.image_set_id, version_id)

@@ -28,6 +28,7 @@ class FailureCode(StrEnum):
 
     # Envelope: the message itself
     INVALID_JSON = "INVALID_JSON"
+    DUPLICATE_KEY = "DUPLICATE_KEY"
     PAYLOAD_NOT_OBJECT = "PAYLOAD_NOT_OBJECT"
     SCHEMA_VIOLATION = "SCHEMA_VIOLATION"
     UNKNOWN_FIELD = "UNKNOWN_FIELD"
@@ -38,10 +39,15 @@ class FailureCode(StrEnum):
     INVALID_IMAGE_SET_ID = "INVALID_IMAGE_SET_ID"
     INVALID_VERSION_ID = "INVALID_VERSION_ID"
     INVALID_REQUEST_ID = "INVALID_REQUEST_ID"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
     UPDATE_KIND_MISSING = "UPDATE_KIND_MISSING"
     UPDATE_KIND_AMBIGUOUS = "UPDATE_KIND_AMBIGUOUS"
     INCLUDE_STUDY_WITH_REVERT = "INCLUDE_STUDY_WITH_REVERT"
     DATASTORE_NOT_ALLOWED = "DATASTORE_NOT_ALLOWED"
+    # Provenance and authorization: who sent it, and whether they may
+    CALLER_NOT_ALLOWED = "CALLER_NOT_ALLOWED"
+    OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
+    UNTRUSTED_SERVICE_EVENT = "UNTRUSTED_SERVICE_EVENT"
     # Attribute documents
     DOCUMENT_NOT_OBJECT = "DOCUMENT_NOT_OBJECT"
     DOCUMENT_INVALID_JSON = "DOCUMENT_INVALID_JSON"
@@ -84,12 +90,19 @@ class FailureCode(StrEnum):
     SETTLE_TIMEOUT = "SETTLE_TIMEOUT"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
     INTERNAL_ERROR = "INTERNAL_ERROR"
+    # Events and envelopes on the ingest queues that are not requests
+    UNKNOWN_ENVELOPE = "UNKNOWN_ENVELOPE"
+    SETTLE_EVENT_INVALID = "SETTLE_EVENT_INVALID"
+    EVENT_OUT_OF_SCOPE = "EVENT_OUT_OF_SCOPE"
     IMPORT_EVENT_INVALID = "IMPORT_EVENT_INVALID"
     IMPORT_OUTPUT_UNREADABLE = "IMPORT_OUTPUT_UNREADABLE"
 
 
 _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.INVALID_JSON: "The message body is not valid UTF-8 JSON (or uses NaN/Infinity).",
+    FailureCode.DUPLICATE_KEY: (
+        "A JSON object in the message repeats a key (parsers disagree on which one wins)."
+    ),
     FailureCode.PAYLOAD_NOT_OBJECT: "The message body is JSON but not a JSON object.",
     FailureCode.SCHEMA_VIOLATION: "A field is missing or has the wrong JSON type.",
     FailureCode.UNKNOWN_FIELD: (
@@ -103,15 +116,35 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.INVALID_DATASTORE_ID: "datastoreId does not match [0-9a-z]{32}.",
     FailureCode.INVALID_IMAGE_SET_ID: "imageSetId does not match [0-9a-z]{32}.",
     FailureCode.INVALID_VERSION_ID: (
-        "expectedVersionId/latestVersionId or revertToVersionId does not match \\d+."
+        "expectedVersionId/latestVersionId or revertToVersionId is not 1-20 ASCII digits."
     ),
-    FailureCode.INVALID_REQUEST_ID: "requestId is not 1-128 printable ASCII characters without spaces.",
+    FailureCode.INVALID_REQUEST_ID: (
+        "requestId is not 1-128 printable ASCII characters without spaces, or has a form the updater "
+        "derives (invalid:..., reused:..., body-<32 hex>)."
+    ),
+    FailureCode.REQUEST_ID_REUSED: (
+        "The requestId was used before for other content: this message ends under its own key "
+        "(reused:...), the original request and its outcome are untouched."
+    ),
     FailureCode.UPDATE_KIND_MISSING: (
         "Neither DICOMUpdates (with at least one document) nor revertToVersionId."
     ),
     FailureCode.UPDATE_KIND_AMBIGUOUS: "Both DICOMUpdates and revertToVersionId are given.",
     FailureCode.INCLUDE_STUDY_WITH_REVERT: "includeStudyImageSets cannot be combined with revertToVersionId.",
     FailureCode.DATASTORE_NOT_ALLOWED: "The data store is not one this deployment may update.",
+    FailureCode.CALLER_NOT_ALLOWED: (
+        "The sender (as SQS or the requests bus rule identifies it, never as the body says) is not one of "
+        "the stage's callers, or may not change this data store."
+    ),
+    FailureCode.OPERATION_NOT_ALLOWED: (
+        "The caller may not use force, revertToVersionId or includeStudyImageSets (the stage's callers "
+        "configuration grants each)."
+    ),
+    FailureCode.UNTRUSTED_SERVICE_EVENT: (
+        "A message that looks like a HealthImaging event but did not come through the stage's own "
+        "default-bus rule, or names another account or region: HealthImaging events are trusted only "
+        "from that rule."
+    ),
     FailureCode.DOCUMENT_NOT_OBJECT: "updatableAttributes/removableAttributes is not a JSON object.",
     FailureCode.DOCUMENT_INVALID_JSON: (
         "An attribute document given as a string is not valid JSON (nor base64 JSON)."
@@ -192,6 +225,13 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
         "No delivery finished: throttling, server errors, timeouts or crashes on every retry."
     ),
     FailureCode.INTERNAL_ERROR: "An unexpected error in the updater itself.",
+    FailureCode.UNKNOWN_ENVELOPE: (
+        "An EventBridge envelope of a source and detail-type the updater does not take."
+    ),
+    FailureCode.SETTLE_EVENT_INVALID: (
+        "A HealthImaging image set event whose detail lacks the documented ids."
+    ),
+    FailureCode.EVENT_OUT_OF_SCOPE: "A HealthImaging event for a data store this deployment may not touch.",
     FailureCode.IMPORT_EVENT_INVALID: "An Import Job Completed event whose detail lacks documented fields.",
     FailureCode.IMPORT_OUTPUT_UNREADABLE: (
         "The import job's manifests, image sets or fan-out stayed unreadable or failing on every delivery."

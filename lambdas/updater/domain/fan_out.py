@@ -37,6 +37,7 @@ from typing import Protocol
 from updater.domain.batch import BatchOutcome, BatchStatus, ChildRef, FanOutPlan, FanOutRecord
 from updater.domain.batch_completion import BatchRecorder
 from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.identifiers import reported_request_id, reported_resource_id
 from updater.domain.ports import Clock, FanOuts, ImageSetSearch, Ledger, MetricsSink
 from updater.domain.request import UpdateRequest
 from updater.domain.selectors import FoundImageSet, SelectorRequest, template_request
@@ -61,6 +62,7 @@ class FannedOut:
     children: int = 0  # forwarded in this admission
     outcome: BatchOutcome | None = None  # the parent ended (now, or before)
     duplicate: bool = False  # fanned out and sent before: nothing to do
+    reused: bool = False  # the requestId holds other content: intake ends it REQUEST_ID_REUSED
 
 
 class FanOut:
@@ -96,6 +98,8 @@ class FanOut:
             image_set_id="",
             received_at_ms=self._now_ms(),
         )
+        if not opened.created and opened.entry.digest and opened.entry.digest != parent.content_digest():
+            return FannedOut(reused=True)  # bound to other content: the original is not touched
         if opened.entry.terminal:
             return FannedOut(outcome=self._batches.replay(opened.entry, body))
         record = None if opened.created else self._fan_outs.read(parent.request_id)
@@ -174,8 +178,8 @@ class FanOut:
         self, parent: SelectorRequest, trigger: str, body: str, code: FailureCode, message: str
     ) -> BatchOutcome:
         outcome = BatchOutcome(
-            request_id=parent.request_id,
-            datastore_id=parent.datastore_id,
+            request_id=reported_request_id(parent.request_id),
+            datastore_id=reported_resource_id(parent.datastore_id),
             status=BatchStatus.FAILED,
             trigger=trigger,
             selector=parent.selector.kind,

@@ -15,14 +15,16 @@ from dataclasses import dataclass
 
 from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Unsettled
+from updater.domain.content_types import NotForUpdater
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage
 from updater.domain.intake import Intake
 from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import PendingCall
-from updater.domain.outcome import OutcomeStatus, UpdateOutcome
+from updater.domain.outcome import OutcomeStatus, UpdateOutcome, rejection
 from updater.domain.ports import Clock, Ledger, MetricsSink
+from updater.domain.provenance import Origin
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.selectors import ParentMessage
 
@@ -80,7 +82,7 @@ class Finalizer:
             error_code=FailureCode.RETRIES_EXHAUSTED,
             error_message="the lane's deliveries ran out before the request could finish",
         )
-        return self._recorder.finish(outcome, body, AuditContext(received_at_ms=message.received_at_ms))
+        return self._recorder.finish(outcome, body, message.audit_context())
 
     def _from_call(self, delivery: LaneDelivery, call: PendingCall, *, own: bool) -> UpdateOutcome | None:
         """The member's outcome from the call that carries it (None: the call never landed)."""
@@ -99,40 +101,51 @@ class Finalizer:
     def audit_of(self, delivery: LaneDelivery, call: PendingCall) -> AuditContext:
         return self._calls.audit(delivery.message.lane, call, delivery, values=self._recorder.audits)
 
-    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome:
-        return self._intake.reject(body, message)
+    def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome | None:
+        return self._intake.reject(body, message).outcome
 
     def intake_message(
-        self, body: str, content_type: str | None = None
+        self, body: str, origin: Origin, content_type: str | None = None
     ) -> UpdateOutcome | ImportGiveUp | None:
-        """An ingest message intake could not take on any delivery (None: not for the updater, or
-        a parent: its recorded children are sent once more, or it ends RETRIES_EXHAUSTED)."""
+        """An ingest message intake could not take on any delivery (None: a settle notice, whose
+        lane polls without it, an HL7 event the updater does not map, or a parent: its recorded
+        children are sent once more, or it ends RETRIES_EXHAUSTED). Judged by how it arrived, as
+        intake would have."""
         message = self._intake.inbound(body, content_type)
-        if isinstance(message, ParentMessage):
-            self._intake.admit_parent(message, body, last_try=True)
+        sender = self._intake.judge(message, body, origin)
+        if isinstance(sender, ValidationFailure):
+            return self._intake.refuse(body, message, sender, origin).outcome
+        if isinstance(message, NotForUpdater):
             return None
+        if isinstance(message, ParentMessage):
+            return self._intake.admit_parent(message, body, sender=sender, last_try=True).outcome
         if isinstance(message, RejectedMessage):
-            return self._intake.reject(body, message)
+            return self._intake.reject(body, message, caller=sender.caller).outcome
         if isinstance(message, ImportCompletedMessage):
             return ImportGiveUp(message.envelope)
         if not isinstance(message, RequestMessage):
-            self._metrics.count("Ignored")
+            self._metrics.count("Ignored", reason="NOTICE_EXHAUSTED")
             return None
         request = message.request
-        entry = self._ledger.get(request.request_id)
-        if entry is not None and entry.terminal:
-            return self._recorder.replay(entry, body)
+        refused = sender.authorize(request) or self._intake.validation_failure(request)
+        if refused is not None:  # intake would have ended it so, had it reached AWS
+            return self._intake.admit_request(
+                request, trigger=message.trigger, body=body, sender=sender
+            ).outcome
+        # Under its binding: content that reused the requestId ends REQUEST_ID_REUSED, an ended
+        # request keeps its outcome, anything else ends RETRIES_EXHAUSTED.
         self._metrics.count("IntakeExhausted")
-        failure = ValidationFailure(
+        exhausted = ValidationFailure(
             FailureCode.RETRIES_EXHAUSTED, "request", "intake could not forward the request on any delivery"
         )
-        outcome = UpdateOutcome(
-            request_id=request.request_id,
+        outcome = rejection(
+            request.request_id,
+            message.trigger,
+            exhausted,
             datastore_id=request.datastore_id,
             image_set_id=request.image_set_id,
-            status=OutcomeStatus.FAILED,
-            trigger=message.trigger,
-            error_code=failure.code,
-            error_message=failure.message,
         )
-        return self._recorder.finish(outcome, body)
+        ended = self._intake.end(
+            request.request_id, request.content_digest(), body, outcome, caller=sender.caller
+        )
+        return ended.outcome

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from updater.domain.audit import AttributeChange, AuditContext, Caller
+from updater.domain.identifiers import is_request_id, is_resource_id
 from updater.domain.ledger import LaneKey
 from updater.domain.request import UpdateRequest, loads_strict
 
@@ -29,6 +31,8 @@ class LaneMessage(BaseModel):
     request: UpdateRequest
     trigger: str
     received_at_ms: int = Field(alias="receivedAtMs", ge=0)
+    # Who sent it, as intake identified the sender from its transport (for the audit trail).
+    caller: Caller | None = None
 
     @property
     def group_id(self) -> str:
@@ -51,12 +55,37 @@ class LaneMessage(BaseModel):
         """The request as the caller could send it again (what a failure record keeps)."""
         return json.dumps(self.request.wire_dict(), separators=(",", ":"), ensure_ascii=False)
 
+    def audit_context(
+        self, *, applied_at_ms: int | None = None, changes: tuple[AttributeChange, ...] = ()
+    ) -> AuditContext:
+        """The audit record's who, when and why for this request, with the values it changed."""
+        request = self.request
+        caller = (self.caller or Caller()).model_copy(update={"requested_by": request.requested_by})
+        reason = request.reason
+        return AuditContext(
+            caller=caller,
+            received_at_ms=self.received_at_ms,
+            reason_code=None if reason is None else reason.code,
+            reason_ticket=None if reason is None else reason.ticket,
+            applied_at_ms=applied_at_ms,
+            changes=changes,
+        )
+
     @classmethod
     def parse(cls, body: str) -> LaneMessage:
         try:
-            return cls.model_validate(loads_strict(body))
+            message = cls.model_validate(loads_strict(body))
         except (ValueError, ValidationError, RecursionError) as err:
             raise LaneMessageInvalid("not a lane message") from err
+        request = message.request
+        # Intake sends only validated requests: ids that fail their pattern are not its messages,
+        # and must not become ledger keys or log fields.
+        ids_valid = is_request_id(request.request_id) and all(
+            is_resource_id(i) for i in (request.datastore_id, request.image_set_id)
+        )
+        if not ids_valid:
+            raise LaneMessageInvalid("not a lane message")
+        return message
 
 
 @dataclass(frozen=True)
@@ -74,8 +103,10 @@ class LaneDelivery:
         object.__setattr__(self, "body", self.message.request_body())
 
 
-def lane_message(request: UpdateRequest, *, trigger: str, received_at_ms: int) -> LaneMessage:
-    return LaneMessage(request=request, trigger=trigger, received_at_ms=received_at_ms)
+def lane_message(
+    request: UpdateRequest, *, trigger: str, received_at_ms: int, caller: Caller | None = None
+) -> LaneMessage:
+    return LaneMessage(request=request, trigger=trigger, received_at_ms=received_at_ms, caller=caller)
 
 
 def as_wire(message: LaneMessage) -> dict[str, Any]:

@@ -18,11 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from updater.domain.identifiers import is_resource_id, is_version_id
 from updater.domain.ledger import LaneKey
 from updater.domain.ports import Clock, Ledger, MetricsSink
 
 SETTLED_EVENTS = {"Image Set Updated": "UPDATED", "Image Set Update Failed": "UPDATE_FAILED"}
-_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True)
@@ -30,10 +30,6 @@ class SettleNotice:
     lane: LaneKey
     version_id: str
     workflow_status: str  # UPDATED or UPDATE_FAILED
-
-
-def _is_id(value: Any) -> bool:
-    return isinstance(value, str) and len(value) == 32 and set(value) <= _ID_CHARS
 
 
 def parse_settle_notice(envelope: Mapping[str, Any]) -> SettleNotice | None:
@@ -51,11 +47,13 @@ def parse_settle_notice(envelope: Mapping[str, Any]) -> SettleNotice | None:
     if image_set_id is None and isinstance(resources, list) and resources and isinstance(resources[0], str):
         image_set_id = resources[0].rsplit("/", 1)[-1]
     version = detail.get("imageSetVersion")
-    if not (_is_id(detail.get("datastoreId")) and _is_id(image_set_id)):
+    if not (is_resource_id(detail.get("datastoreId")) and is_resource_id(image_set_id)):
         return None
-    if not (isinstance(version, str | int) and str(version).isascii() and str(version).isdigit()):
+    # A number or a string of 1-20 ASCII digits (a bool is an int to Python, not a version).
+    text = str(version) if isinstance(version, int) and not isinstance(version, bool) else version
+    if not is_version_id(text):
         return None
-    return SettleNotice(LaneKey(str(detail["datastoreId"]), str(image_set_id)), str(int(version)), status)
+    return SettleNotice(LaneKey(str(detail["datastoreId"]), str(image_set_id)), str(int(text)), status)
 
 
 class Waker(Protocol):

@@ -26,7 +26,7 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -41,22 +41,36 @@ from pydantic_core import PydanticCustomError
 
 from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
 from updater.domain.expectations import Expectations
+from updater.domain.identifiers import ID_PATTERN, REQUEST_ID_PATTERN, VERSION_PATTERN
+from updater.domain.redaction import shown_key
 
 MAX_RAW_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
 MAX_NESTING = 64  # deep enough for Study/Series/Instances/DICOM plus nested sequences
-ID_PATTERN = r"^[0-9a-z]{32}$"
-VERSION_PATTERN = r"^\d+$"
-REQUEST_ID_PATTERN = r"^[\x21-\x7e]{1,128}$"
+# Free text the audit trail keeps: no control characters (they would forge lines in exports).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 CLI_SHAPE_KEYS = frozenset({"updateImageSetMetadataUpdates", "latestVersionId"})
+__all__ = ["ID_PATTERN", "REQUEST_ID_PATTERN", "VERSION_PATTERN"]
+
+
+class DuplicateKey(ValueError):
+    """A JSON object repeats a key: which value counts would depend on the parser."""
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError("NaN and Infinity are not JSON")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        raise DuplicateKey("an object repeats a key")
+    return document
+
+
 def loads_strict(text: str | bytes) -> Any:
-    """json.loads that refuses NaN/Infinity, which the service cannot take and json.dumps would emit."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """json.loads that refuses NaN/Infinity (the service cannot take them and json.dumps would emit
+    them) and repeated keys (DuplicateKey; Python keeps the last, other parsers the first)."""
+    return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_unique_keys)
 
 
 def compact_json(value: Any) -> bytes:
@@ -96,14 +110,22 @@ def json_shape_problem(value: Any) -> tuple[FailureCode, str] | None:
 def _decode_document_text(text: str | bytes) -> Any:
     try:
         return loads_strict(text)
+    except DuplicateKey:
+        raise _duplicate_key_error() from None
     except (ValueError, RecursionError):
         pass
     try:  # the CLI's default binary format sends blobs base64-encoded
         return loads_strict(base64.b64decode(text, validate=True).decode("utf-8"))
+    except DuplicateKey:
+        raise _duplicate_key_error() from None
     except (ValueError, RecursionError, binascii.Error):
         raise PydanticCustomError(
             FailureCode.DOCUMENT_INVALID_JSON.value, "document text is neither JSON nor base64 of JSON"
         ) from None
+
+
+def _duplicate_key_error() -> PydanticCustomError:
+    return PydanticCustomError(FailureCode.DUPLICATE_KEY.value, "document repeats a key in an object")
 
 
 def _parse_document(value: Any) -> Any:
@@ -151,6 +173,22 @@ class DicomUpdates(BaseModel):
         return {name: doc for name, doc in named.items() if doc is not None}
 
 
+class ChangeReason(BaseModel):
+    """Why the change is made: audited, never logged, never in outcomes or metrics."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid", strict=True)
+
+    # DICOM's Reason for the Attribute Modification (0400,0562): CORRECT (an error is fixed) or
+    # COERCE (a value changed to fit a receiving system's expectations).
+    code: Literal["CORRECT", "COERCE"]
+    ticket: str | None = Field(
+        default=None,
+        description="The change's ticket in the caller's system.",
+        pattern=PRINTABLE_PATTERN,
+        max_length=128,
+    )
+
+
 class UpdateRequest(BaseModel):
     """One metadata change for one image set. Ids are checked by ``validate_request``, not here."""
 
@@ -183,6 +221,14 @@ class UpdateRequest(BaseModel):
     matched_by: Expectations = Field(
         default=None, alias="matchedBy", description="Set by the fan-out: the values a selector matched."
     )
+    requested_by: str | None = Field(
+        default=None,
+        alias="requestedBy",
+        description="Who asked, in the caller's own terms (a user id): audited, never logged.",
+        pattern=PRINTABLE_PATTERN,
+        max_length=256,
+    )
+    reason: ChangeReason | None = None
 
     @model_validator(mode="after")
     def _derive_request_id(self) -> UpdateRequest:
@@ -192,9 +238,11 @@ class UpdateRequest(BaseModel):
         return self
 
     def content_digest(self) -> str:
-        # Preconditions count only when given, so a request without them keeps its digest.
-        absent = {name for name in ("expect", "matched_by") if getattr(self, name) is None}
-        content = self.model_dump(mode="json", by_alias=True, exclude={"request_id", *absent})
+        # Fields added since requests were first keyed are left out while unset, so a request's
+        # derived id never changes with the updater's version.
+        optional = ("requested_by", "reason", "expect", "matched_by")
+        unset = {name for name in optional if getattr(self, name) is None}
+        content = self.model_dump(mode="json", by_alias=True, exclude={"request_id", *unset})
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -273,23 +321,20 @@ _TYPE_RULES = {
 }
 
 
+def _contract_fields() -> frozenset[str]:
+    models: tuple[type[BaseModel], ...] = (UpdateRequest, DicomUpdates, CliUpdateInput, CliMetadataUpdates)
+    return frozenset(
+        name for model in models for field_name, info in model.model_fields.items()
+        for name in (field_name, info.alias) if name
+    )  # fmt: skip
+
+
+CONTRACT_FIELDS = _contract_fields()
+
+
 def _location(loc: tuple[int | str, ...]) -> str:
-    return ".".join(safe_segment(part) for part in loc)
-
-
-def safe_segment(part: int | str) -> str:
-    """A path segment fit for messages and logs.
-
-    Keys are user input too: show only ones that look like names, so a value pasted as a key stays hidden.
-    """
-    text = str(part)
-    if (
-        len(text) <= 64
-        and text.replace("_", "").replace(".", "").replace("-", "").isalnum()
-        and text.isascii()
-    ):
-        return text
-    return "<key not shown>"
+    # An unknown field's name is the caller's text: shown only when it is a known name.
+    return ".".join(shown_key(part, CONTRACT_FIELDS) for part in loc)
 
 
 def _failure_from_error(error: Mapping[str, Any]) -> ValidationFailure:
@@ -315,6 +360,8 @@ def _load_envelope(raw: str | bytes | bytearray | Mapping[str, Any]) -> Mapping[
             raise _reject(FailureCode.PAYLOAD_TOO_LARGE, f"request exceeds {MAX_RAW_BYTES} bytes")
         try:
             payload = loads_strict(bytes(raw) if isinstance(raw, bytearray) else raw)
+        except DuplicateKey:
+            raise _reject(FailureCode.DUPLICATE_KEY, "request body repeats a key in an object") from None
         except (ValueError, RecursionError):
             raise _reject(FailureCode.INVALID_JSON, "request body is not valid UTF-8 JSON") from None
     if not isinstance(payload, Mapping):

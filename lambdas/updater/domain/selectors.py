@@ -33,7 +33,9 @@ from updater.domain.errors import RequestRejected
 from updater.domain.expectations import Expectations
 from updater.domain.request import (
     ID_PATTERN,
+    PRINTABLE_PATTERN,
     REQUEST_ID_PATTERN,
+    ChangeReason,
     DicomUpdates,
     UpdateRequest,
     parse_update_request,
@@ -122,6 +124,10 @@ class MergeRequest(_Model):
     request_id: str = Field(default="", alias="requestId", json_schema_extra={"pattern": REQUEST_ID_PATTERN})
     merge: Merge
     dry_run: bool = Field(default=False, alias="dryRun")
+    requested_by: str | None = Field(
+        default=None, alias="requestedBy", pattern=PRINTABLE_PATTERN, max_length=256
+    )
+    reason: ChangeReason | None = None
 
 
 class SelectorRequest(_Model):
@@ -144,6 +150,14 @@ class SelectorRequest(_Model):
         alias="includeStudyImageSets",
         description="Study selector only: one study-wide call where that is equivalent (domain.fan_out).",
     )
+    requested_by: str | None = Field(
+        default=None,
+        alias="requestedBy",
+        description="Who asked, in the caller's own terms: audited on every child, never logged.",
+        pattern=PRINTABLE_PATTERN,
+        max_length=256,
+    )
+    reason: ChangeReason | None = None
     operation: Literal["update", "merge"] = Field(
         default="update", exclude=True, description="merge when translated from a merge request"
     )
@@ -171,6 +185,8 @@ class SelectorRequest(_Model):
             dicom_updates=self.dicom_updates,
             expect=self.expect,
             matched_by=self.selector.matched_by(),
+            requested_by=self.requested_by,
+            reason=self.reason,
         )
 
     def wire_dict(self) -> dict[str, Any]:
@@ -243,6 +259,8 @@ def _from_merge(payload: dict[str, Any]) -> SelectorRequest:
             "selector": {"patient": merge.source.model_dump(by_alias=True, exclude_none=True)},
             "DICOMUpdates": {"updatableAttributes": document},
             "dryRun": request.dry_run,
+            "requestedBy": request.requested_by,
+            "reason": request.reason,
             "operation": "merge",
         }
     )

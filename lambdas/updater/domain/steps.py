@@ -316,4 +316,4 @@ class LaneSteps:
 
 
 def _received(member: Member) -> AuditContext:
-    return AuditContext(received_at_ms=member.delivery.message.received_at_ms)
+    return member.delivery.message.audit_context()

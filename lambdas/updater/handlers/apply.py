@@ -58,7 +58,6 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: ApplyRuntime) -> d
     records = records_of(event)
     metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
     if not records:
-        logger.warning("an invocation without SQS records")
         return {"batchItemFailures": []}
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000
     batch = _LaneBatch(rt, records, deadline)
@@ -171,11 +170,12 @@ class _LaneBatch:
             )
             # No step result: the record failed in a way no step decided (a defect): back off.
             seconds = wait.visibility_s if wait is not None else _backoff(receive_count(record))
-            waits.append((record.receipt_handle, seconds))
+            if record.receipt_handle:
+                waits.append((record.receipt_handle, seconds))
             metrics.add_metric(name="Waits", unit="Count", value=1)
-        if not waits:
-            return
         queue_arn = source_arn([r.raw_event for r in self._records.values()])
+        if not waits or not queue_arn:
+            return
         try:
             self._rt.queues.hide(queue_arn, waits)
         except RetryableServiceError:  # they come back after the lane's visibility timeout instead

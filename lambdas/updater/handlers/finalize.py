@@ -17,11 +17,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
-from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.errors import FailureCode, RetryableServiceError, ValidationFailure
 from updater.domain.finalize import ImportGiveUp
 from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.handlers.observability import logger, metrics
+from updater.handlers.provenance import origin_of
 from updater.handlers.sqs_batch import batch_processor, body_of, content_type_of, receive_count, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
@@ -46,18 +47,24 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: FinalizeRuntime) -
     records = records_of(event)
     metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
     if not records:
-        logger.warning("an invocation without SQS records")
         return {"batchItemFailures": []}
     deadline = (
         time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
     )
 
     def record_handler(record: SQSRecord) -> None:
-        with calls_until(deadline, time.time):
-            if record.event_source_arn == rt.settings.lane_dlq_arn:
-                _lane_record(rt, record)
-            else:
-                _ingest_record(rt, record)
+        try:
+            with calls_until(deadline, time.time):
+                if record.event_source_arn == rt.settings.lane_dlq_arn:
+                    _lane_record(rt, record)
+                else:
+                    _ingest_record(rt, record)
+        except RetryableServiceError:
+            raise
+        except Exception as err:  # a defect: after its deliveries, the finalizer's DLQ pages
+            logger.error("record failed", extra={"error": type(err).__name__})  # its text may quote input
+            metrics.add_metric(name="InternalError", unit="Count", value=1)
+            raise
         metrics.add_metric(name="Finalized", unit="Count", value=1)
 
     response = process_partial_response(
@@ -82,7 +89,8 @@ def _lane_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
 
 
 def _ingest_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
-    result = rt.finalizer.intake_message(body_of(record), content_type_of(record))
+    body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
+    result = rt.finalizer.intake_message(body, origin, content_type_of(record))
     if isinstance(result, ImportGiveUp):
         rt.imports.give_up(result.envelope)
         logger.info("import event finalized")

@@ -19,9 +19,9 @@ from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import RetryableServiceError
 from updater.handlers.observability import logger, metrics
+from updater.handlers.provenance import origin_of
 from updater.handlers.sqs_batch import (
     batch_processor,
-    body_of,
     content_type_of,
     receive_count,
     records_of,
@@ -50,7 +50,6 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
     records = records_of(event)
     metrics.add_metric(name="RecordsReceived", unit="Count", value=len(records))
     if not records:
-        logger.warning("an invocation without SQS records")
         return {"batchItemFailures": []}
     deadline = (
         time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
@@ -59,11 +58,17 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
     def record_handler(record: SQSRecord) -> None:
         try:
             with calls_until(deadline, time.time):
-                admitted = rt.intake.admit(body_of(record), content_type_of(record))
+                body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
+                admitted = rt.intake.admit(body, origin, content_type_of(record))
         except RetryableServiceError:
             metrics.add_metric(name="IntakeRetried", unit="Count", value=1)
             raise
-        logger.info("record admitted", extra={"admission": admitted.admission.value})
+        except Exception as err:  # a defect: the record comes back; the finalizer ends it with a reason
+            # The type only: an exception's text may quote the input.
+            logger.error("record failed", extra={"error": type(err).__name__})
+            metrics.add_metric(name="InternalError", unit="Count", value=1)
+            raise
+        logger.info("record admitted", extra={"admission": admitted.admission.value, "code": admitted.code})
 
     response = process_partial_response(
         event={"Records": records},
@@ -77,8 +82,8 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
     failed = [
         by_id[f["itemIdentifier"]] for f in response["batchItemFailures"] if f["itemIdentifier"] in by_id
     ]
-    waits = [(r.receipt_handle, _backoff(receive_count(r))) for r in failed]
-    if waits:
+    waits = [(r.receipt_handle, _backoff(receive_count(r))) for r in failed if r.receipt_handle]
+    if waits and source_arn(records):
         try:
             rt.queues.hide(source_arn(records), waits)
         except RetryableServiceError:  # they come back after the queue's visibility timeout instead

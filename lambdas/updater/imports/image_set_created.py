@@ -14,16 +14,25 @@ as `Image Set Updated`, never `Created`, and an event whose status says otherwis
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from updater.imports.events import ImportEventInvalid
 from updater.imports.planner import ImportPlan, MetadataFetcher, plan_import_updates
 from updater.imports.rules import RuleSet
 
 IMAGE_SET_CREATED = "Image Set Created"
 _ID = re.compile(r"^[0-9a-z]{32}$")
 _CREATED_STATUSES = frozenset({"CREATED", "IMPORTED"})
+
+
+class ImageSetCreatedInvalid(ImportEventInvalid):
+    """An `Image Set Created` event without usable ids (the message names fields, never values)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problems = [problem]
+        ValueError.__init__(self, "invalid Image Set Created event: " + problem)
 
 
 @dataclass(frozen=True)
@@ -36,19 +45,20 @@ class CreatedImageSet:
 
 
 def parse_image_set_created(envelope: Mapping[str, Any]) -> CreatedImageSet | None:
-    """The created version, or None for an event that names none usable (ids only are read)."""
+    """The created version; None for an event whose status says it is no creation (ignored).
+    ImportEventInvalid (naming fields, never values) when it names no usable ids."""
     detail = envelope.get("detail")
     if not isinstance(detail, Mapping):
-        return None
-    image_set_id = detail.get("imageSetId") or detail.get("imagesetId") or _from_resources(envelope)
-    datastore_id, version = detail.get("datastoreId"), detail.get("imageSetVersion")
+        raise ImageSetCreatedInvalid("detail is not an object")
     status = detail.get("imageSetWorkflowStatus")
     if status is not None and status not in _CREATED_STATUSES:
         return None
+    image_set_id = detail.get("imageSetId") or detail.get("imagesetId") or _from_resources(envelope)
+    datastore_id, version = detail.get("datastoreId"), detail.get("imageSetVersion")
     if not (isinstance(datastore_id, str) and _ID.fullmatch(datastore_id)):
-        return None
+        raise ImageSetCreatedInvalid("datastoreId is missing or malformed")
     if not (isinstance(image_set_id, str) and _ID.fullmatch(image_set_id)):
-        return None
+        raise ImageSetCreatedInvalid("imageSetId is missing or malformed")
     version_id = str(version) if isinstance(version, int | str) and str(version).isdigit() else "1"
     return CreatedImageSet(datastore_id, image_set_id, version_id)
 
@@ -61,15 +71,8 @@ def _from_resources(envelope: Mapping[str, Any]) -> str | None:
 
 
 def plan_created_image_set(
-    envelope: Mapping[str, Any],
-    *,
-    allowed_datastores: Collection[str],
-    fetch_metadata: MetadataFetcher,
-    rules: RuleSet,
+    created: CreatedImageSet, *, fetch_metadata: MetadataFetcher, rules: RuleSet
 ) -> ImportPlan:
-    created = parse_image_set_created(envelope)
-    if created is None or (allowed_datastores and created.datastore_id not in allowed_datastores):
-        return ImportPlan()
     return plan_import_updates(
         created,
         [created.image_set_id],

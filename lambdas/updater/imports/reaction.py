@@ -16,7 +16,7 @@ from updater.imports.events import ImportEventIgnored, ImportJobCompleted, parse
 from updater.imports.manifests import FailedFile, ImportedImageSet, S3Location
 from updater.imports.planner import ImportPlan, MetadataFetcher, plan_import_updates
 from updater.imports.rules import RuleSet
-from updater.imports.summary import ImportSummary, listed_file_names
+from updater.imports.summary import MAX_LISTED_FILE_NAMES, ImportSummary, listed_file_names
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ def react_to_import_completed(
         failedFiles=len(failed),
         failedFileNames=names,
         failedFileNamesTruncated=truncated,
-        rejectedCorrectionsFiles=[rejected.name for rejected in corrections.rejected],
+        # Bounded like the failed files: the summary is one EventBridge entry (256 KB at most).
+        rejectedCorrectionsFiles=[rejected.name for rejected in corrections.rejected][:MAX_LISTED_FILE_NAMES],
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from updater.domain.redaction import shown_file_name
 from updater.imports.events import IgnoredReason
 
 # EventBridge entries are capped at 256 KB and an import may list 5,000 failed files.
@@ -24,7 +25,8 @@ class ImportSummary(BaseModel):
     # (image set, rule or corrections file) pairs that applied but found the values already correct.
     skipped: int = 0
     failed_files: int = Field(default=0, alias="failedFiles")
-    # Input file names (object keys, not PHI); at most MAX_LISTED_FILE_NAMES of them.
+    # Input file names as `redaction.shown_file_name` shows them (names that are not machine-made,
+    # often a patient's, by fingerprint); at most MAX_LISTED_FILE_NAMES of them.
     failed_file_names: list[str] = Field(default_factory=list, alias="failedFileNames")
     failed_file_names_truncated: bool = Field(default=False, alias="failedFileNamesTruncated")
     rejected_corrections_files: list[str] = Field(default_factory=list, alias="rejectedCorrectionsFiles")
@@ -40,4 +42,4 @@ class ImportSummary(BaseModel):
 
 def listed_file_names(names: Sequence[str]) -> tuple[list[str], bool]:
     """The names to list in a summary, and whether some were left out."""
-    return list(names[:MAX_LISTED_FILE_NAMES]), len(names) > MAX_LISTED_FILE_NAMES
+    return [shown_file_name(n) for n in names[:MAX_LISTED_FILE_NAMES]], len(names) > MAX_LISTED_FILE_NAMES

@@ -26,6 +26,7 @@ from local.healthimaging.profile import BehaviourProfile
 from local.lambda_invocation import InvocationStatus
 from local.sqs_lambda_event import lambda_sqs_event
 from local.stack import LocalStack, LocalStackOptions
+from updater.adapters.failures import EMPTY_BODY
 
 pytestmark = pytest.mark.integration
 # Bad bodies earlier examples sent: sent again they replay their outcome instead of failing anew.
@@ -115,7 +116,10 @@ def as_received(bodies: list[str]) -> list[dict[str, Any]]:
             "ReceiptHandle": uuid.uuid4().hex,
             "Body": body,
             "MD5OfBody": hashlib.md5(body.encode()).hexdigest(),
-            "Attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "0", "SenderId": "fuzz"},
+            "Attributes": {
+                "ApproximateReceiveCount": "1",
+                "SentTimestamp": "0",
+            },
         }
         for body in bodies
     ]
@@ -186,7 +190,8 @@ def test_a_batch_of_fuzzed_records_never_fails_the_good_one(
         for m in receive_all(stack.aws, stack.topology.queue("failures").url)
     }
     for body in bad:
-        code = letters[body]["failureCode"]["StringValue"] if body in letters else None
+        kept_as = body or EMPTY_BODY  # SQS takes no empty body: its failure record carries a placeholder
+        code = letters[kept_as]["failureCode"]["StringValue"] if kept_as in letters else None
         assert code != "INTERNAL_ERROR"
         assert code is not None or body in SEEN_BODIES
     SEEN_BODIES.update(bad)

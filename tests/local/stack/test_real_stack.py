@@ -40,15 +40,19 @@ def test_every_role_of_the_stack_is_found(real_topology: LocalTopology) -> None:
         "fifo_finalize_dlq",
         "import_rule_dlq",
         "requests_rule_dlq",
+        "rules",
+        "rules_dlq",
     } <= set(real_topology.queues)
     assert set(real_topology.buses) == {"outcome", "requests"}
     assert {"import_completed", "requests"} <= set(real_topology.rules)
     assert {m.queue_role for m in real_topology.event_source_mappings} == {
         "ingest",
         "fifo_ingest",
+        "rules",
         "fifo_lane",
         "ingest_dlq",
         "fifo_ingest_dlq",
+        "rules_dlq",
         "fifo_lane_dlq",
     }
 
@@ -61,8 +65,10 @@ def test_each_queue_is_polled_by_its_own_function(real_topology: LocalTopology) 
     assert handlers == {
         "ingest": "updater.handlers.intake.lambda_handler",
         "fifo_ingest": "updater.handlers.intake.lambda_handler",
+        "rules": "updater.handlers.intake.lambda_handler",
         "fifo_lane": "updater.handlers.apply.lambda_handler",
         "ingest_dlq": "updater.handlers.finalize.lambda_handler",
+        "rules_dlq": "updater.handlers.finalize.lambda_handler",
         "fifo_ingest_dlq": "updater.handlers.finalize.lambda_handler",
         "fifo_lane_dlq": "updater.handlers.finalize.lambda_handler",
     }
@@ -71,7 +77,7 @@ def test_each_queue_is_polled_by_its_own_function(real_topology: LocalTopology) 
 def test_queues_and_mappings_follow_the_stage_configuration(
     real_topology: LocalTopology, stage: StageConfig
 ) -> None:
-    for role in ("ingest", "fifo_ingest"):
+    for role in ("ingest", "fifo_ingest", "rules"):
         queue = real_topology.queue(role)
         assert queue.max_receive_count == stage.max_receive_count
         assert queue.visibility_timeout_s == stage.visibility_timeout_seconds

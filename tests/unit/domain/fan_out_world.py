@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.unit.domain.fakes import (
     Crash,
+    FakeAudit,
     FakeEvents,
     FakeFailures,
     FakeImageSets,
@@ -23,6 +24,7 @@ from tests.unit.domain.fakes import (
 from tests.unit.updater.factories import DATASTORE_ID, metadata_document
 from updater.domain.batch import ChildResult, FanOutPlan, FanOutRecord
 from updater.domain.batch_completion import BatchCompletion, BatchRecorder
+from updater.domain.callers import CallerDirectory, CallerPolicy, Right
 from updater.domain.calls import OpenCall
 from updater.domain.fan_out import FanOut, FanOutRules
 from updater.domain.intake import Intake, IntakeRules
@@ -30,11 +32,24 @@ from updater.domain.lane_message import LaneDelivery, LaneMessage
 from updater.domain.ledger import LaneKey
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.pacing import PacedTurns
+from updater.domain.provenance import Origin, Provenance, StagePlace
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.selectors import FoundImageSet, SearchCriterion, SearchResult
 from updater.domain.settle import SettlePolicy, SettleSchedule
 from updater.domain.steps import Done, LaneSteps, StepSettings
 from updater.hl7 import Hl7Translation
+
+# The operator has every right; the clerk every right but patientLevel (one image set at a time).
+OPERATOR, CLERK = "AIDAFANOUTOPERATOR", "AIDAFANOUTCLERK"
+PROVENANCE = Provenance(
+    CallerDirectory(
+        [
+            CallerPolicy(name="operator", sender_ids=(OPERATOR,), may=frozenset(Right)),
+            CallerPolicy(name="clerk", sender_ids=(CLERK,), may=frozenset(Right) - {Right.PATIENT_LEVEL}),
+        ]
+    ),
+    StagePlace(account="123456789012", region="us-east-1"),
+)
 
 
 class FakeFanOuts:
@@ -129,12 +144,15 @@ class FanOutWorld:
         self.failures = FakeFailures()
         self.metrics = FakeMetrics()
         self.lane = FakeLane()
+        self.audit = FakeAudit()
         self.batches = BatchRecorder(self.ledger, self.events, self.failures, self.metrics)
         self.recorder = OutcomeRecorder(
             self.ledger,
             self.events,
             self.failures,
             self.metrics,
+            auditor=self.audit,
+            clock=self.clock,
             on_ended=BatchCompletion(self.fan_outs, self.batches, self.ledger),
         )
         self.search = FakeSearch(self.images, self.ids)
@@ -154,6 +172,7 @@ class FanOutWorld:
             metrics=self.metrics,
             clock=self.clock,
             rules=IntakeRules(payload_limit_bytes=10_240, allowed_datastores=frozenset()),
+            provenance=PROVENANCE,
             fan_out=self.fan_out,
             hl7=Hl7Translation(DATASTORE_ID),
         )
@@ -173,8 +192,11 @@ class FanOutWorld:
         )
         self.deliveries = 0
 
-    def admit(self, body: dict[str, Any] | str, content_type: str | None = None) -> Any:
-        return self.intake.admit(body if isinstance(body, str) else json.dumps(body), content_type)
+    def admit(
+        self, body: dict[str, Any] | str, content_type: str | None = None, *, sender: str = OPERATOR
+    ) -> Any:
+        text = body if isinstance(body, str) else json.dumps(body)
+        return self.intake.admit(text, Origin.caller_queue(sender), content_type)
 
     def lane_messages(self) -> list[LaneMessage]:
         """What intake sent to the lanes (taken: each is delivered by `run_lanes`)."""

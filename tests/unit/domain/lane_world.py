@@ -19,15 +19,17 @@ from tests.unit.domain.fakes import (
     VirtualClock,
 )
 from tests.unit.updater.factories import DATASTORE_ID, IMAGE_SET_ID, metadata_document
+from updater.domain.callers import CallerDirectory, CallerPolicy, Right
 from updater.domain.calls import OpenCall
 from updater.domain.finalize import Finalizer
-from updater.domain.intake import Intake, IntakeRules
+from updater.domain.intake import Admitted, Intake, IntakeRules
 from updater.domain.lane_message import LaneDelivery, LaneMessage
 from updater.domain.ledger import LaneKey
 from updater.domain.notices import SettleNotice, SettleNotices
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.pacing import PacedTurns
 from updater.domain.primary_rules import PrimaryImageSetPolicy, PrimaryRules
+from updater.domain.provenance import Origin, Provenance, StagePlace
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
 from updater.domain.settle import SettlePolicy, SettleSchedule
@@ -35,6 +37,15 @@ from updater.domain.steps import Done, LaneSteps, StepResult, StepSettings, Wait
 
 LANE = LaneKey(DATASTORE_ID, IMAGE_SET_ID)
 _ids = itertools.count(1)
+
+
+# Every lane test sends as one caller with every right (domain.callers is tested on its own).
+TEST_SENDER = "AIDATESTCALLER"
+TEST_PROVENANCE = Provenance(
+    CallerDirectory([CallerPolicy(name="tests", sender_ids=(TEST_SENDER,), may=frozenset(Right))]),
+    StagePlace(account="123456789012", region="us-east-1"),
+)
+CALLER_ORIGIN = Origin.caller_queue(TEST_SENDER)
 
 
 def patient_update(request_id: str, **dicom: Any) -> UpdateRequest:
@@ -73,6 +84,7 @@ class LaneWorld:
     notices: bool = False
     notice_lost: frozenset[str] = frozenset()
     primary_rules: str = "learn"
+    provenance: Provenance = TEST_PROVENANCE
     clock: VirtualClock = field(default_factory=VirtualClock)
 
     def __post_init__(self) -> None:
@@ -112,6 +124,7 @@ class LaneWorld:
             metrics=self.metrics,
             clock=self.clock,
             rules=IntakeRules(payload_limit_bytes=10_240, allowed_datastores=frozenset()),
+            provenance=self.provenance,
         )
         self.finalizer = Finalizer(
             ledger=self.ledger,
@@ -128,8 +141,12 @@ class LaneWorld:
         """Through intake (ledger entry opened), onto the lane."""
         for update in requests:
             body = _body(update)
-            self.intake.admit(body)
+            self.intake.admit(body, CALLER_ORIGIN)
         self._take_sent()
+
+    def admit(self, body: str) -> Admitted:
+        """One record on a caller queue, sent by the test caller (every right)."""
+        return self.intake.admit(body, CALLER_ORIGIN)
 
     def _take_sent(self) -> None:
         for _group, _dedup, body in self.lane.sent:

@@ -266,7 +266,7 @@ def test_a_request_for_an_image_set_that_does_not_exist_ends_at_once_with_its_co
             "updatableAttributes": {"SchemaVersion": 1.1, "Study": {"DICOM": {"StudyDescription": "X"}}}
         },
     )
-    world.intake.admit(json.dumps(missing.wire_dict()))
+    world.admit(json.dumps(missing.wire_dict()))
     message = LaneMessage.parse(world.lane.sent.pop()[2])
     results = world.steps.advance(message.lane, [LaneDelivery("m-ghost", message, 1)], world.clock.now() + 60)
     outcome = results["m-ghost"]
@@ -277,8 +277,8 @@ def test_a_request_for_an_image_set_that_does_not_exist_ends_at_once_with_its_co
 def test_a_rejected_message_delivered_again_is_announced_once() -> None:
     world = LaneWorld()
     body = '{"datastoreId": "not-an-id"'
-    first = world.intake.admit(body)
-    again = world.intake.admit(body)
+    first = world.admit(body)
+    again = world.admit(body)
     assert first.outcome is not None and again.outcome is not None
     assert first.outcome.error_code == again.outcome.error_code == "INVALID_JSON"
     assert len(world.events.published) == len(world.failures.records) == 1

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from updater.domain.errors import FailureCode
 from updater.domain.inbound import (
-    IgnoredMessage,
     ImportCompletedMessage,
     RejectedMessage,
     RequestMessage,
+    SettleNoticeMessage,
     classify,
 )
 from updater.domain.request import MAX_NESTING
@@ -42,7 +42,7 @@ def outcome_of(body: str) -> tuple[str, FailureCode | None]:
     if isinstance(message, RejectedMessage):
         assert isinstance(message.failure.code, FailureCode)
         return "rejected", message.failure.code
-    assert isinstance(message, IgnoredMessage | ImportCompletedMessage)
+    assert isinstance(message, SettleNoticeMessage | ImportCompletedMessage)
     return "other", None
 
 
@@ -156,8 +156,9 @@ VALID_VRS = frozenset([
         ({"PatientNam": SENTINEL}, FailureCode.UNKNOWN_KEYWORD),
         ({"StudyDescription": SENTINEL}, FailureCode.WRONG_LEVEL),
         ({"00071001": SENTINEL}, FailureCode.MALFORMED_PRIVATE_TAG),
-        # A value pasted where a keyword belongs: keys that do not look like names are not shown.
+        # A value pasted where a keyword belongs: keys that are not DICOM names are not shown.
         ({f"{SENTINEL}^JOHN 1970": "x"}, FailureCode.UNKNOWN_KEYWORD),
+        ({SENTINEL: "x"}, FailureCode.UNKNOWN_KEYWORD),
     ],
 )
 def test_rejections_name_the_rule_never_the_value(dicom: dict[str, Any], code: FailureCode) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from updater.domain.errors import FailureCode, ValidationFailure
-from updater.domain.request import safe_segment
+from updater.domain.redaction import shown_key
 from updater.domain.validation.keywords import VALUE_REPRESENTATIONS, private_tag_problem
 from updater.domain.validation.levels import Level
 from updater.domain.validation.vr_values import is_valid_uid
@@ -73,7 +73,7 @@ def walk_document(document: Mapping[str, Any], location: str) -> DocumentWalk:
         elif key not in TOP_LEVEL_KEYS:
             walk.fail(
                 FailureCode.UNKNOWN_TOP_LEVEL_KEY,
-                f"{location}.{safe_segment(key)}",
+                f"{location}.{shown_key(key)}",
                 "is not allowed, top-level keys are SchemaVersion, Patient and Study",
             )
     for level in (Level.PATIENT, Level.STUDY):
@@ -97,7 +97,7 @@ def _walk_level(walk: DocumentWalk, level: Level, node: Any, location: str) -> N
             allowed = ", ".join(sorted(_LEVEL_KEYS[level]))
             walk.fail(
                 FailureCode.UNKNOWN_DOCUMENT_KEY,
-                f"{location}.{safe_segment(key)}",
+                f"{location}.{shown_key(key)}",
                 f"is not allowed at the {level.value} level (allowed {allowed})",
             )
     declared = _walk_declared_vrs(walk, node.get("DICOMVRs"), f"{location}.DICOMVRs")
@@ -118,9 +118,7 @@ def _children(walk: DocumentWalk, container: Any, location: str) -> Iterator[tup
         return
     for uid, child in container.items():
         if not is_valid_uid(uid):
-            walk.fail(
-                FailureCode.INVALID_UID_KEY, f"{location}.{safe_segment(uid)}", "key must be a DICOM UID"
-            )
+            walk.fail(FailureCode.INVALID_UID_KEY, f"{location}.{shown_key(uid)}", "key must be a DICOM UID")
             continue
         yield uid, child, f"{location}.{uid}"
 
@@ -133,7 +131,7 @@ def _walk_declared_vrs(walk: DocumentWalk, vrs: Any, location: str) -> dict[str,
         return {}
     declared: dict[str, str] = {}
     for tag, vr in vrs.items():
-        entry_location = f"{location}.{safe_segment(tag)}"
+        entry_location = f"{location}.{shown_key(tag)}"
         if private_tag_problem(tag):
             walk.fail(FailureCode.INVALID_VR, entry_location, "key must be a private tag")
         elif not isinstance(vr, str) or vr not in VALUE_REPRESENTATIONS:
@@ -150,5 +148,5 @@ def _walk_dicom_map(
         walk.fail(FailureCode.UNKNOWN_DOCUMENT_KEY, location, "must be an object mapping keywords to values")
         return
     for key, value in dicom.items():
-        entry_location = f"{location}.{safe_segment(key)}"
+        entry_location = f"{location}.{shown_key(key)}"
         walk.entries.append(AttributeEntry(level, entry_location, key, value, declared.get(key.upper())))

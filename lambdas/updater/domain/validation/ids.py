@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 from updater.domain.errors import FailureCode, ValidationFailure
-from updater.domain.request import ID_PATTERN, REQUEST_ID_PATTERN, VERSION_PATTERN, UpdateRequest
-
-_ID = re.compile(ID_PATTERN)
-_VERSION = re.compile(VERSION_PATTERN)
-_REQUEST_ID = re.compile(REQUEST_ID_PATTERN)
+from updater.domain.identifiers import is_request_id, is_resource_id, is_version_id
+from updater.domain.request import UpdateRequest
 
 
 def _failure(code: FailureCode, field: str, rule: str) -> ValidationFailure:
@@ -18,7 +13,7 @@ def _failure(code: FailureCode, field: str, rule: str) -> ValidationFailure:
 
 def check_identifiers(request: UpdateRequest, allowed_datastores: frozenset[str]) -> list[ValidationFailure]:
     failures = []
-    if not _ID.fullmatch(request.datastore_id):
+    if not is_resource_id(request.datastore_id):
         failures.append(
             _failure(
                 FailureCode.INVALID_DATASTORE_ID, "datastoreId", "must be 32 lowercase letters or digits"
@@ -32,16 +27,20 @@ def check_identifiers(request: UpdateRequest, allowed_datastores: frozenset[str]
                 "is not a data store this deployment updates",
             )
         )
-    if not _ID.fullmatch(request.image_set_id):
+    if not is_resource_id(request.image_set_id):
         failures.append(
             _failure(FailureCode.INVALID_IMAGE_SET_ID, "imageSetId", "must be 32 lowercase letters or digits")
         )
-    if request.expected_version_id is not None and not _VERSION.fullmatch(request.expected_version_id):
-        failures.append(_failure(FailureCode.INVALID_VERSION_ID, "expectedVersionId", "must be digits only"))
-    if not _REQUEST_ID.fullmatch(request.request_id):
+    if request.expected_version_id is not None and not is_version_id(request.expected_version_id):
+        failures.append(
+            _failure(FailureCode.INVALID_VERSION_ID, "expectedVersionId", "must be 1 to 20 ASCII digits")
+        )
+    if not is_request_id(request.request_id):
         failures.append(
             _failure(
-                FailureCode.INVALID_REQUEST_ID, "requestId", "must be 1 to 128 printable ASCII characters"
+                FailureCode.INVALID_REQUEST_ID,
+                "requestId",
+                "must be 1 to 128 printable ASCII characters, in no form the updater derives",
             )
         )
     return failures
@@ -67,9 +66,9 @@ def check_update_kind(request: UpdateRequest) -> list[ValidationFailure]:
         ]
     failures = []
     if request.revert_to_version_id is not None:
-        if not _VERSION.fullmatch(request.revert_to_version_id):
+        if not is_version_id(request.revert_to_version_id):
             failures.append(
-                _failure(FailureCode.INVALID_VERSION_ID, "revertToVersionId", "must be digits only")
+                _failure(FailureCode.INVALID_VERSION_ID, "revertToVersionId", "must be 1 to 20 ASCII digits")
             )
         if request.include_study_image_sets:
             failures.append(

@@ -29,7 +29,7 @@ def lookup_keyword(key: str) -> KeywordInfo | None:
 
 
 def is_tag_shaped(key: str) -> bool:
-    return bool(TAG_SHAPE.match(key))
+    return bool(TAG_SHAPE.fullmatch(key))
 
 
 def private_tag_problem(key: str) -> str | None:

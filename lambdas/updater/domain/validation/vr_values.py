@@ -13,19 +13,22 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+# re.ASCII: `\d` is 0-9 only (not every script's digits); checks use fullmatch, since `$` also
+# matches before a trailing newline.
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1a\x1c-\x1f\x7f]")  # control characters other than TAB and ESC
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f\x7f]")  # ST/LT/UT also allow CR, LF, FF
-_TM = re.compile(r"^([01]\d|2[0-3])(?:[0-5]\d(?:(?:[0-5]\d|60)(?:\.\d{1,6})?)?)?$")
+_TM = re.compile(r"^([01]\d|2[0-3])(?:[0-5]\d(?:(?:[0-5]\d|60)(?:\.\d{1,6})?)?)?$", re.ASCII)
 _DT = re.compile(
     r"^(?P<y>\d{4})(?:(?P<m>0[1-9]|1[0-2])(?:(?P<d>\d{2})"
-    r"(?:([01]\d|2[0-3])(?:[0-5]\d(?:(?:[0-5]\d|60)(?:\.\d{1,6})?)?)?)?)?)?(?:[+-](?:[01]\d|2[0-3])[0-5]\d)?$"
+    r"(?:([01]\d|2[0-3])(?:[0-5]\d(?:(?:[0-5]\d|60)(?:\.\d{1,6})?)?)?)?)?)?(?:[+-](?:[01]\d|2[0-3])[0-5]\d)?$",
+    re.ASCII,
 )
-_UI = re.compile(r"^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$")
-_CS = re.compile(r"^[A-Z0-9 _]*$")
-_AS = re.compile(r"^\d{3}[DWMY]$")
-_IS = re.compile(r"^ *[+-]?\d+ *$")
-_DS = re.compile(r"^ *[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? *$")
-_AT = re.compile(r"^[0-9A-Fa-f]{8}$")
+_UI = re.compile(r"^(0|[1-9]\d*)(\.(0|[1-9]\d*))*$", re.ASCII)
+_CS = re.compile(r"^[A-Z0-9 _]*$", re.ASCII)
+_AS = re.compile(r"^\d{3}[DWMY]$", re.ASCII)
+_IS = re.compile(r"^ *[+-]?\d+ *$", re.ASCII)
+_DS = re.compile(r"^ *[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)? *$", re.ASCII)
+_AT = re.compile(r"^[0-9A-Fa-f]{8}$", re.ASCII)
 
 _INTEGER_RANGES = {
     "US": (0, 2**16 - 1),
@@ -40,7 +43,7 @@ _MAX_TEXT = 2**32 - 2
 
 
 def is_valid_uid(text: str) -> bool:
-    return len(text) <= 64 and bool(_UI.match(text))
+    return len(text) <= 64 and bool(_UI.fullmatch(text))
 
 
 def _is_calendar_date(year: int, month: int, day: int) -> bool:
@@ -52,17 +55,22 @@ def _is_calendar_date(year: int, month: int, day: int) -> bool:
 
 
 def _check_da(text: str) -> str | None:
-    if len(text) == 8 and text.isdigit() and _is_calendar_date(int(text[:4]), int(text[4:6]), int(text[6:])):
+    if (
+        len(text) == 8
+        and text.isascii()
+        and text.isdigit()
+        and _is_calendar_date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    ):
         return None
     return "must be a DA date YYYYMMDD that exists in the calendar"
 
 
 def _check_tm(text: str) -> str | None:
-    return None if _TM.match(text) else "must be a TM time HH[MM[SS[.FFFFFF]]]"
+    return None if _TM.fullmatch(text) else "must be a TM time HH[MM[SS[.FFFFFF]]]"
 
 
 def _check_dt(text: str) -> str | None:
-    match = _DT.match(text)
+    match = _DT.fullmatch(text)
     if match and (match["d"] is None or _is_calendar_date(int(match["y"]), int(match["m"]), int(match["d"]))):
         return None
     return "must be a DT date-time YYYY[MM[DD[HH[MM[SS[.FFFFFF]]]]]][+-ZZXX]"
@@ -84,29 +92,29 @@ def _check_pn(text: str) -> str | None:
 
 
 def _check_cs(text: str) -> str | None:
-    if len(text) > 16 or not _CS.match(text):
+    if len(text) > 16 or not _CS.fullmatch(text):
         return "must be a CS of at most 16 upper-case letters, digits, spaces or underscores"
     return None
 
 
 def _check_as(text: str) -> str | None:
-    return None if _AS.match(text) else "must be an AS age nnnD, nnnW, nnnM or nnnY"
+    return None if _AS.fullmatch(text) else "must be an AS age nnnD, nnnW, nnnM or nnnY"
 
 
 def _check_is(text: str) -> str | None:
-    if len(text) <= 12 and _IS.match(text) and -(2**31) <= int(text) <= 2**31 - 1:
+    if len(text) <= 12 and _IS.fullmatch(text) and -(2**31) <= int(text) <= 2**31 - 1:
         return None
     return "must be an IS integer string of at most 12 characters within 32-bit range"
 
 
 def _check_ds(text: str) -> str | None:
-    if len(text) <= 16 and _DS.match(text):
+    if len(text) <= 16 and _DS.fullmatch(text):
         return None
     return "must be a DS decimal string of at most 16 characters"
 
 
 def _check_at(text: str) -> str | None:
-    return None if _AT.match(text) else "must be an AT tag of 8 hexadecimal digits"
+    return None if _AT.fullmatch(text) else "must be an AT tag of 8 hexadecimal digits"
 
 
 def _plain_text_problem(text: str, vr: str) -> str | None:
