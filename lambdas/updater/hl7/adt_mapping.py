@@ -4,7 +4,7 @@
     A40       merge patient identifier     -> merge: from MRG-1 into PID-3 (+ PID-5/7/8)
     other     (A01, A03, A04, ...)         -> acknowledged as ignored, counted by event code
 
-Field mapping (docs/hl7-adt.md has the table and the reasons):
+Field mapping (docs/corrections.md and the README have the table):
 
     PID-3 (CX, repeating)  PatientID = CX.1 of the MR repetition (the first one otherwise),
                            IssuerOfPatientID = CX.4.1 (assigning authority's namespace id)
