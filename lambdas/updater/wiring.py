@@ -93,6 +93,7 @@ class _Common:
     clock: SystemClock
     batches: BatchRecorder
     fan_outs: FanOutTable
+    completion: BatchCompletion
 
 
 def _common(
@@ -121,7 +122,7 @@ def _common(
     recorder = OutcomeRecorder(
         ledger, publisher, failures, metrics, auditor=auditor, clock=clock, on_ended=completion
     )
-    return _Common(ledger, recorder, gateway, publisher, failures, clock, batches, fan_outs)
+    return _Common(ledger, recorder, gateway, publisher, failures, clock, batches, fan_outs, completion)
 
 
 class ImportReactions:
@@ -197,6 +198,7 @@ def _fan_out(settings: UpdaterSettings, metrics: MetricsSink, common: _Common) -
         fan_outs=common.fan_outs,
         search=ImageSetFinder(common.gateway),
         batches=common.batches,
+        completion=common.completion,
         metrics=metrics,
         clock=common.clock,
         rules=FanOutRules(settings.max_fan_out, settings.payload_limit_bytes, settings.allowed_datastores),

@@ -76,10 +76,12 @@ class BatchCompletion:
         self._ledger = ledger
 
     def child_ended(self, entry: LedgerEntry, outcome: UpdateOutcome) -> None:
-        parent_id = entry.parent_id
-        if parent_id is None:
-            return
-        record = self._fan_outs.child_ended(parent_id, ChildResult.of(outcome))
+        if entry.parent_id is not None:
+            self.count(entry.parent_id, ChildResult.of(outcome))
+
+    def count(self, parent_id: str, result: ChildResult) -> None:
+        """One child's result on its parent; the parent ends when this completes its set."""
+        record = self._fan_outs.child_ended(parent_id, result)
         if record is None or not record.complete:
             return
         parent = self._ledger.get(parent_id)

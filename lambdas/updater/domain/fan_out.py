@@ -34,10 +34,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from updater.domain.batch import BatchOutcome, BatchStatus, ChildRef, FanOutPlan, FanOutRecord
-from updater.domain.batch_completion import BatchRecorder
+from updater.domain.batch import BatchOutcome, BatchStatus, ChildRef, ChildResult, FanOutPlan, FanOutRecord
+from updater.domain.batch_completion import BatchCompletion, BatchRecorder
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.identifiers import reported_request_id, reported_resource_id
+from updater.domain.outcome import OutcomeStatus
 from updater.domain.ports import Clock, FanOuts, ImageSetSearch, Ledger, MetricsSink
 from updater.domain.request import UpdateRequest
 from updater.domain.selectors import FoundImageSet, SelectorRequest, template_request
@@ -73,10 +74,12 @@ class FanOut:
         fan_outs: FanOuts,
         search: ImageSetSearch,
         batches: BatchRecorder,
+        completion: BatchCompletion,
         metrics: MetricsSink,
         clock: Clock,
         rules: FanOutRules,
     ) -> None:
+        self._completion = completion
         self._ledger = ledger
         self._fan_outs = fan_outs
         self._search = search
@@ -160,6 +163,13 @@ class FanOut:
         trigger = record.plan.trigger
         for ref in record.plan.children:
             child = parent.child(ref.image_set_id, study_wide=study_wide)
+            held = self._ledger.get(child.request_id)
+            if held is not None and held.digest not in ("", child.content_digest()):
+                # A caller's own request took the child's id first: it is not the child (it is not
+                # adopted, its outcome not counted); the child cannot run, so its parent counts it
+                # failed and still ends.
+                self._completion.count(parent.request_id, _reused_child(child))
+                continue
             # Opened with its parent before intake sees it, so however it ends, the parent counts it.
             self._ledger.open(
                 child.request_id,
@@ -212,6 +222,15 @@ def _children(parent: SelectorRequest, matched: Sequence[FoundImageSet]) -> list
         head = ids[0]
         return [ChildRef(request_id=parent.child(head).request_id, image_set_id=head, covers=tuple(ids[1:]))]
     return [ChildRef(request_id=parent.child(i).request_id, image_set_id=i) for i in ids]
+
+
+def _reused_child(child: UpdateRequest) -> ChildResult:
+    return ChildResult(
+        request_id=child.request_id,
+        image_set_id=child.image_set_id,
+        status=OutcomeStatus.FAILED,
+        error_code=FailureCode.REQUEST_ID_REUSED,
+    )
 
 
 def _child_body(child: UpdateRequest) -> str:

@@ -146,6 +146,7 @@ class FanOutWorld:
         self.lane = FakeLane()
         self.audit = FakeAudit()
         self.batches = BatchRecorder(self.ledger, self.events, self.failures, self.metrics)
+        self.completion = BatchCompletion(self.fan_outs, self.batches, self.ledger)
         self.recorder = OutcomeRecorder(
             self.ledger,
             self.events,
@@ -153,7 +154,7 @@ class FanOutWorld:
             self.metrics,
             auditor=self.audit,
             clock=self.clock,
-            on_ended=BatchCompletion(self.fan_outs, self.batches, self.ledger),
+            on_ended=self.completion,
         )
         self.search = FakeSearch(self.images, self.ids)
         self.fan_out = FanOut(
@@ -161,6 +162,7 @@ class FanOutWorld:
             fan_outs=self.fan_outs,
             search=self.search,
             batches=self.batches,
+            completion=self.completion,
             metrics=self.metrics,
             clock=self.clock,
             rules=FanOutRules(self.max_fan_out, 10_240, frozenset()),

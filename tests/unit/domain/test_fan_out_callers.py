@@ -10,6 +10,7 @@ from tests.unit.domain.fan_out_world import CLERK, FanOutWorld
 from tests.unit.updater.factories import DATASTORE_ID
 from updater.domain.intake import Admission
 from updater.domain.outcome import OutcomeStatus
+from updater.domain.selectors import child_request_id
 
 A08 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|CTRL-7|P|2.5\rPID|1||2178309^^^^MR||ROE^RICHARD||19700101|M\r"
 
@@ -88,3 +89,26 @@ def test_a_parent_request_id_reused_for_other_content_never_touches_the_original
     ((_, detail),) = world.batch_events()
     assert (detail["requestId"], detail["succeeded"]) == ("fix-name", 2)
     assert all(world.patient(i)["PatientName"] == "DOE^JANE" for i in world.ids)
+
+
+def test_a_child_whose_id_a_caller_took_first_counts_as_failed_and_the_parent_still_ends() -> None:
+    world = FanOutWorld(image_sets=2)
+    taken = {
+        "datastoreId": DATASTORE_ID,
+        "imageSetId": world.ids[0],
+        "requestId": child_request_id("fix-name", world.ids[0]),
+        "DICOMUpdates": {
+            "updatableAttributes": {
+                "SchemaVersion": 1.1,
+                "Patient": {"DICOM": {"PatientName": "TAKEN^FIRST"}},
+            }
+        },
+    }
+    assert world.admit(taken).admission is Admission.FORWARDED
+    world.admit(patient_correction())
+    outcomes = world.run_lanes(world.lane_messages())
+    assert len(outcomes) == 2  # the caller's own request and the one child that could run
+    ((detail_type, detail),) = world.batch_events()
+    assert detail_type == "ImageSetMetadataUpdate.BatchPartiallyFailed"
+    assert (detail["succeeded"], detail["failed"]) == (1, 1)
+    assert {c["errorCode"] for c in detail["children"]} == {None, "REQUEST_ID_REUSED"}
