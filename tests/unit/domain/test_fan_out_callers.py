@@ -4,13 +4,14 @@ that caller and audited like any request, its requestId bound to its content."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from tests.unit.domain.fan_out_world import CLERK, FanOutWorld
+from tests.unit.domain.fan_out_world import CLERK, OPERATOR, PROVENANCE, FanOutWorld
 from tests.unit.updater.factories import DATASTORE_ID
 from updater.domain.intake import Admission
 from updater.domain.outcome import OutcomeStatus
-from updater.domain.selectors import child_request_id
+from updater.domain.selectors import ParentMessage, child_request_id, parse_parent_request
 
 A08 = "MSH|^~\\&|A|B|C|D|20260101||ADT^A08|CTRL-7|P|2.5\rPID|1||2178309^^^^MR||ROE^RICHARD||19700101|M\r"
 
@@ -112,3 +113,32 @@ def test_a_child_whose_id_a_caller_took_first_counts_as_failed_and_the_parent_st
     assert detail_type == "ImageSetMetadataUpdate.BatchPartiallyFailed"
     assert (detail["succeeded"], detail["failed"]) == (1, 1)
     assert {c["errorCode"] for c in detail["children"]} == {None, "REQUEST_ID_REUSED"}
+
+
+def _last_try(world: FanOutWorld, body: dict[str, Any]) -> Any:
+    """What the finalizer does with a parent intake could not take on any delivery."""
+    message = ParentMessage(parse_parent_request(json.dumps(body)), "sqs")
+    sender = PROVENANCE.callers.from_queue(OPERATOR)
+    return world.intake.admit_parent(message, json.dumps(body), sender=sender, last_try=True)
+
+
+def test_the_last_try_of_a_parent_that_never_fanned_out_ends_it_retries_exhausted_without_a_search() -> None:
+    world = FanOutWorld(image_sets=2)
+    _last_try(world, patient_correction())
+    assert world.search.calls == 0 and world.lane_messages() == []
+    ((detail_type, detail),) = world.batch_events()
+    assert (detail_type, detail["errorCode"]) == ("ImageSetMetadataUpdate.BatchFailed", "RETRIES_EXHAUSTED")
+
+
+def test_the_last_try_of_a_fanned_out_parent_sends_its_recorded_children_and_searches_nothing() -> None:
+    world = FanOutWorld(image_sets=2)
+    world.admit(patient_correction())
+    first = world.lane_messages()
+    _last_try(world, patient_correction())
+    again = world.lane_messages()
+    assert world.search.calls == 1
+    assert {m.request.request_id for m in again} == {m.request.request_id for m in first}
+    assert {m.caller.name for m in again} == {"operator"}
+    world.run_lanes(first + again)
+    ((detail_type, detail),) = world.batch_events()
+    assert (detail_type, detail["succeeded"]) == ("ImageSetMetadataUpdate.BatchSucceeded", 2)
