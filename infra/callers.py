@@ -15,7 +15,7 @@ A caller looks like::
 
     {"name": "ris", "principal": "arn:aws:iam::111122223333:role/ris-corrections",
      "eventSource": "hospital.ris", "datastores": ["*"],
-     "may": {"force": false, "revert": true, "includeStudyImageSets": false}}
+     "may": {"force": false, "revert": true, "includeStudyImageSets": false, "patientLevel": true}}
 
 `senderId` (the role's RoleId, `aws iam get-role --query Role.RoleId`) is needed only for a
 principal in another account: IAM answers the updater for its own account only.
@@ -55,6 +55,8 @@ class CallerRights(_Camel):
     force: bool = False
     revert: bool = False
     include_study_image_sets: bool = False
+    # Selectors, merges and HL7 ADT: one request that changes every image set of a patient or study.
+    patient_level: bool = False
 
     def names(self) -> list[str]:
         """The rights as the functions name them (updater.domain.callers.Right)."""
@@ -62,6 +64,7 @@ class CallerRights(_Camel):
             "force": self.force,
             "revert": self.revert,
             "includeStudyImageSets": self.include_study_image_sets,
+            "patientLevel": self.patient_level,
         }
         return sorted(name for name, value in granted.items() if value)
 

@@ -129,6 +129,10 @@ class StageConfig(_CamelModel):
     import_output_s3_uris: tuple[S3Prefix, ...] = ()
     import_input_s3_uris: tuple[S3Prefix, ...] = ()
     import_rules_file: str | None = None
+    # The most image sets one selector request (patient, study, merge) may change.
+    max_fan_out: int = Field(default=100, ge=1, le=1000)
+    # Where HL7 v2 ADT messages apply; default: the stage's only data store.
+    hl7_datastore_id: DatastoreId | None = None
     removal_policy: Literal["retain", "destroy"] = "retain"
     # Who may send requests and what each may do (infra/callers.py); import rules are a caller too.
     callers: tuple[CallerConfig, ...] = ()

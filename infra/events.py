@@ -21,6 +21,7 @@ from constructs import Construct
 from infra.callers import restrict_rule_queue
 from infra.ingest import DLQ_RETENTION, encrypted_queue
 from infra.names import (
+    IMAGE_SET_CREATED_DETAIL_TYPE,
     IMPORT_COMPLETED_DETAIL_TYPE,
     IMPORT_COMPLETED_SOURCE,
     REQUEST_DETAIL_TYPE,
@@ -37,7 +38,7 @@ def import_completed_pattern(datastore_ids: tuple[str, ...]) -> events.EventPatt
     """The real HealthImaging event, only for this stage's data stores."""
     return events.EventPattern(
         source=[IMPORT_COMPLETED_SOURCE],
-        detail_type=[IMPORT_COMPLETED_DETAIL_TYPE],
+        detail_type=[IMPORT_COMPLETED_DETAIL_TYPE, IMAGE_SET_CREATED_DETAIL_TYPE],
         detail={"datastoreId": list(datastore_ids)},
     )
 
@@ -117,7 +118,10 @@ class EventRouting(Construct):
         self.import_rule = events.Rule(
             self,
             "ImportCompletedRule",
-            description="HealthImaging Import Job Completed (this stage's data stores) -> ingest queue",
+            description=(
+                "HealthImaging Import Job Completed and Image Set Created (this stage's data stores)"
+                " -> rules queue"
+            ),
             event_pattern=import_completed_pattern(datastore_ids),
             targets=[self._queue_target(rule_queue, self.import_rule_dlq)],
         )

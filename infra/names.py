@@ -22,6 +22,8 @@ FINALIZE_HANDLER = "updater.handlers.finalize.lambda_handler"
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED_SOURCE = "aws.medical-imaging"
 IMPORT_COMPLETED_DETAIL_TYPE = "Import Job Completed"
+# Per image set: the import rules run on whichever of the two comes first (updater.imports).
+IMAGE_SET_CREATED_DETAIL_TYPE = "Image Set Created"
 SETTLE_NOTICE_DETAIL_TYPES = ("Image Set Updated", "Image Set Update Failed")
 
 
@@ -176,6 +178,8 @@ def updater_environment(
         "SETTLE_NOTICES": "true",
         "PRIMARY_IMAGE_SET_RULES": stage.primary_image_set_rules,
         "IMPORT_RULES_PATH": import_rules_path,
+        "MAX_FAN_OUT": str(stage.max_fan_out),
+        "HL7_DATASTORE_ID": stage.hl7_datastore_id or "",
         "RULE_QUEUE_ARN": rule_queue_arn,
         "RULE_DLQ_ARN": rule_dlq_arn,
         "TRUSTED_RULES": trusted_rules,

@@ -165,7 +165,13 @@ def intake_statements(
             actions=["sqs:SendMessage", "sqs:ChangeMessageVisibility"],
             resources=[lane_queue_arn],
         ),
-        _image_sets(stack, grants, "ReadImportedImageSets", ("medical-imaging:GetImageSetMetadata",)),
+        # Import reactions read what imports made; selector requests search (SearchImageSets).
+        _image_sets(
+            stack,
+            grants,
+            "ReadImportedImageSets",
+            ("medical-imaging:GetImageSetMetadata", "medical-imaging:SearchImageSets"),
+        ),
         *_s3_statements(stack, import_locations),
     ]
 

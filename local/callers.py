@@ -23,7 +23,7 @@ LOCAL_OPERATOR = {
     "senderIds": [MOTO_DEFAULT_SENDER_ID],
     # The sources the local tools put requests on the requests bus with.
     "eventSources": ["local.submit", "chaos.soak", "bench.load", "local.tests"],
-    "may": ["force", "includeStudyImageSets", "revert"],
+    "may": ["force", "includeStudyImageSets", "patientLevel", "revert"],
 }
 TRUST_THIS_ACCOUNT = json.dumps(
     {

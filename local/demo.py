@@ -222,9 +222,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     LOG_FILE.parent.mkdir(parents=True, exist_ok=True)
     with LocalStack(options) as stack:
         steps, events, dlq = _run(stack, out)
+        from local.corrections import correct_one_patient  # noqa: PLC0415  (loads the stack's modules)
+
+        corrected = correct_one_patient(stack, out)  # a patient-level correction
         LOG_FILE.write_text(stack.function_logs(), encoding="utf-8")
         audited = _copy_audit_trail(stack)
-    ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE)
+    ok = print_report(out, steps, events, dlq, _metrics_emitted(LOG_FILE), LOG_FILE) and corrected
     shown = AUDIT_COPY.relative_to(REPO_ROOT)
     out.write(f"audit trail: {audited} records copied to {shown}/ (the stack's Object Lock bucket)\n")
     out.write(f"  python -m updater_ops.audit list --from-dir {shown}\n")

@@ -20,9 +20,16 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from updater.domain.audit import AuditRecord
+from updater.domain.batch import (
+    DETAIL_TYPE_BATCH_FAILED,
+    DETAIL_TYPE_BATCH_PARTIALLY_FAILED,
+    DETAIL_TYPE_BATCH_SUCCEEDED,
+    BatchOutcome,
+)
 from updater.domain.errors import FailureCode
 from updater.domain.outcome import DETAIL_TYPE_FAILED, DETAIL_TYPE_SUCCEEDED, SOURCE, UpdateOutcome
 from updater.domain.request import CliUpdateInput, UpdateRequest
+from updater.domain.selectors import MergeRequest, SelectorRequest
 from updater.imports.runner import IMPORT_FAILED_DETAIL_TYPE, IMPORT_SUMMARY_DETAIL_TYPE
 from updater.imports.summary import ImportSummary
 from updater.schema_contract import add_outcome_rules, add_request_rules
@@ -96,6 +103,35 @@ def import_outcome_schema() -> dict[str, Any]:
     }
 
 
+def selector_request_schema() -> dict[str, Any]:
+    """A parent request: a selector (patient or study) or a patient merge."""
+    _, definitions = models_json_schema(
+        [(SelectorRequest, "validation"), (MergeRequest, "validation")], by_alias=True
+    )
+    return {
+        "$schema": DRAFT,
+        "title": "ImageSetMetadataUpdateSelectorRequest",
+        "description": (
+            "An SQS message body or EventBridge detail asking the updater to change every image set "
+            "of a patient or a study in one data store (one child request per image set), or to "
+            "merge two patients. HL7 v2 ADT messages (contentType application/hl7-v2) become these."
+        ),
+        "anyOf": [{"$ref": "#/$defs/SelectorRequest"}, {"$ref": "#/$defs/MergeRequest"}],
+        "$defs": definitions["$defs"],
+    }
+
+
+def batch_outcome_schema() -> dict[str, Any]:
+    schema = BatchOutcome.model_json_schema(by_alias=True)
+    schema["$schema"] = DRAFT
+    schema["description"] = (
+        f"detail of the {DETAIL_TYPE_BATCH_SUCCEEDED}, {DETAIL_TYPE_BATCH_PARTIALLY_FAILED} and "
+        f"{DETAIL_TYPE_BATCH_FAILED} events (source {SOURCE}): a parent's one aggregate outcome. "
+        "Ids, versions, counts and codes only, never attribute values nor the selector's."
+    )
+    return schema
+
+
 def audit_record_schema() -> dict[str, Any]:
     schema = AuditRecord.model_json_schema(by_alias=True, mode="serialization")
     schema["$schema"] = DRAFT
@@ -109,6 +145,8 @@ def audit_record_schema() -> dict[str, Any]:
 SCHEMAS: dict[str, Callable[[], dict[str, Any]]] = {
     "update-request.schema.json": request_schema,
     "update-outcome.schema.json": outcome_schema,
+    "selector-request.schema.json": selector_request_schema,
+    "batch-outcome.schema.json": batch_outcome_schema,
     "audit-record.schema.json": audit_record_schema,
     "import-outcome.schema.json": import_outcome_schema,
 }

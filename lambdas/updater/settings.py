@@ -58,6 +58,10 @@ class UpdaterSettings(BaseModel):
     # A version still not settled this long after its call ends SETTLE_TIMEOUT.
     settle_timeout_s: int = Field(default=900, alias="SETTLE_TIMEOUT_S", ge=1)
     import_rules_path: str = Field(default="", alias="IMPORT_RULES_PATH")
+    # The most image sets one selector request (a patient, a study, a merge) may change.
+    max_fan_out: int = Field(default=100, alias="MAX_FAN_OUT", ge=1, le=1000)
+    # Where HL7 v2 ADT messages apply (they name no data store): default, the stage's only one.
+    hl7_datastore_id: str = Field(default="", alias="HL7_DATASTORE_ID")
     # Provenance: the queue only the stage's rules deliver to, each rule's ARN -> its role
     # (requests, settles, imports) as JSON, and the account and region HealthImaging events must name.
     rule_queue_arn: str = Field(default="", alias="RULE_QUEUE_ARN")
@@ -78,6 +82,13 @@ class UpdaterSettings(BaseModel):
             "GetImageSetMetadata": self.get_image_set_metadata_tps,
             "SearchImageSets": self.search_image_sets_tps,
         }
+
+    @property
+    def hl7_datastore(self) -> str:
+        if self.hl7_datastore_id:
+            return self.hl7_datastore_id
+        only = sorted(self.allowed_datastores)
+        return only[0] if len(only) == 1 else ""
 
     @property
     def rule_queue_arns(self) -> frozenset[str]:

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 from updater.adapters.audit_store import S3AuditStore
 from updater.adapters.events import OutcomePublisher
 from updater.adapters.failures import FailureQueue
+from updater.adapters.fan_out_table import FanOutTable
 from updater.adapters.healthimaging import HealthImagingGateway
 from updater.adapters.lane import LaneQueue, QueueVisibility
 from updater.adapters.ledger import LedgerTable
 from updater.adapters.read_budget import ReadBudget, read_rates
 from updater.adapters.sdk import AwsClients
+from updater.domain.batch_completion import BatchCompletion, BatchRecorder
 from updater.domain.calls import OpenCall
 from updater.domain.ports import MetricsSink
 from updater.domain.provenance import trusted_rules
@@ -31,11 +33,13 @@ from updater.settings import UpdaterSettings
 
 # Each builder imports what only its function uses: a cold start loads its own function's code.
 if TYPE_CHECKING:
+    from updater.domain.fan_out import FanOut
     from updater.domain.finalize import Finalizer
     from updater.domain.intake import Intake
     from updater.domain.notices import SettleNotices
     from updater.domain.provenance import Provenance, RuleRole
     from updater.domain.steps import LaneSteps
+    from updater.hl7 import Hl7Translation
     from updater.imports.runner import ImportReactionRunner
 
 
@@ -87,6 +91,9 @@ class _Common:
     publisher: OutcomePublisher
     failures: FailureQueue
     clock: SystemClock
+    batches: BatchRecorder
+    fan_outs: FanOutTable
+    completion: BatchCompletion
 
 
 def _common(
@@ -105,11 +112,17 @@ def _common(
         ),
     )
     clock = SystemClock()
-    # Every function that ends requests writes their audit records (no bucket: unit and local runs
+    batches = BatchRecorder(ledger, publisher, failures, metrics)
+    fan_outs = FanOutTable(clients.dynamodb, settings.ledger_table_name)
+    # Every function ends requests; a fan-out's child that ends counts on its parent. Every
+    # function that ends requests writes their audit records (no bucket: unit and local runs
     # without a trail).
+    completion = BatchCompletion(fan_outs, batches, ledger)
     auditor = S3AuditStore(clients.s3, settings.audit_bucket) if settings.audit_bucket else None
-    recorder = OutcomeRecorder(ledger, publisher, failures, metrics, auditor=auditor, clock=clock)
-    return _Common(ledger, recorder, gateway, publisher, failures, clock)
+    recorder = OutcomeRecorder(
+        ledger, publisher, failures, metrics, auditor=auditor, clock=clock, on_ended=completion
+    )
+    return _Common(ledger, recorder, gateway, publisher, failures, clock, batches, fan_outs, completion)
 
 
 class ImportReactions:
@@ -171,7 +184,32 @@ def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink
         provenance=_provenance(settings, clients, common),
         imports=_imports(settings, clients, metrics, common),
         notices=_notices(settings, common, lane, metrics),
+        fan_out=_fan_out(settings, metrics, common),
+        hl7=_hl7(settings),
     )
+
+
+def _fan_out(settings: UpdaterSettings, metrics: MetricsSink, common: _Common) -> FanOut:
+    from updater.adapters.image_set_search import ImageSetFinder  # noqa: PLC0415
+    from updater.domain.fan_out import FanOut, FanOutRules  # noqa: PLC0415
+
+    return FanOut(
+        ledger=common.ledger,
+        fan_outs=common.fan_outs,
+        search=ImageSetFinder(common.gateway),
+        batches=common.batches,
+        completion=common.completion,
+        metrics=metrics,
+        clock=common.clock,
+        rules=FanOutRules(settings.max_fan_out, settings.payload_limit_bytes, settings.allowed_datastores),
+    )
+
+
+def _hl7(settings: UpdaterSettings) -> Hl7Translation:
+    """Built at the first HL7 message: the parser is cold-start weight most functions never use."""
+    from updater.hl7 import Hl7Translation  # noqa: PLC0415
+
+    return Hl7Translation(settings.hl7_datastore)
 
 
 def _provenance(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> Provenance:

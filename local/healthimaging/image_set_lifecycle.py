@@ -59,9 +59,14 @@ def stamp_identity(document: MetadataDocument, datastore_id: str, image_set_id: 
 
 
 def add_active_image_set(
-    state: EmulatorState, datastore: Datastore, document: MetadataDocument, is_primary: bool = True
+    state: EmulatorState,
+    datastore: Datastore,
+    document: MetadataDocument,
+    is_primary: bool = True,
+    *,
+    announce: bool = True,
 ) -> ImageSet:
-    """Version 1, ACTIVE/CREATED: what an import leaves behind."""
+    """Version 1, ACTIVE/CREATED: what an import leaves behind (announced as `Image Set Created`)."""
     now = state.clock.now()
     image_set_id = new_resource_id()
     image_set = ImageSet(image_set_id, datastore.datastore_id, created_at=now, is_primary=is_primary)
@@ -70,7 +75,8 @@ def add_active_image_set(
     )
     image_set.versions.append(version)
     datastore.image_sets[image_set_id] = image_set
-    emit_image_set_event(state, image_set, "Image Set Created", now)
+    if announce:
+        emit_image_set_event(state, image_set, "Image Set Created", now)
     return image_set
 
 

@@ -52,9 +52,9 @@ class Refusal:
 
 
 def place_instances(
-    state: EmulatorState, datastore: Datastore, instances: list[ParsedInstance]
+    state: EmulatorState, datastore: Datastore, instances: list[ParsedInstance], *, announce: bool = True
 ) -> tuple[list[Placement], list[Refusal]]:
-    """Caller holds the state lock."""
+    """Caller holds the state lock. `announce`: publish `Image Set Created` for new image sets."""
     placements: list[Placement] = []
     refusals: list[Refusal] = []
     for key, members in group_by_series(instances).items():
@@ -65,9 +65,10 @@ def place_instances(
                 _study_grouping(s.latest.document) != _study_grouping(incoming)
                 for s in _primaries(datastore, key)
             )
-            placements.append(Placement(_create(state, datastore, members, not conflict), members))
+            created = _create(state, datastore, members, not conflict, announce)
+            placements.append(Placement(created, members))
         elif _grouping(primary.latest.document, key) != _grouping(incoming, key):
-            placements.append(Placement(_create(state, datastore, members, False), members))
+            placements.append(Placement(_create(state, datastore, members, False, announce), members))
         elif primary.state == "LOCKED":
             refusals += [
                 Refusal(m, f"Image set {primary.image_set_id} is LOCKED by a write in progress")
@@ -104,9 +105,13 @@ def _grouping(document: MetadataDocument, key: SeriesKey) -> tuple[Any, ...]:
 
 
 def _create(
-    state: EmulatorState, datastore: Datastore, members: list[ParsedInstance], is_primary: bool
+    state: EmulatorState,
+    datastore: Datastore,
+    members: list[ParsedInstance],
+    is_primary: bool,
+    announce: bool = True,
 ) -> ImageSet:
-    image_set = add_active_image_set(state, datastore, {}, is_primary=is_primary)
+    image_set = add_active_image_set(state, datastore, {}, is_primary=is_primary, announce=announce)
     image_set.latest.document = build_document(datastore.datastore_id, image_set.image_set_id, members)
     _keep_frames(image_set, members)
     return image_set

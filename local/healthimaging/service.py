@@ -127,19 +127,31 @@ class HealthImagingService:
         return str(created["datastoreId"])
 
     def seed_image_set(
-        self, datastore_id: str, metadata_document: MetadataDocument, *, is_primary: bool = True
+        self,
+        datastore_id: str,
+        metadata_document: MetadataDocument,
+        *,
+        is_primary: bool = True,
+        announce: bool = True,
     ) -> str:
-        """Version 1, ACTIVE/CREATED, holding `metadata_document` (ids and SchemaVersion stamped)."""
+        """Version 1, ACTIVE/CREATED, holding `metadata_document` (ids and SchemaVersion stamped);
+        `announce=False` keeps `Image Set Created` (and so the stack's import rules) out of it."""
         with self._state.lock:
             datastore = self._state.datastore(datastore_id)
-            image_set = add_active_image_set(self._state, datastore, metadata_document, is_primary)
+            image_set = add_active_image_set(
+                self._state, datastore, metadata_document, is_primary, announce=announce
+            )
         self._state.outbox.flush()
         return image_set.image_set_id
 
     def import_dicom_files(
-        self, datastore_id: str, paths: list[str], *, reidentify: bool = True
+        self, datastore_id: str, paths: list[str], *, reidentify: bool = True, announce: bool = False
     ) -> list[str]:
         """Import synchronously; unreadable files are skipped. Returns the image sets created or matched.
+
+        A seeding shortcut, not an import job: the new image sets are not announced as `Image Set
+        Created` unless `announce` (the stack's import rules react to that event, and a test's
+        fixture would otherwise change under it). Import jobs always announce.
 
         By default every call re-identifies its series and instances (fresh Series and SOP Instance
         UIDs, the Study kept), so importing one sample file N times gives N new primary image sets.
@@ -152,7 +164,8 @@ class HealthImagingService:
         if reidentify:
             instances = reidentified(instances)
         with self._state.lock:
-            placements, _ = place_instances(self._state, self._state.datastore(datastore_id), instances)
+            datastore = self._state.datastore(datastore_id)
+            placements, _ = place_instances(self._state, datastore, instances, announce=announce)
         self._state.outbox.flush()
         return list(dict.fromkeys(p.image_set.image_set_id for p in placements))
 

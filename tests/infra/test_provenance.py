@@ -198,3 +198,20 @@ def test_the_auditor_role_only_reads_the_records_and_decrypts_them(stage: Synthe
     trust = roles[auditor_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     if not stage.config.audit.auditors:  # the account's principals, and only with MFA
         assert all(s["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}} for s in trust)
+
+
+def test_patient_level_corrections_are_a_right_of_their_own_and_the_fan_out_limit_is_the_stages(
+    stage: SynthesizedStage,
+) -> None:
+    """Selectors, merges and HL7 ADT need patientLevel: granted in cdk.json per caller, never to
+    the import rules; every function gets the stage's maxFanOut."""
+    environments = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in stage.resources_of_type("AWS::Lambda::Function").values()
+    ]
+    policies = {p.name: p for p in parse_policies(environments[0]["CALLERS"])}
+    patient_level = {name for name, p in policies.items() if Right.PATIENT_LEVEL in p.may}
+    assert patient_level == {c.name for c in stage.config.callers if c.may.patient_level}
+    assert patient_level and patient_level != set(policies)  # granted to some callers, not to all
+    assert "patientLevel" not in environments[0]["IMPORT_CALLER_RIGHTS"].split(",")
+    assert {e["MAX_FAN_OUT"] for e in environments} == {str(stage.config.max_fan_out)}

@@ -91,8 +91,10 @@ def test_only_the_apply_function_may_update_an_image_set(stage: SynthesizedStage
         "medical-imaging:GetImageSetMetadata",
         "medical-imaging:UpdateImageSetMetadata",
     }
+    # Intake reads what imports made and resolves selectors (SearchImageSets); it never updates.
     assert actions_of(policy_of(stage, "intake"), "medical-imaging") == {
-        "medical-imaging:GetImageSetMetadata"
+        "medical-imaging:GetImageSetMetadata",
+        "medical-imaging:SearchImageSets",
     }
     assert actions_of(policy_of(stage, "finalize"), "medical-imaging") == {
         "medical-imaging:GetImageSet",

@@ -241,7 +241,8 @@ def test_import_completed_rule_matches_the_real_event_for_configured_datastores(
             "EventBusName": Match.absent(),  # the default bus, where AWS services publish
             "EventPattern": {
                 "source": ["aws.medical-imaging"],
-                "detail-type": ["Import Job Completed"],
+                # Per image set as well as per job: the import rules apply whichever comes first.
+                "detail-type": ["Import Job Completed", "Image Set Created"],
                 "detail": {"datastoreId": list(stage.config.datastore_ids)},
             },
             "Targets": [

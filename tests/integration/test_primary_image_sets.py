@@ -58,7 +58,7 @@ def test_each_seed_example_on_a_primary_image_set_under_strict_rules(
 def test_a_non_primary_image_set_takes_the_patient_change(stack: LocalStack) -> None:
     primary = import_image_set(stack, "CT_small.dcm")
     copy = stack.emulator.service.seed_image_set(
-        stack.datastore_id, read_metadata(stack, primary), is_primary=False
+        stack.datastore_id, read_metadata(stack, primary), is_primary=False, announce=False
     )
     outcome = submit_and_wait(stack, sample_request(stack, "01-update-patient-name.json", copy, "prim-copy"))
     assert outcome["status"] == "SUCCEEDED", outcome

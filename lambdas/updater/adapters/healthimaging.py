@@ -99,6 +99,11 @@ class HealthImagingGateway:
                 self._versions.popitem(last=False)
         return document
 
+    def search_image_sets(self, params: dict[str, Any]) -> dict[str, Any]:
+        """One page of SearchImageSets (adapters.image_set_search pages and reads it)."""
+        answer: dict[str, Any] = self._call("SearchImageSets", self._client.search_image_sets, params)
+        return answer
+
     def update(
         self,
         datastore_id: str,

@@ -72,8 +72,17 @@ class LedgerTable:
 
     # -- requests ------------------------------------------------------------------------------
     def open(
-        self, request_id: str, *, digest: str, datastore_id: str, image_set_id: str, received_at_ms: int
+        self,
+        request_id: str,
+        *,
+        digest: str,
+        datastore_id: str,
+        image_set_id: str,
+        received_at_ms: int,
+        parent_id: str | None = None,
     ) -> OpenedEntry:
+        parent = ", parentId = if_not_exists(parentId, :parent)" if parent_id is not None else ""
+        extra = {":parent": {"S": parent_id}} if parent_id is not None else {}
         with dynamodb_errors():
             answer = self._client.update_item(
                 TableName=self._table,
@@ -82,6 +91,7 @@ class LedgerTable:
                     "SET #s = if_not_exists(#s, :received), receivedAt = if_not_exists(receivedAt, :now), "
                     "digest = if_not_exists(digest, :digest), datastoreId = if_not_exists(datastoreId, :ds), "
                     "imageSetId = if_not_exists(imageSetId, :is), expiresAt = if_not_exists(expiresAt, :exp)"
+                    + parent
                 ),
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
@@ -91,13 +101,16 @@ class LedgerTable:
                     ":ds": {"S": datastore_id},
                     ":is": {"S": image_set_id},
                     ":exp": {"N": str(received_at_ms // 1000 + self._ttl_s)},
+                    **extra,
                 },
                 ReturnValues="ALL_OLD",
             )
         old = answer.get("Attributes")
         if old:
             return OpenedEntry(_entry(request_id, old), created=False)
-        entry = LedgerEntry(request_id, LedgerStatus.RECEIVED, received_at_ms, digest=digest)
+        entry = LedgerEntry(
+            request_id, LedgerStatus.RECEIVED, received_at_ms, digest=digest, parent_id=parent_id
+        )
         return OpenedEntry(entry, created=True)
 
     def get(self, request_id: str) -> LedgerEntry | None:
@@ -305,6 +318,7 @@ def _entry(request_id: str, item: Mapping[str, Any]) -> LedgerEntry:
         outcome=json.loads(outcome) if outcome else None,
         published=bool(item.get("published", {}).get("BOOL", False)),
         applied=_call_from_wire(json.loads(applied)) if applied else None,
+        parent_id=item.get("parentId", {}).get("S"),
     )
 
 

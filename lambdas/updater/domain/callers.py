@@ -11,7 +11,9 @@ A caller is never what a message body says it is. Intake knows how each record a
 and looks the caller up among the stage's configured callers (cdk.json `callers`, passed to the
 functions as CALLERS). An unknown caller, or one outside its data stores, ends CALLER_NOT_ALLOWED;
 a known caller using `force`, `revertToVersionId` or `includeStudyImageSets` without that right
-ends OPERATION_NOT_ALLOWED. Both before anything is read or written for the request.
+ends OPERATION_NOT_ALLOWED, as does a selector, a merge or an HL7 ADT message (one request that
+changes every image set of a patient or a study) from a caller without `patientLevel`. Both
+before anything is read or written for the request.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Right(StrEnum):
     FORCE = "force"
     REVERT = "revert"
     INCLUDE_STUDY = "includeStudyImageSets"
+    PATIENT_LEVEL = "patientLevel"  # selectors, merges and HL7 ADT: many image sets per request
 
 
 class CallerPolicy(BaseModel):
@@ -98,9 +101,11 @@ class Identified:
     caller: Caller
     policy: CallerPolicy | None
 
-    def authorize(self, request: UpdateRequest) -> ValidationFailure | None:
-        """Why this caller may not make `request` (None: it may). Messages name the rule, never
-        the caller's identity or the request's values."""
+    def authorize(
+        self, request: UpdateRequest, *, extra: frozenset[Right] = frozenset()
+    ) -> ValidationFailure | None:
+        """Why this caller may not make `request`, with `extra` rights besides those it needs
+        (None: it may). Messages name the rule, never the caller's identity or the request's values."""
         if self.policy is None:
             return ValidationFailure(
                 FailureCode.CALLER_NOT_ALLOWED, "", "the sender is not a caller of this stage"
@@ -109,7 +114,7 @@ class Identified:
             return ValidationFailure(
                 FailureCode.CALLER_NOT_ALLOWED, "datastoreId", "the caller may not change this data store"
             )
-        missing = sorted(required_rights(request) - self.policy.may)
+        missing = sorted((required_rights(request) | extra) - self.policy.may)
         if missing:
             return ValidationFailure(
                 FailureCode.OPERATION_NOT_ALLOWED,

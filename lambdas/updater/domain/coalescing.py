@@ -40,6 +40,9 @@ def coalescible(request: UpdateRequest) -> bool:
         and not request.is_revert
         and request.expected_version_id is None
         and not request.dry_run
+        # Preconditions hold on the version a call is based on: such a request heads its own call.
+        and request.expect is None
+        and request.matched_by is None
     )
 
 

@@ -70,6 +70,15 @@ class FailureCode(StrEnum):
     INSTANCE_NOT_IN_IMAGE_SET = "INSTANCE_NOT_IN_IMAGE_SET"
     REMOVABLE_VALUE_MISMATCH = "REMOVABLE_VALUE_MISMATCH"
     REVERT_VERSION_NOT_FOUND = "REVERT_VERSION_NOT_FOUND"
+    # Preconditions, selectors and fan-out (domain.preconditions, domain.fan_out), HL7 v2 (updater.hl7)
+    PRECONDITION_FAILED = "PRECONDITION_FAILED"
+    SELECTOR_NOT_MATCHED = "SELECTOR_NOT_MATCHED"
+    SELECTOR_MATCHED_NOTHING = "SELECTOR_MATCHED_NOTHING"
+    FAN_OUT_TOO_LARGE = "FAN_OUT_TOO_LARGE"
+    CHILDREN_FAILED = "CHILDREN_FAILED"
+    UNSUPPORTED_CONTENT_TYPE = "UNSUPPORTED_CONTENT_TYPE"
+    HL7_MALFORMED = "HL7_MALFORMED"
+    HL7_FIELD_INVALID = "HL7_FIELD_INVALID"
     # Runtime outcomes (set by the service layer, not by validation)
     VERSION_CONFLICT = "VERSION_CONFLICT"
     IMAGE_SET_NOT_FOUND = "IMAGE_SET_NOT_FOUND"
@@ -173,6 +182,28 @@ _DESCRIPTIONS: dict[FailureCode, str] = {
     FailureCode.INSTANCE_NOT_IN_IMAGE_SET: "The document updates an instance the image set does not contain.",
     FailureCode.REMOVABLE_VALUE_MISMATCH: "A removal gives a value that differs from the stored one.",
     FailureCode.REVERT_VERSION_NOT_FOUND: "revertToVersionId names a version the image set does not have.",
+    FailureCode.PRECONDITION_FAILED: (
+        "An attribute named in expect does not hold the expected value on the version the update "
+        "would be based on: nothing was changed."
+    ),
+    FailureCode.SELECTOR_NOT_MATCHED: (
+        "The image set no longer holds the selector's values (or another IssuerOfPatientID) when its "
+        "turn came: nothing was changed; the parent counts it as not matched."
+    ),
+    FailureCode.SELECTOR_MATCHED_NOTHING: "The selector matched no image set (or none still matched).",
+    FailureCode.FAN_OUT_TOO_LARGE: (
+        "The selector matches more image sets than one request may change (the stage's maxFanOut)."
+    ),
+    FailureCode.CHILDREN_FAILED: "Every image set the selector matched failed its update.",
+    FailureCode.UNSUPPORTED_CONTENT_TYPE: (
+        "The message attribute contentType names a format the updater does not take (JSON or "
+        "application/hl7-v2)."
+    ),
+    FailureCode.HL7_MALFORMED: "An HL7 v2 message that is not ER7 with an MSH segment the updater can read.",
+    FailureCode.HL7_FIELD_INVALID: (
+        "An HL7 v2 ADT message lacks a field its event needs (PID-3, MRG-1) or a field does not map to "
+        "DICOM (PID-7 not a date)."
+    ),
     FailureCode.VERSION_CONFLICT: (
         "The image set moved past the pinned version, or stayed locked until retries ran out."
     ),

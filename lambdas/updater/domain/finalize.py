@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Unsettled
+from updater.domain.content_types import NotForUpdater
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.image_set import ImageSetVersion
-from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage, classify
+from updater.domain.inbound import ImportCompletedMessage, RejectedMessage, RequestMessage
 from updater.domain.intake import Intake
 from updater.domain.lane_message import LaneDelivery
 from updater.domain.ledger import PendingCall
@@ -25,6 +26,7 @@ from updater.domain.outcome import OutcomeStatus, UpdateOutcome, rejection
 from updater.domain.ports import Clock, Ledger, MetricsSink
 from updater.domain.provenance import Origin
 from updater.domain.recorder import OutcomeRecorder
+from updater.domain.selectors import ParentMessage
 
 
 @dataclass(frozen=True)
@@ -102,13 +104,21 @@ class Finalizer:
     def reject(self, body: str, message: RejectedMessage) -> UpdateOutcome | None:
         return self._intake.reject(body, message).outcome
 
-    def intake_message(self, body: str, origin: Origin) -> UpdateOutcome | ImportGiveUp | None:
+    def intake_message(
+        self, body: str, origin: Origin, content_type: str | None = None
+    ) -> UpdateOutcome | ImportGiveUp | None:
         """An ingest message intake could not take on any delivery (None: a settle notice, whose
-        lane polls without it). Judged by how it arrived, as intake would have."""
-        message = classify(body)
+        lane polls without it, an HL7 event the updater does not map, or a parent: its recorded
+        children are sent once more, or it ends RETRIES_EXHAUSTED). Judged by how it arrived, as
+        intake would have."""
+        message = self._intake.inbound(body, content_type)
         sender = self._intake.judge(message, body, origin)
         if isinstance(sender, ValidationFailure):
             return self._intake.refuse(body, message, sender, origin).outcome
+        if isinstance(message, NotForUpdater):
+            return None
+        if isinstance(message, ParentMessage):
+            return self._intake.admit_parent(message, body, sender=sender, last_try=True).outcome
         if isinstance(message, RejectedMessage):
             return self._intake.reject(body, message, caller=sender.caller).outcome
         if isinstance(message, ImportCompletedMessage):

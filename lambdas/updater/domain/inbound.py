@@ -21,9 +21,11 @@ from updater.domain.errors import FailureCode, RequestRejected, ValidationFailur
 from updater.domain.identifiers import reported_request_id, reported_resource_id
 from updater.domain.notices import SETTLED_EVENTS, SettleNotice, parse_settle_notice
 from updater.domain.request import UpdateRequest, loads_strict, parse_update_request
+from updater.domain.selectors import ParentMessage, is_parent_body, parse_parent_request
 
 REQUEST_DETAIL_TYPE = "ImageSetMetadataUpdate.Requested"
 IMPORT_COMPLETED = "Import Job Completed"
+IMAGE_SET_CREATED = "Image Set Created"  # per image set: the import rules, whichever comes first
 HEALTHIMAGING_SOURCE = "aws.medical-imaging"
 MAX_BODY_BYTES = 256 * 1024  # SQS and EventBridge both cap a message at 256 KiB
 
@@ -60,7 +62,9 @@ class SettleNoticeMessage:
     notice: SettleNotice
 
 
-InboundMessage = RequestMessage | RejectedMessage | ImportCompletedMessage | SettleNoticeMessage
+InboundMessage = (
+    RequestMessage | ParentMessage | RejectedMessage | ImportCompletedMessage | SettleNoticeMessage
+)
 
 
 def _is_envelope(document: Any) -> bool:
@@ -95,7 +99,7 @@ def classify(body: str) -> InboundMessage:
     if not _is_envelope(document):
         return _request(body, "sqs", document)
     detail_type, source = document.get("detail-type"), document.get("source")
-    if detail_type == IMPORT_COMPLETED and source == HEALTHIMAGING_SOURCE:
+    if detail_type in (IMPORT_COMPLETED, IMAGE_SET_CREATED) and source == HEALTHIMAGING_SOURCE:
         return ImportCompletedMessage(document)
     if detail_type in SETTLED_EVENTS and source == HEALTHIMAGING_SOURCE:
         notice = parse_settle_notice(document)
@@ -116,8 +120,10 @@ def _event_rejected(code: FailureCode, message: str, envelope: dict[str, Any]) -
     )
 
 
-def _request(raw: Any, trigger: str, document: Any) -> RequestMessage | RejectedMessage:
+def _request(raw: Any, trigger: str, document: Any) -> RequestMessage | ParentMessage | RejectedMessage:
     try:
+        if is_parent_body(document):  # a selector or a merge: fanned out (domain.fan_out)
+            return ParentMessage(parse_parent_request(raw), trigger)
         return RequestMessage(parse_update_request(raw), trigger)
     except RequestRejected as rejected:
         fields = document if isinstance(document, dict) else {}

@@ -4,17 +4,20 @@ with its outcome or forwarded to its image set's lane.
     body ─► classify ─┬─ request ─► validate ─┬─ invalid ─► claim ─► recorder.finish (FAILED, its code)
                       │                       └─ valid ───► claim ─► lane.send (group = image set)
                       ├─ rejected (not a request, or an event the updater does not take) ─► claim ─► FAILED
+                      ├─ selector / merge ─► fan-out (domain.fan_out) ─► each child takes the request path
                       ├─ import completed ─► import reaction ─► its planned requests take the request path
                       ├─ image set updated / update failed ─► its lane's wait ends (domain.notices)
                       └─ a settle event no open call awaits ─► ignored, counted with its reason
+
+A body is JSON unless its `contentType` says HL7 v2 (``domain.content_types``): an ADT message
+is translated into a selector or merge, or ignored (an event the updater does not map).
 
 Provenance comes first (``domain.provenance``): who sent the record, from its transport. A record
 refused for that (an unknown caller, a right it lacks, a forged service event) ends under a key of
 its own (``provenance.refused_key``) and touches nothing else.
 
-A claim binds a key (the requestId, as reported) to the content that first used it: the same
-content again replays its outcome; other content under the same key ends REQUEST_ID_REUSED under a
-key of its own (``identifiers.reused_key``) and never touches the original's entry or outcome.
+A claim binds a key to the content that first used it (``domain.admission``): other content
+under the same key ends REQUEST_ID_REUSED and never touches the original's entry or outcome.
 
 Nothing here waits: intake is fast and stateless, so its queues drain at the rate requests come;
 all waiting happens on the lane, one image set at a time.
@@ -28,13 +31,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from updater.domain.audit import AuditContext, Caller
-from updater.domain.callers import Identified
+from updater.domain.admission import REUSED, Admission, Admitted, KeyedEndings, request_rejection
+from updater.domain.audit import Caller
+from updater.domain.batch import BatchStatus
+from updater.domain.callers import Identified, Right
+from updater.domain.content_types import MessageTranslator, NotForUpdater, is_hl7, is_json, unsupported
 from updater.domain.errors import FailureCode, ValidationFailure
+from updater.domain.fan_out import FanOut
 from updater.domain.identifiers import (
     reported_request_id,
     reported_resource_id,
-    reused_key,
 )
 from updater.domain.inbound import (
     InboundMessage,
@@ -45,42 +51,22 @@ from updater.domain.inbound import (
     content_digest,
 )
 from updater.domain.lane_message import lane_message
-from updater.domain.ledger import LedgerEntry
 from updater.domain.notices import SettleNotices
 from updater.domain.outcome import UpdateOutcome, body_request_id, rejection
 from updater.domain.ports import Clock, Lane, Ledger, MetricsSink
 from updater.domain.provenance import Channel, Origin, Provenance, refused_key
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
+from updater.domain.selectors import ParentMessage, template_request
 from updater.domain.validation import validate_request
 
-
-class Admission(StrEnum):
-    FORWARDED = "forwarded"  # on its lane
-    REJECTED = "rejected"  # ended FAILED here, with its reason
-    DUPLICATE = "duplicate"  # the same content had ended before: its outcome replayed if unannounced
-    IMPORT = "import"  # an import reaction ran; its planned requests were admitted
-    NOTICE = "notice"  # HealthImaging announced a version settled; its lane was told
-    IGNORED = "ignored"  # a legitimate event with nothing to do (its reason says which)
+__all__ = ["Admission", "Admitted", "IgnoredReason", "Intake", "IntakeRules", "RequestForwarder"]
 
 
 class IgnoredReason(StrEnum):
     NOTICE_NOT_AWAITED = "NOTICE_NOT_AWAITED"  # a settle event for no open call of the updater
     IMPORTS_NOT_CONFIGURED = "IMPORTS_NOT_CONFIGURED"
-
-
-@dataclass(frozen=True)
-class Admitted:
-    admission: Admission
-    outcome: UpdateOutcome | None = None
-    reason: str = ""  # an IgnoredReason
-
-    @property
-    def code(self) -> str:
-        """What the record ended with, for its log line: a failure code or an ignored reason."""
-        if self.outcome is not None and self.outcome.error_code is not None:
-            return self.outcome.error_code.value
-        return self.reason
+    SELECTORS_NOT_CONFIGURED = "SELECTORS_NOT_CONFIGURED"
 
 
 class ImportReaction(Protocol):
@@ -116,26 +102,44 @@ class Intake:
         provenance: Provenance,
         imports: ImportReaction | None = None,
         notices: SettleNotices | None = None,
+        fan_out: FanOut | None = None,
+        hl7: MessageTranslator | None = None,
     ) -> None:
         self._provenance = provenance
         self._ledger = ledger
         self._lane = lane
-        self._recorder = recorder
+        self._endings = KeyedEndings(ledger, recorder, metrics, clock)
         self._metrics = metrics
         self._clock = clock
         self._rules = rules
         self._imports = imports
         self._notices = notices
+        self._fan_out = fan_out
+        self._hl7 = hl7
 
-    def judge(self, message: InboundMessage, body: str, origin: Origin) -> Identified | ValidationFailure:
+    def inbound(self, body: str, content_type: str | None = None) -> InboundMessage | NotForUpdater:
+        """What the message is, by its content type (JSON unless the sender said otherwise)."""
+        if is_json(content_type):
+            return classify(body)
+        if is_hl7(content_type) and self._hl7 is not None:
+            return self._hl7.translate(body)
+        return unsupported(content_type or "")
+
+    def judge(
+        self, message: InboundMessage | NotForUpdater, body: str, origin: Origin
+    ) -> Identified | ValidationFailure:
         """Who sent the record, or why it is refused for how it arrived."""
         return self._provenance.judge(message, body, origin)
 
-    def admit(self, body: str, origin: Origin) -> Admitted:
-        message = classify(body)
+    def admit(self, body: str, origin: Origin, content_type: str | None = None) -> Admitted:
+        message = self.inbound(body, content_type)
         verdict = self.judge(message, body, origin)
         if isinstance(verdict, ValidationFailure):
             return self.refuse(body, message, verdict, origin)
+        if isinstance(message, NotForUpdater):
+            return self._ignored(message.reason)
+        if isinstance(message, ParentMessage):
+            return self.admit_parent(message, body, sender=verdict)
         if isinstance(message, RequestMessage):
             return self.admit_request(message.request, trigger=message.trigger, body=body, sender=verdict)
         if isinstance(message, RejectedMessage):
@@ -164,18 +168,18 @@ class Intake:
         refusal = sender.authorize(request)
         if refusal is not None:
             own = refused_key(key, sender.caller.identity, digest)
-            outcome = _request_rejection(own, request, trigger, refusal)
+            outcome = request_rejection(own, request, trigger, refusal)
             return self.end(own, digest, body, outcome, caller=sender.caller)
         failure = self.validation_failure(request)
         if failure is not None:
-            outcome = _request_rejection(key, request, trigger, failure)
+            outcome = request_rejection(key, request, trigger, failure)
             return self.end(key, digest, body, outcome, caller=sender.caller)
-        entry = self._claim(key, digest, request.datastore_id, request.image_set_id)
+        entry = self._endings.claim(key, digest, request.datastore_id, request.image_set_id)
         if entry is None:
-            reused = _request_rejection(key, request, trigger, _REUSED)
-            return self._reused(key, digest, body, reused, sender.caller)
+            reused = request_rejection(key, request, trigger, REUSED)
+            return self._endings.reused(key, digest, body, reused, sender.caller)
         if entry.terminal:
-            return Admitted(Admission.DUPLICATE, self._recorder.replay(entry, body))
+            return self._endings.replay(entry, body)
         message = lane_message(
             request, trigger=trigger, received_at_ms=entry.received_at_ms, caller=sender.caller
         )
@@ -183,8 +187,39 @@ class Intake:
         self._metrics.count("Forwarded")
         return Admitted(Admission.FORWARDED)
 
+    def admit_parent(
+        self, message: ParentMessage, body: str, *, sender: Identified, last_try: bool = False
+    ) -> Admitted:
+        """A selector or merge: authorized as its children will be, plus the right to change a patient
+        or a study at once, then resolved and fanned out (domain.fan_out); each child carries the
+        parent's caller. `last_try` (the finalizer): only what was recorded is sent, nothing searched."""
+        parent = message.request
+        if self._fan_out is None:
+            return self._ignored(IgnoredReason.SELECTORS_NOT_CONFIGURED)
+        key, digest = reported_request_id(parent.request_id), parent.content_digest()
+        refusal = sender.authorize(template_request(parent), extra=frozenset({Right.PATIENT_LEVEL}))
+        if refusal is not None:
+            own = refused_key(key, sender.caller.identity, digest)
+            outcome = rejection(
+                own, message.trigger, refusal, datastore_id=reported_resource_id(parent.datastore_id)
+            )
+            return self.end(own, digest, body, outcome, caller=sender.caller)
+        fan_out = self._fan_out.resend if last_try else self._fan_out.admit
+        done = fan_out(parent, trigger=message.trigger, body=body, forward=_ChildForwarder(self, sender))
+        if done.reused:
+            outcome = rejection(key, message.trigger, REUSED, datastore_id=parent.datastore_id)
+            return self._endings.reused(key, digest, body, outcome, sender.caller)
+        if done.outcome is None:
+            return Admitted(Admission.DUPLICATE if done.duplicate else Admission.FORWARDED)
+        ended = Admission.REJECTED if done.outcome.status is BatchStatus.FAILED else Admission.DUPLICATE
+        return Admitted(ended, reason=str(done.outcome.error_code or ""))
+
     def refuse(
-        self, body: str, message: InboundMessage, failure: ValidationFailure, origin: Origin
+        self,
+        body: str,
+        message: InboundMessage | NotForUpdater,
+        failure: ValidationFailure,
+        origin: Origin,
     ) -> Admitted:
         """A record refused for how it arrived: under a key of its own, whatever it claims to be."""
         self._metrics.count("Refused", reason=failure.code.value)
@@ -195,7 +230,7 @@ class Intake:
         own = refused_key(key, identity, digest)
         trigger = "sqs" if origin.channel is Channel.CALLER_QUEUE else "eventbridge"
         outcome = (
-            _request_rejection(own, message.request, trigger, failure)
+            request_rejection(own, message.request, trigger, failure)
             if isinstance(message, RequestMessage)
             else rejection(own, trigger, failure)
         )
@@ -226,73 +261,23 @@ class Intake:
     def end(
         self, key: str, digest: str, body: str, outcome: UpdateOutcome, *, caller: Caller | None = None
     ) -> Admitted:
-        """End the content `digest` with `outcome` under `key`, unless `key` is bound to other
-        content (REQUEST_ID_REUSED) or ended before (its outcome replayed)."""
-        entry = self._claim(key, digest, outcome.datastore_id, outcome.image_set_id)
-        if entry is None:
-            return self._reused(key, digest, body, outcome, caller)
-        return self._finish(entry, outcome, body, caller)
+        """End the content `digest` with `outcome` under `key` (``admission.KeyedEndings.end``)."""
+        return self._endings.end(key, digest, body, outcome, caller=caller)
 
-    def _claim(self, key: str, digest: str, datastore_id: str, image_set_id: str) -> LedgerEntry | None:
-        """The entry `key` holds for this content, created if new; None when it holds other content.
-        (An entry without a digest predates binding and counts as the same content.)"""
-        opened = self._ledger.open(
-            key,
-            digest=digest,
-            datastore_id=datastore_id,
-            image_set_id=image_set_id,
-            received_at_ms=int(self._clock.now() * 1000),
-        )
-        entry = opened.entry
-        return None if not opened.created and entry.digest and entry.digest != digest else entry
-
-    def _reused(
-        self, key: str, digest: str, body: str, outcome: UpdateOutcome, caller: Caller | None
-    ) -> Admitted:
-        """The newcomer's own outcome, under its own key; the original's entry is not touched."""
-        self._metrics.count("RequestIdReused")
-        own_key = reused_key(key, digest)
-        reused = outcome.failed(FailureCode.REQUEST_ID_REUSED, _REUSED.message).model_copy(
-            update={"request_id": own_key, "reused_request_id": key}
-        )
-        # Keyed by the newcomer's digest, so its key is bound to its content by construction.
-        opened = self._ledger.open(
-            own_key,
-            digest=digest,
-            datastore_id=reused.datastore_id,
-            image_set_id=reused.image_set_id,
-            received_at_ms=int(self._clock.now() * 1000),
-        )
-        return self._finish(opened.entry, reused, body, caller)
-
-    def _finish(
-        self, entry: LedgerEntry, outcome: UpdateOutcome, body: str, caller: Caller | None
-    ) -> Admitted:
-        if entry.terminal:
-            return Admitted(Admission.DUPLICATE, self._recorder.replay(entry, body))
-        audit = AuditContext(caller=caller or Caller(), received_at_ms=entry.received_at_ms)
-        return Admitted(Admission.REJECTED, self._recorder.finish(outcome, body, audit))
-
-    def _ignored(self, reason: IgnoredReason) -> Admitted:
-        self._metrics.count("Ignored", reason=reason.value)
-        return Admitted(Admission.IGNORED, reason=reason.value)
+    def _ignored(self, reason: str) -> Admitted:
+        self._metrics.count("Ignored", reason=str(reason))
+        return Admitted(Admission.IGNORED, reason=str(reason))
 
 
-_REUSED = ValidationFailure(
-    FailureCode.REQUEST_ID_REUSED, "requestId", "requestId was used before for other content"
-)
+class _ChildForwarder:
+    """A fan-out's children enter intake like any other request, as their parent's caller's."""
 
+    def __init__(self, intake: Intake, sender: Identified) -> None:
+        self._intake = intake
+        self._sender = sender
 
-def _request_rejection(
-    key: str, request: UpdateRequest, trigger: str, failure: ValidationFailure
-) -> UpdateOutcome:
-    return rejection(
-        key,
-        trigger,
-        failure,
-        datastore_id=reported_resource_id(request.datastore_id),
-        image_set_id=reported_resource_id(request.image_set_id),
-    )
+    def forward(self, child: UpdateRequest, *, trigger: str, body: str) -> None:
+        self._intake.admit_request(child, trigger=trigger, body=body, sender=self._sender)
 
 
 class _ImportForwarder:

@@ -96,6 +96,7 @@ class LedgerEntry:
     outcome: Mapping[str, Any] | None = None
     published: bool = False
     applied: PendingCall | None = None  # status APPLIED: the call that carried this member
+    parent_id: str | None = None  # a fan-out's child: its parent counts its outcome (domain.batch)
 
     @property
     def terminal(self) -> bool:

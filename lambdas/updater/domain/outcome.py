@@ -20,7 +20,7 @@ from updater.domain.errors import FailureCode, ValidationFailure
 SOURCE = "healthimaging.metadata-updater"
 DETAIL_TYPE_SUCCEEDED = "ImageSetMetadataUpdate.Succeeded"
 DETAIL_TYPE_FAILED = "ImageSetMetadataUpdate.Failed"
-TRIGGERS = ("sqs", "eventbridge", "import", "local")
+TRIGGERS = ("sqs", "eventbridge", "import", "local", "hl7")
 MAX_MESSAGE_CHARS = 256
 # A rejection's message names a location (up to 64 levels deep): bounded so the event and the
 # failure record stay far below EventBridge's and SQS's 256 KB.

@@ -7,6 +7,8 @@ tests with in-memory fakes on a virtual clock.
     Lane         the per-image-set FIFO queue between intake and apply
     OutcomeSink  outcome events (the outcome bus)
     FailureSink  explained failures for operators (the failures queue)
+    FanOuts      a parent's fan-out: its children and their results (the ledger table)
+    ImageSetSearch  SearchImageSets, paged within the read share
     MetricsSink  counters and observations (EMF)
     Clock        time, and the only sleep the domain may do (short, bounded)
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from updater.domain.batch import ChildResult, FanOutPlan, FanOutRecord
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.ledger import (
     LaneKey,
@@ -28,6 +31,7 @@ from updater.domain.ledger import (
     StoredOutcome,
 )
 from updater.domain.outcome import UpdateOutcome
+from updater.domain.selectors import SearchCriterion, SearchResult
 
 
 class ImageSets(Protocol):
@@ -54,10 +58,17 @@ class ImageSets(Protocol):
 class Ledger(Protocol):
     # -- requests ------------------------------------------------------------------------------
     def open(
-        self, request_id: str, *, digest: str, datastore_id: str, image_set_id: str, received_at_ms: int
+        self,
+        request_id: str,
+        *,
+        digest: str,
+        datastore_id: str,
+        image_set_id: str,
+        received_at_ms: int,
+        parent_id: str | None = None,
     ) -> OpenedEntry:
         """Create the entry, or return the one that exists (its digest decides whether it is the same
-        request)."""
+        request). `parent_id`: a fan-out's child, whose outcome its parent counts."""
         ...
 
     def get(self, request_id: str) -> LedgerEntry | None: ...
@@ -104,6 +115,29 @@ class Ledger(Protocol):
 
     def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
         """Register the waiters of the open call; the notice if it was recorded already."""
+        ...
+
+
+class FanOuts(Protocol):
+    """A parent's fan-out, on the parent's own ledger entry (domain.batch)."""
+
+    def record_plan(self, parent_id: str, plan: FanOutPlan) -> FanOutRecord:
+        """Record the children once; a plan recorded first wins and is returned."""
+        ...
+
+    def read(self, parent_id: str) -> FanOutRecord | None: ...
+
+    def mark_sent(self, parent_id: str) -> None: ...
+
+    def child_ended(self, parent_id: str, result: ChildResult) -> FanOutRecord | None:
+        """Keep the child's result (the same child again writes the same result); the fan-out as it
+        stands after, or None when the parent has none recorded."""
+        ...
+
+
+class ImageSetSearch(Protocol):
+    def find(self, datastore_id: str, criterion: SearchCriterion, *, at_most: int) -> SearchResult:
+        """The image sets matching `criterion`, at most `at_most` (`more` says there were others)."""
         ...
 
 

@@ -4,6 +4,7 @@
         a body that claims to be an AWS service's event ─────────────► UNTRUSTED_SERVICE_EVENT
     rules queue, stamped by one of the stage's rules (only they may send there)
         requests rule ── the event's source and account ─► the caller that owns the source
+            (an update request, a selector or a merge)
         import / settle rule ── HealthImaging's event, of this stage's account and region
         anything else (no stamp, another rule, another account) ─────► UNTRUSTED_SERVICE_EVENT
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from updater.domain.audit import Caller
 from updater.domain.callers import CallerDirectory, Identified
+from updater.domain.content_types import NotForUpdater
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.identifiers import FINGERPRINT_HEX
 from updater.domain.inbound import (
@@ -30,6 +32,7 @@ from updater.domain.inbound import (
     SettleNoticeMessage,
 )
 from updater.domain.request import loads_strict
+from updater.domain.selectors import ParentMessage
 
 AWS_SOURCE_PREFIX = "aws."
 
@@ -122,7 +125,9 @@ class Provenance:
     def callers(self) -> CallerDirectory:
         return self._callers
 
-    def judge(self, message: InboundMessage, body: str, origin: Origin) -> Identified | ValidationFailure:
+    def judge(
+        self, message: InboundMessage | NotForUpdater, body: str, origin: Origin
+    ) -> Identified | ValidationFailure:
         facts = envelope_facts(body)
         if origin.channel is Channel.CALLER_QUEUE:
             if facts is not None and facts.source.startswith(AWS_SOURCE_PREFIX):
@@ -131,7 +136,7 @@ class Provenance:
         if origin.rule is None or facts is None:
             return untrusted("stamp")
         if origin.rule is RuleRole.REQUESTS:
-            if not isinstance(message, RequestMessage | RejectedMessage):
+            if not isinstance(message, RequestMessage | ParentMessage | RejectedMessage):
                 return untrusted("kind")
             return self._callers.from_bus(facts.source, facts.account)
         expected = ImportCompletedMessage if origin.rule is RuleRole.IMPORTS else SettleNoticeMessage

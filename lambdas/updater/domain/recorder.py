@@ -10,10 +10,18 @@ SQS refuses cannot make every retry publish another event.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from updater.domain.audit import AuditContext, AuditSink, audit_record
 from updater.domain.ledger import LedgerEntry, LedgerStatus
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome
 from updater.domain.ports import Clock, FailureSink, Ledger, MetricsSink, OutcomeSink
+
+
+class EndedHook(Protocol):
+    def child_ended(self, entry: LedgerEntry, outcome: UpdateOutcome) -> None:
+        """A request ended (or its end was replayed): a fan-out's child counts on its parent."""
+        ...
 
 
 class OutcomeRecorder:
@@ -26,6 +34,7 @@ class OutcomeRecorder:
         *,
         auditor: AuditSink | None = None,
         clock: Clock | None = None,
+        on_ended: EndedHook | None = None,
     ) -> None:
         self._ledger = ledger
         self._events = events
@@ -33,6 +42,7 @@ class OutcomeRecorder:
         self._metrics = metrics
         self._auditor = auditor
         self._clock = clock
+        self._on_ended = on_ended
 
     @property
     def audits(self) -> bool:
@@ -54,6 +64,7 @@ class OutcomeRecorder:
             return self.replay(recorded.entry, body)
         self._announce(outcome, body)
         self._count(outcome)
+        self._ended(recorded.entry, outcome)
         return outcome
 
     def replay(self, entry: LedgerEntry, body: str) -> UpdateOutcome:
@@ -63,7 +74,12 @@ class OutcomeRecorder:
             self._metrics.count("Duplicate")
         else:
             self._announce(stored, body)
+        self._ended(entry, stored)  # again on every replay: the parent's count may have been cut off
         return stored
+
+    def _ended(self, entry: LedgerEntry, outcome: UpdateOutcome) -> None:
+        if self._on_ended is not None and entry.parent_id is not None:
+            self._on_ended.child_ended(entry, outcome)
 
     def _announce(self, outcome: UpdateOutcome, body: str) -> None:
         if outcome.status is OutcomeStatus.FAILED:

@@ -40,6 +40,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from updater.domain.errors import FailureCode, RequestRejected, ValidationFailure
+from updater.domain.expectations import Expectations
 from updater.domain.identifiers import ID_PATTERN, REQUEST_ID_PATTERN, VERSION_PATTERN
 from updater.domain.redaction import shown_key
 
@@ -214,6 +215,12 @@ class UpdateRequest(BaseModel):
     revert_to_version_id: str | None = Field(
         default=None, alias="revertToVersionId", json_schema_extra={"pattern": VERSION_PATTERN}
     )
+    expect: Expectations = Field(
+        default=None, description="Preconditions: values that must hold (domain.preconditions)."
+    )
+    matched_by: Expectations = Field(
+        default=None, alias="matchedBy", description="Set by the fan-out: the values a selector matched."
+    )
     requested_by: str | None = Field(
         default=None,
         alias="requestedBy",
@@ -233,7 +240,8 @@ class UpdateRequest(BaseModel):
     def content_digest(self) -> str:
         # Fields added since requests were first keyed are left out while unset, so a request's
         # derived id never changes with the updater's version.
-        unset = {name for name in ("requested_by", "reason") if getattr(self, name) is None}
+        optional = ("requested_by", "reason", "expect", "matched_by")
+        unset = {name for name in optional if getattr(self, name) is None}
         content = self.model_dump(mode="json", by_alias=True, exclude={"request_id", *unset})
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -3,8 +3,10 @@ what outcome, and which share the next update call.
 
 Requests before the first one that needs a call are decided against the current metadata (no-ops,
 dry runs, failures planning finds, pinned versions the image set has left, what a primary image
-set refuses). After it, only requests that merge with it, in order, join the call; the first that
-does not ends the call, and it and everything after it wait for the next delivery. (A failure that
+set refuses, preconditions that do not hold). After it, only requests that merge with it, in
+order, join the call; the first that does not ends the call, and it and everything after it wait
+for the next delivery (a request with preconditions never joins: they hold on the version its own
+call is based on, checked when it heads one). (A failure that
 planning finds in a later request does not depend on the earlier ones: a call cannot add the
 series or instances it names, and coalescing refuses a removal of what another member sets.)
 Nothing here writes: the caller records the outcomes once it trusts the version they rest on.
@@ -22,6 +24,7 @@ from updater.domain.image_set import ImageSetVersion
 from updater.domain.outcome import OutcomeStatus, UpdateOutcome
 from updater.domain.planning import UpdatePlan, plan_revert, plan_update
 from updater.domain.ports import Clock, ImageSets
+from updater.domain.preconditions import precondition_failure
 from updater.domain.primary_rules import ADVICE as PRIMARY_ADVICE
 from updater.domain.primary_rules import PrimaryImageSetPolicy
 from updater.domain.request import UpdateRequest
@@ -69,6 +72,10 @@ class RoundPlanner:
             if request.expected_version_id and request.expected_version_id != latest.version_id:
                 message = "image set moved on from the pinned version"
                 decided.append((member, self.failure(member, latest, FailureCode.VERSION_CONFLICT, message)))
+                continue
+            unmet = precondition_failure(request, document)  # on the version the call would name
+            if unmet is not None:
+                decided.append((member, self.failure(member, latest, *unmet)))
                 continue
             plan = self._plan_one(request, document)
             if plan.failures:

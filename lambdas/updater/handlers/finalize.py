@@ -23,7 +23,7 @@ from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.handlers.observability import logger, metrics
 from updater.handlers.provenance import origin_of
-from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of
+from updater.handlers.sqs_batch import batch_processor, body_of, content_type_of, receive_count, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
 
@@ -90,7 +90,7 @@ def _lane_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
 
 def _ingest_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
     body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
-    result = rt.finalizer.intake_message(body, origin)
+    result = rt.finalizer.intake_message(body, origin, content_type_of(record))
     if isinstance(result, ImportGiveUp):
         rt.imports.give_up(result.envelope)
         logger.info("import event finalized")

@@ -20,7 +20,13 @@ from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import RetryableServiceError
 from updater.handlers.observability import logger, metrics
 from updater.handlers.provenance import origin_of
-from updater.handlers.sqs_batch import batch_processor, receive_count, records_of, source_arn
+from updater.handlers.sqs_batch import (
+    batch_processor,
+    content_type_of,
+    receive_count,
+    records_of,
+    source_arn,
+)
 from updater.settings import load_settings
 from updater.wiring import IntakeRuntime, build_intake
 
@@ -53,7 +59,7 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
         try:
             with calls_until(deadline, time.time):
                 body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
-                admitted = rt.intake.admit(body, origin)
+                admitted = rt.intake.admit(body, origin, content_type_of(record))
         except RetryableServiceError:
             metrics.add_metric(name="IntakeRetried", unit="Count", value=1)
             raise

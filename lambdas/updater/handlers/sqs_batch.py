@@ -3,9 +3,10 @@ processor for the queue kind, and hiding records that must wait.
 
 A record's fields come from whoever sent the message (or invoked the function): each field the
 functions use is read with a type check and a bound before anything else sees the record, and the
-rest (message attributes among them: no function reads one) is dropped, so one odd record cannot
-fail its batch-mates, and nothing unread can reach a log or a metric. An event that carries no
-answerable record is answered with an empty batch response and counted with its reason.
+rest (every message attribute but `contentType`, by which an HL7 v2 sender marks ER7) is dropped,
+so one odd record cannot fail its batch-mates, and nothing unread can reach a log or a metric. An
+event that carries no answerable record is answered with an empty batch response and counted with
+its reason.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from updater.handlers.observability import logger, metrics
 
 MAX_RECEIVE_COUNT_DIGITS = 6
+MAX_CONTENT_TYPE_CHARS = 64
+UNREADABLE_CONTENT_TYPE = "unreadable"  # refused as an unsupported content type, never repeated
 # Message ids and FIFO group ids: printable ASCII, at most 128 characters (SQS's own bounds).
 _PRINTABLE_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _RECEIPT_HANDLE = re.compile(r"[\x21-\x7e]{1,1024}")  # SQS's are at most 1,024 characters
@@ -90,10 +93,26 @@ def _read(record: Any) -> dict[str, Any] | None:
         "receiptHandle": receipt if _is_receipt_handle(receipt) else "",
         "body": body if isinstance(body, str) else "",
         "attributes": kept,
-        "messageAttributes": {},
+        "messageAttributes": _content_type_attribute(record.get("messageAttributes")),
         "eventSource": "aws:sqs",
         "eventSourceARN": arn if isinstance(arn, str) and _QUEUE_ARN.fullmatch(arn) else "",
     }
+
+
+def _content_type_attribute(attributes: Any) -> dict[str, Any]:
+    """Only `contentType`, a bounded printable ASCII string (anything else there: "unreadable")."""
+    attribute = attributes.get("contentType") if isinstance(attributes, Mapping) else None
+    if not isinstance(attribute, Mapping):
+        return {}
+    value = attribute.get("stringValue")
+    readable = (
+        isinstance(value, str)
+        and len(value) <= MAX_CONTENT_TYPE_CHARS
+        and value.isascii()
+        and value.isprintable()
+    )
+    kept = value if readable else UNREADABLE_CONTENT_TYPE
+    return {"contentType": {"stringValue": kept, "dataType": "String"}}
 
 
 def _is_receipt_handle(value: Any) -> bool:
@@ -133,3 +152,10 @@ def sender_of(record: SQSRecord) -> str:
 def body_of(record: SQSRecord) -> str:
     body = record.raw_event.get("body")
     return body if isinstance(body, str) else ""
+
+
+def content_type_of(record: SQSRecord) -> str | None:
+    """The message attribute `contentType` (checked when the record was read), or None."""
+    attribute = record.raw_event.get("messageAttributes", {}).get("contentType")
+    value = attribute.get("stringValue") if isinstance(attribute, Mapping) else None
+    return value if isinstance(value, str) else None

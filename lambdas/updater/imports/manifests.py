@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 SUCCESS_KEY = "SUCCESS/success.ndjson"
 WARNING_KEY = "WARNING/warning.ndjson"
 FAILURE_KEY = "FAILURE/failure.ndjson"
+JOB_MANIFEST_KEY = "job-output-manifest.json"
 # Large enough that a long line rarely spans chunks: iter_lines re-joins a pending line per chunk.
 _CHUNK_SIZE = 64 * 1024
 
@@ -94,6 +95,31 @@ class ImportManifestReader:
                 seen.add(image_set_id)
                 is_primary = response.get("isPrimary") if isinstance(response, dict) else None
                 yield ImportedImageSet(image_set_id, is_primary if isinstance(is_primary, bool) else None)
+
+    def imported_versions(self, output: S3Location) -> dict[str, str]:
+        """Image set id -> the version this job made, from the job manifest's imageSetsSummary
+        (`imageSetVersion`, where the service writes it; {} where it does not)."""
+        try:
+            body = self._s3.get_object(Bucket=output.bucket, Key=output.prefix + JOB_MANIFEST_KEY)["Body"]
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
+                return {}
+            raise
+        with body:
+            try:
+                manifest = json.loads(body.read())
+            except ValueError:
+                raise ImportManifestInvalid(f"{JOB_MANIFEST_KEY}: not JSON") from None
+        summary = manifest.get("jobSummary") if isinstance(manifest, dict) else None
+        items = summary.get("imageSetsSummary") if isinstance(summary, dict) else None
+        versions: dict[str, str] = {}
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            image_set_id, version = item.get("imageSetId"), item.get("imageSetVersion")
+            if isinstance(image_set_id, str) and isinstance(version, int | str) and str(version).isdigit():
+                versions[image_set_id] = str(version)
+        return versions
 
     def failed_files(self, output: S3Location) -> Iterator[FailedFile]:
         """Files the job could not import: reported in the summary, never fatal."""

@@ -3,19 +3,33 @@
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from updater.imports.changes import ImageSetDocument, dicom_text
-from updater.imports.events import ImportJobCompleted
 from updater.imports.levels import AttributeLevel, level_of
 from updater.imports.rules import AttributeCondition, Rule
 
 
-def rule_matches(rule: Rule, job: ImportJobCompleted, image_set: ImageSetDocument) -> bool:
-    """All of the rule's conditions hold (an empty list of alternatives does not constrain)."""
+class ImportScope(Protocol):
+    """What an import event says about where image sets came from: a job (`Import Job Completed`)
+    knows its input prefix; a single image set (`Image Set Created`) does not (None)."""
+
+    @property
+    def datastore_id(self) -> str: ...
+
+    @property
+    def input_s3_uri(self) -> str | None: ...
+
+
+def rule_matches(rule: Rule, job: ImportScope, image_set: ImageSetDocument) -> bool:
+    """All of the rule's conditions hold (an empty list of alternatives does not constrain). A rule
+    on input prefixes does not match where the prefix is unknown: its job's event applies it."""
     match = rule.match
     if match.datastores and job.datastore_id not in match.datastores:
         return False
-    if match.input_prefixes and not any(_under(job.input_s3_uri, p) for p in match.input_prefixes):
+    if match.input_prefixes and (
+        job.input_s3_uri is None or not any(_under(job.input_s3_uri, p) for p in match.input_prefixes)
+    ):
         return False
     if match.modalities and not _has_modality(image_set, match.modalities):
         return False

@@ -2,9 +2,12 @@
 
 The output is plain native `UpdateRequest` dicts (`updater.domain.request.parse_update_request` accepts them),
 so the requests take the standard path: ingest queue, validation, pacing, settle polling, ledger,
-outcome. Their `requestId` is derived from job id, image set id and source, so a replayed event
-yields the same ids (the ledger applies nothing twice); and because a change is planned only where
-the current value differs, a replay after the updates landed plans nothing at all.
+outcome. Their `requestId` is derived from the image set, the version an import made and the source
+(job id instead of version when the job's manifest does not say the version), so a replayed event
+and the other event about the same version (`Image Set Created` and `Import Job Completed` both
+name it) yield the same ids: the ledger applies nothing twice. With a version, the rules read that
+version's metadata, not a later one the updater (or anyone) made. Because a change is planned only
+where the value differs, a replay after the updates landed plans nothing at all.
 """
 
 from __future__ import annotations
@@ -12,18 +15,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from updater.domain.validation.dicom_dictionary import entry_for_keyword
 from updater.imports.changes import ImageSetDocument, MetadataChanges, NodePath
 from updater.imports.corrections import Correction, CorrectionsFile
-from updater.imports.events import ImportJobCompleted
 from updater.imports.levels import AttributeLevel, level_of
-from updater.imports.matching import rule_matches
+from updater.imports.matching import ImportScope, rule_matches
 from updater.imports.rules import Action, MapAction, NormalizeAction, RemoveAction, Rule, RuleSet, SetAction
 from updater.imports.transforms import apply_transforms
 
-MetadataFetcher = Callable[[str, str], Mapping[str, Any]]
+MetadataFetcher = Callable[..., Mapping[str, Any]]  # (datastore id, image set id[, version id])
 REQUEST_ID_PREFIX = "import-"
 
 
@@ -51,13 +53,25 @@ def import_request_id(job_id: str, image_set_id: str, source_id: str) -> str:
     return REQUEST_ID_PREFIX + digest
 
 
+def version_request_id(datastore_id: str, image_set_id: str, version_id: str, source_id: str) -> str:
+    """Once per image set version and source, whichever import event plans it."""
+    text = f"version\n{datastore_id}\n{image_set_id}\n{version_id}\n{source_id}"
+    return REQUEST_ID_PREFIX + hashlib.sha256(text.encode()).hexdigest()
+
+
+class PlanScope(ImportScope, Protocol):
+    @property
+    def job_id(self) -> str: ...
+
+
 def plan_import_updates(
-    job: ImportJobCompleted,
+    job: PlanScope,
     image_set_ids: Iterable[str],
     *,
     fetch_metadata: MetadataFetcher,
     rules: RuleSet,
     corrections: Sequence[CorrectionsFile] = (),
+    versions: Mapping[str, str] | None = None,
 ) -> ImportPlan:
     """Compare each image set's current metadata with what the rules and corrections want."""
     plan = ImportPlan()
@@ -67,15 +81,22 @@ def plan_import_updates(
         return plan
     for image_set_id in image_set_ids:
         plan.image_sets_seen += 1
-        image_set = ImageSetDocument(fetch_metadata(job.datastore_id, image_set_id))
+        version = (versions or {}).get(image_set_id)
+        at = (version,) if version else ()
+        image_set = ImageSetDocument(fetch_metadata(job.datastore_id, image_set_id, *at))
         for source_id, changes in _source_changes(job, image_set, rules, corrections):
             if not changes:
                 plan.skipped += 1
                 continue
+            request_id = (
+                version_request_id(job.datastore_id, image_set_id, version, source_id)
+                if version
+                else import_request_id(job.job_id, image_set_id, source_id)
+            )
             request = {
                 "datastoreId": job.datastore_id,
                 "imageSetId": image_set_id,
-                "requestId": import_request_id(job.job_id, image_set_id, source_id),
+                "requestId": request_id,
                 "DICOMUpdates": changes.dicom_updates(),
             }
             plan.updates.append(PlannedUpdate(source_id, request, changes.changed_keywords))
@@ -83,7 +104,7 @@ def plan_import_updates(
 
 
 def _source_changes(
-    job: ImportJobCompleted,
+    job: ImportScope,
     image_set: ImageSetDocument,
     rules: RuleSet,
     corrections: Sequence[CorrectionsFile],

@@ -25,6 +25,7 @@ class ManifestSource(Protocol):
     def locate_output(self, output_s3_uri: str, datastore_id: str, job_id: str) -> S3Location: ...
     def image_sets(self, output: S3Location) -> Iterator[ImportedImageSet]: ...
     def failed_files(self, output: S3Location) -> Iterator[FailedFile]: ...
+    def imported_versions(self, output: S3Location) -> dict[str, str]: ...
 
 
 class CorrectionsSource(Protocol):
@@ -65,7 +66,12 @@ def react_to_import_completed(
     corrections = corrections_reader.read(job.input_s3_uri)
     image_set_ids = (image_set.image_set_id for image_set in manifest_reader.image_sets(output))
     plan = plan_import_updates(
-        job, image_set_ids, fetch_metadata=fetch_metadata, rules=rules, corrections=corrections.files
+        job,
+        image_set_ids,
+        fetch_metadata=fetch_metadata,
+        rules=rules,
+        corrections=corrections.files,
+        versions=manifest_reader.imported_versions(output),
     )
     sent = fanout.send(plan.requests)
     _log_plan(job, plan)

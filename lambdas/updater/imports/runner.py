@@ -28,6 +28,11 @@ from updater.imports.events import (
     ImportEventInvalid,
     parse_import_job_completed,
 )
+from updater.imports.image_set_created import (
+    IMAGE_SET_CREATED,
+    parse_image_set_created,
+    plan_created_image_set,
+)
 from updater.imports.manifests import ImportManifestInvalid, ImportOutputNotFound
 from updater.imports.reaction import CorrectionsSource, ManifestSource, react_to_import_completed
 from updater.imports.rules import RuleSet
@@ -46,7 +51,7 @@ class ImportReactionRunner:
         allowed_datastores: frozenset[str],
         manifests: ManifestSource,
         corrections: CorrectionsSource,
-        fetch_metadata: Callable[[str, str], Mapping[str, Any]],
+        fetch_metadata: Callable[..., Mapping[str, Any]],
         events: OutcomeSink,
         failures: FailureSink,
         metrics: MetricsSink,
@@ -61,6 +66,9 @@ class ImportReactionRunner:
         self._metrics = metrics
 
     def react(self, envelope: Mapping[str, Any], forward: RequestForwarder) -> None:
+        if envelope.get("detail-type") == IMAGE_SET_CREATED:
+            self._react_to_created(envelope, forward)
+            return
         try:
             summary = react_to_import_completed(
                 envelope,
@@ -84,9 +92,36 @@ class ImportReactionRunner:
         elif not summary.ignored:
             self._events.publish_detail(IMPORT_SUMMARY_DETAIL_TYPE, summary.wire_dict())
 
+    def _react_to_created(self, envelope: Mapping[str, Any], forward: RequestForwarder) -> None:
+        """One image set's rules; no summary event (the job's reaction publishes the summary)."""
+        try:
+            created = parse_image_set_created(envelope)
+        except ImportEventInvalid as err:
+            self._fail(envelope, FailureCode.IMPORT_EVENT_INVALID, str(err))
+            return
+        if created is None:
+            self._metrics.count("Ignored", reason="IMAGE_SET_NOT_CREATED")
+            return
+        if self._allowed and created.datastore_id not in self._allowed:
+            self._fail(envelope, FailureCode.EVENT_OUT_OF_SCOPE, "the event is for a data store out of scope")
+            return
+        try:
+            plan = plan_created_image_set(created, fetch_metadata=self._fetch_metadata, rules=self._rules)
+        except _WORTH_RETRYING as err:
+            raise RetryableServiceError(type(err).__name__, "image set reaction will be retried") from err
+        if plan.requests:
+            forward.send(plan.requests)
+
     def give_up(self, envelope: Mapping[str, Any]) -> None:
         """The event's deliveries ran out: its job's output stayed unreadable (or forwarding failing).
         An event that never had a chance (malformed, or out of scope) says so instead."""
+        if envelope.get("detail-type") == IMAGE_SET_CREATED:
+            # Its ids were read on the first delivery (bad ones ended it then): its metadata stayed
+            # out of reach.
+            self._fail(
+                envelope, FailureCode.IMPORT_OUTPUT_UNREADABLE, "the reaction failed on every delivery"
+            )
+            return
         try:
             parsed = parse_import_job_completed(envelope, self._allowed)
         except ImportEventInvalid as err:

@@ -34,6 +34,7 @@ from tests.integration.hostile.corpus import (
     hostile_inputs,
 )
 from tests.integration.hostile.evidence import Evidence, collect
+from tests.integration.hostile.hostile_corrections import correction_inputs
 from tests.integration.hostile.hostile_events import (
     eventbridge_inputs,
     import_summary_input,
@@ -95,7 +96,12 @@ def run(stack: LocalStack) -> Run:
     mates = (mate for n in itertools.count() for mate in good_mates(target, markers, 1, f"mate-{n}"))
     summary, failed_files = import_summary_input(target, markers)
     delivery.write_import_output(stack, target.datastore_id, "2" * 32, failed_files)
-    sent: list[Sent] = [*request_inputs(target, markers), *queued_envelopes(target, markers), summary]
+    sent: list[Sent] = [
+        *request_inputs(target, markers),
+        *correction_inputs(target, markers),
+        *queued_envelopes(target, markers),
+        summary,
+    ]
     sent += _in_batches(stack, "ingest", delivery.of_route(sent, Route.SQS), mates)
     sent += [*rules_queue_envelopes(target, markers)]
     stamped_mates = (
@@ -246,7 +252,7 @@ def test_no_function_reads_a_message_attribute_or_takes_a_request_as_its_event(r
     readers = [
         name for name, text in source.items() if "message_attributes" in text or "messageAttributes" in text
     ]
-    assert readers == ["sqs_batch.py"]  # which drops them
+    assert readers == ["sqs_batch.py"]  # which drops them all but a bounded contentType
     # Nothing a record holds is appended to the logger, so nothing stays for the next record.
     assert [name for name, text in source.items() if "append_keys" in text] == []
     # A request given as the invocation event itself is no SQS event: answered empty, never applied.

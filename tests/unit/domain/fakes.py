@@ -253,12 +253,24 @@ class FakeLedger:
             raise Crash(name)
 
     def open(
-        self, request_id: str, *, digest: str, datastore_id: str, image_set_id: str, received_at_ms: int
+        self,
+        request_id: str,
+        *,
+        digest: str,
+        datastore_id: str,
+        image_set_id: str,
+        received_at_ms: int,
+        parent_id: str | None = None,
     ) -> OpenedEntry:
         self._hit("open")
         if request_id in self.entries:
-            return OpenedEntry(self.entries[request_id], created=False)
-        entry = LedgerEntry(request_id, LedgerStatus.RECEIVED, received_at_ms, digest=digest)
+            existing = self.entries[request_id]
+            if existing.parent_id is None and parent_id is not None:  # if_not_exists, as DynamoDB's
+                self.entries[request_id] = replace(existing, parent_id=parent_id)
+            return OpenedEntry(existing, created=False)
+        entry = LedgerEntry(
+            request_id, LedgerStatus.RECEIVED, received_at_ms, digest=digest, parent_id=parent_id
+        )
         self.entries[request_id] = entry
         return OpenedEntry(entry, created=True)
 
@@ -274,39 +286,20 @@ class FakeLedger:
         if existing is not None and existing.outcome is not None:
             return StoredOutcome(existing, stored=False)
         base = existing or LedgerEntry(request_id, LedgerStatus.RECEIVED, 0)
-        entry = LedgerEntry(
-            request_id,
-            status,
-            base.received_at_ms,
-            base.digest,
-            json.loads(json.dumps(outcome)),
-            False,
-            base.applied,
-        )
+        entry = replace(base, status=status, outcome=json.loads(json.dumps(outcome)), published=False)
         self.entries[request_id] = entry
         return StoredOutcome(entry, stored=True)
 
     def mark_published(self, request_id: str) -> None:
         self._hit("mark_published")
-        entry = self.entries[request_id]
-        self.entries[request_id] = LedgerEntry(
-            entry.request_id,
-            entry.status,
-            entry.received_at_ms,
-            entry.digest,
-            entry.outcome,
-            True,
-            entry.applied,
-        )
+        self.entries[request_id] = replace(self.entries[request_id], published=True)
 
     def mark_applied(self, request_id: str, call: PendingCall) -> None:
         self._hit("mark_applied")
         entry = self.entries.get(request_id) or LedgerEntry(request_id, LedgerStatus.RECEIVED, 0)
         if entry.status in TERMINAL:
             return
-        self.entries[request_id] = LedgerEntry(
-            request_id, LedgerStatus.APPLIED, entry.received_at_ms, entry.digest, None, False, call
-        )
+        self.entries[request_id] = replace(entry, status=LedgerStatus.APPLIED, applied=call)
 
     def read_unit(
         self, lane: LaneKey, request_ids: Sequence[str]

@@ -30,6 +30,7 @@ def validate_request(
     """Every rule ``request`` breaks; empty when it may be sent. ``allowed_datastores`` empty allows any."""
     # Imported here, not with the package: the apply and finalize functions use a few of its names
     # and never validate (intake does), so their cold starts skip the rule modules.
+    from updater.domain.preconditions import expectation_failures  # noqa: PLC0415
     from updater.domain.validation.attributes import check_attribute  # noqa: PLC0415
     from updater.domain.validation.document import walk_document  # noqa: PLC0415
     from updater.domain.validation.ids import check_identifiers, check_update_kind  # noqa: PLC0415
@@ -37,6 +38,7 @@ def validate_request(
     failures = check_identifiers(request, allowed_datastores)
     failures += check_update_kind(request)
     failures += _check_sizes(request, max_payload_bytes)
+    failures += expectation_failures(request)
     if request.dicom_updates is not None:
         for name, document in request.dicom_updates.documents().items():
             walk = walk_document(document, f"DICOMUpdates.{name}")
