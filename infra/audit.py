@@ -20,8 +20,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+
+from infra.audit_config import AuditConfig
 
 AUDIT_RECORDS_PREFIX = "records/"
 # What no one may do to the trail (compliance mode refuses deleting a locked version anyway: the
@@ -29,14 +29,6 @@ AUDIT_RECORDS_PREFIX = "records/"
 # the stack itself: a longer retention or a cheaper storage class is a later deployment's change.
 NEVER = ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention")
 AUDITOR_READ = ("s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectRetention", "s3:ListBucket")
-
-
-class AuditConfig(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
-
-    retention_days: int = Field(default=2192, ge=1, le=36_500)
-    # Who may assume the auditor role; none: the account's principals that authenticated with MFA.
-    auditors: tuple[str, ...] = Field(default=(), max_length=20)
 
 
 class AuditTrail(Construct):

@@ -24,8 +24,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from infra.audit import AuditConfig
-from infra.callers import CallerConfig, CallerRights, CallersConfig
+from infra.audit_config import AuditConfig
+from infra.caller_config import CallerConfig, CallerRights, CallersConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CDK_JSON = REPO_ROOT / "cdk.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.callers import callers_setting
+from infra.caller_config import callers_setting
 from infra.config import ServiceConfig, StageConfig
 
 # Where the local bundler puts the stage's import rules file inside the Lambda asset.

@@ -52,6 +52,22 @@ class Delivery:
         request = _request_of(self.body)
         return request is not None and bool(ID.match(str(request.get("imageSetId", ""))))
 
+    @property
+    def sample_identity(self) -> dict[str, str]:
+        """What a selector or merge sample assumes the data store holds: the patient or study it
+        names, and the values its `expect` says are there ({} for any other record)."""
+        request = _request_of(self.body) or {}
+        selector = request.get("selector") if isinstance(request.get("selector"), dict) else {}
+        merge = request.get("merge") if isinstance(request.get("merge"), dict) else {}
+        named = [selector.get("patient"), selector.get("study"), merge.get("from")]
+        identity = {k: str(v) for part in named if isinstance(part, dict) for k, v in part.items()}
+        expect = request.get("expect") if isinstance(request.get("expect"), dict) else {}
+        for level in ("Patient", "Study"):
+            values = expect.get(level)
+            if identity and isinstance(values, dict):
+                identity |= {k: str(v) for k, v in values.items()}
+        return identity
+
 
 @dataclass(frozen=True)
 class LocalIds:

@@ -1,7 +1,9 @@
 """Where `local.invoke` points each record: a fresh image set per record, a real import job.
 
 A fresh copy of CT_small.dcm per record that names an image set keeps records independent: a
-removal, a revert or a forced UID change never finds what an earlier record left. The stack
+removal, a revert or a forced UID change never finds what an earlier record left. A selector or
+merge sample gets a copy that is the patient or study it names (`seed_sample_identity`), in the
+stack `local.invoke` starts itself. The stack
 `local.invoke` starts itself imports each copy directly into the emulator (version 1, no event);
 a running stack gets them from one real import job, since the emulator lives in another process,
 so the stage's import rules run on them before the replay starts.
@@ -10,9 +12,11 @@ so the stage's import rules run on them before the replay starts.
 from __future__ import annotations
 
 import sys
+import tempfile
 import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from local.replay_records import Delivery, LocalIds
@@ -38,6 +42,9 @@ class EmbeddedTargets:
         stack = self._stack
         if delivery.is_import_event:
             return LocalIds(stack.datastore_id, import_job=self._import_job())
+        if delivery.sample_identity:
+            seed_sample_identity(stack, delivery.sample_identity)
+            return LocalIds(stack.datastore_id)
         if not delivery.names_an_image_set:
             return LocalIds(stack.datastore_id)
         (image_set_id,) = stack.emulator.service.import_dicom_files(
@@ -102,3 +109,25 @@ class RunningTargets:
         if delivery.names_an_image_set and self._copies:
             return LocalIds(datastore_id, image_set=self._copies.popleft())
         return LocalIds(datastore_id)
+
+
+def seed_sample_identity(stack: LocalStack, identity: dict[str, str]) -> str:
+    """A copy of CT_small.dcm that is what a selector or merge sample names (its PatientID and
+    issuer, or its study, and the values its `expect` states), so the replay finds its patient."""
+    from pydicom import dcmread  # noqa: PLC0415  (only replays of such samples need pydicom)
+    from pydicom.datadict import keyword_dict  # noqa: PLC0415
+    from pydicom.uid import generate_uid  # noqa: PLC0415
+
+    dataset = dcmread(str(sample_path(REPLAY_SAMPLE)))
+    for keyword, value in identity.items():
+        if keyword_dict.get(keyword) is not None:
+            setattr(dataset, keyword, value)
+    dataset.SeriesInstanceUID, dataset.SOPInstanceUID = generate_uid(), generate_uid()
+    dataset.file_meta.MediaStorageSOPInstanceUID = dataset.SOPInstanceUID
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / REPLAY_SAMPLE
+        dataset.save_as(path)
+        (image_set_id,) = stack.emulator.service.import_dicom_files(
+            stack.datastore_id, [str(path)], reidentify=False
+        )
+    return str(image_set_id)

@@ -22,6 +22,7 @@ from updater.domain.validation.vr_values import is_valid_uid
 from updater.schema_contract import PRIVATE_TAG_PATTERN, UID_MAX_LENGTH, UID_PATTERN
 from updater.schemas import (
     DEFAULT_DIRECTORY,
+    batch_outcome_schema,
     drifted,
     import_outcome_schema,
     main,
@@ -195,6 +196,8 @@ def test_every_outcome_sample_matches_its_schema(sample: Path) -> None:
     if event["detail-type"] in (DETAIL_TYPE_SUCCEEDED, DETAIL_TYPE_FAILED):
         assert schema_errors(event["detail"], outcome_schema()) == []
         assert UpdateOutcome.model_validate(event["detail"]).detail_type() == event["detail-type"]
+    elif event["detail-type"].startswith("ImageSetMetadataUpdate.Batch"):  # a parent's aggregate outcome
+        assert schema_errors(event["detail"], batch_outcome_schema()) == []
     else:
         definition = {
             "ImportJob.Reacted": "ImportSummary",
