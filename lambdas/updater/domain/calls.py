@@ -124,6 +124,10 @@ class OpenCall:
         since = self._clock.now() - call.applied_at_ms / 1000
         return self._schedule.notice_fallback(since, call.polls)
 
+    def notice_window_left(self, call: PendingCall) -> float:
+        assert call.applied_at_ms is not None
+        return self._schedule.notice_window_left(self._clock.now() - call.applied_at_ms / 1000)
+
     def overdue(self, call: PendingCall) -> bool:
         assert call.applied_at_ms is not None
         return self._schedule.overdue(self._clock.now() - call.applied_at_ms / 1000)

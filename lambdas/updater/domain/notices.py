@@ -79,6 +79,4 @@ class SettleNotices:
             self._metrics.count("NoticeIgnored")
             return False
         self._metrics.count("NoticeReceived")
-        if noted:
-            self._waker.wake(noted)
         return True

@@ -89,6 +89,11 @@ class SettleSchedule:
             self.policy.max_delay_s, max(self.next_delay(since_call_s, polls), 2 * typical - since_call_s)
         )
 
+    def notice_window_left(self, since_call_s: float) -> float:
+        """How much longer a settle notice is expected before polling: twice the typical settle
+        (2 s before any is known) after the call."""
+        return max(0.0, 2 * (self.estimator.typical() or 1.0) - since_call_s)
+
     def settled(self, *, called_s: float, last_unsettled_s: float | None, now_s: float) -> None:
         """Learn from a version seen settled at `now_s`; `last_unsettled_s`: when it was last seen
         locked (None: not seen locked since the call, so only an upper bound is known)."""
