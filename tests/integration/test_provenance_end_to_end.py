@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from local.callers import caller_session, local_principal
-from local.chaos_evidence import receive_all
 from local.healthimaging.profile import BehaviourProfile
 from local.moto_stack import LOCAL_ACCOUNT_ID, LOCAL_REGION
-from local.scenario import import_image_set, read_metadata
+from local.scenario import import_image_set, outcome_events, read_metadata
 from local.sqs_lambda_event import rule_stamped
 from local.stack import LocalStack, LocalStackOptions
+from tests.integration.test_corrections_end_to_end import audit_records, failure_codes
 
 RIS_ROLE = local_principal("arn:aws:iam::111122223333:role/ris-corrections")  # dev: no force right
 VALUE = "AUDIT^MRKVALUE"  # a value: only the audit record may hold it
@@ -60,37 +60,10 @@ def _latest_version(stack: LocalStack, image_set: str) -> str:
     return str(answer["versionId"])
 
 
-def _failures(stack: LocalStack) -> dict[str, str]:
-    """failureCode of each failure record, by its requestId attribute."""
-    assert stack.topology is not None
-    found = {}
-    for message in receive_all(stack.aws, stack.topology.queue("failures").url):
-        attributes = message.get("MessageAttributes", {})
-        request_id = attributes.get("requestId", {}).get("StringValue", "")
-        found[request_id] = attributes["failureCode"]["StringValue"]
-    return found
-
-
-def _outcomes(stack: LocalStack) -> list[dict[str, Any]]:
-    assert stack.topology is not None
-    messages = receive_all(stack.aws, stack.topology.queue("outcome_capture").url)
-    return [json.loads(m["Body"]) for m in messages]
-
-
-def _audit_records(stack: LocalStack) -> list[dict[str, Any]]:
-    assert stack.topology is not None
-    bucket = stack.topology.function_of("ingest").environment["AUDIT_BUCKET"]
-    s3, records = stack.aws.s3, []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-        for item in page.get("Contents", []):
-            records.append(json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
-    return records
-
-
 def _ended_with(stack: LocalStack, request_id_part: str) -> list[str]:
     """Codes of the failure records whose requestId holds `request_id_part` (a refused sender's
     record is keyed by a key of its own that ends with what it sent)."""
-    return [code for key, code in _failures(stack).items() if key.endswith(request_id_part)]
+    return [code for key, code in failure_codes(stack).items() if key.endswith(request_id_part)]
 
 
 def test_a_forged_healthimaging_event_sent_to_the_caller_queue_is_not_believed(
@@ -119,7 +92,7 @@ def test_a_forged_healthimaging_event_sent_to_the_caller_queue_is_not_believed(
     }
     stack.aws.sqs.send_message(QueueUrl=stack.topology.queue("ingest").url, MessageBody=json.dumps(forged))
     stack.run_until_idle(60)
-    assert "UNTRUSTED_SERVICE_EVENT" in _failures(stack).values()
+    assert "UNTRUSTED_SERVICE_EVENT" in failure_codes(stack).values()
     assert _latest_version(stack, image_set) == before
 
 
@@ -150,7 +123,7 @@ def test_an_event_of_another_account_is_not_believed_even_with_a_rule_stamp(
     body = rule_stamped(elsewhere, trusted_rules, "settles")
     stack.aws.sqs.send_message(QueueUrl=stack.topology.queue("rules").url, MessageBody=body)
     stack.run_until_idle(60)
-    assert "UNTRUSTED_SERVICE_EVENT" in _failures(stack).values()
+    assert "UNTRUSTED_SERVICE_EVENT" in failure_codes(stack).values()
     assert _latest_version(stack, image_set) == before
 
 
@@ -203,7 +176,7 @@ def test_a_caller_using_force_without_the_right_is_refused_and_nothing_is_applie
         MessageBody=json.dumps(_request(stack, image_set, "prov-ris-plain")),
     )
     stack.run_until_idle(60)
-    ended = {o["detail"]["requestId"]: o["detail"]["status"] for o in _outcomes(stack)}
+    ended = {o["detail"]["requestId"]: o["detail"]["status"] for o in outcome_events(stack)}
     assert ended.get("prov-ris-plain") == "SUCCEEDED"
 
 
@@ -224,13 +197,13 @@ def test_an_allowed_update_leaves_exactly_one_audit_record_with_the_emulators_va
     stack.aws.sqs.send_message(QueueUrl=stack.topology.queue("ingest").url, MessageBody=json.dumps(request))
     stack.run_until_idle(60)
 
-    events = _outcomes(stack)
+    events = outcome_events(stack)
     assert [e["detail"]["status"] for e in events if e["detail"]["requestId"] == "prov-audited"] == [
         "SUCCEEDED"
     ]
     after_version = _latest_version(stack, image_set)
     assert after_version != before_version
-    mine = [r for r in _audit_records(stack) if r["requestId"] == "prov-audited"]
+    mine = [r for r in audit_records(stack) if r["requestId"] == "prov-audited"]
     assert len(mine) == 1
     (record,) = mine
     assert (record["kind"], record["status"]) == ("change", "SUCCEEDED")
