@@ -96,7 +96,7 @@ class EventRouting(Construct):
             self,
             "UpdateRequestedRule",
             event_bus=self.requests_bus,
-            description="Update requests published by other services -> standard ingest queue",
+            description="Update requests published by other services -> rules queue (stamped)",
             event_pattern=update_requested_pattern(),
             targets=[self._queue_target(rule_queue, self.requests_rule_dlq)],
         )
@@ -111,7 +111,9 @@ class EventRouting(Construct):
         self.settle_rule = events.Rule(
             self,
             "SettleNoticesRule",
-            description="HealthImaging settle events (this stage's data stores) -> ingest: settle notices",
+            description=(
+                "HealthImaging settle events (this stage's data stores) -> rules queue: settle notices"
+            ),
             event_pattern=settle_notice_pattern(datastore_ids),
             targets=[self._queue_target(rule_queue, self.settle_rule_dlq)],
         )
