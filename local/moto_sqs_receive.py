@@ -4,23 +4,21 @@ moto's `receive_message` walks a queue's messages and marks them received withou
 server answers requests on many threads. Concurrent pollers (every event source mapping runs
 several) can then receive the same visible message together: each delivery adds to its receive
 count, so a message reaches the redrive policy's maxReceiveCount after far fewer real deliveries
-(with "list.remove(x): x not in list" 500s now and then). On a FIFO queue it is worse: each receive
-checks which message groups are in flight from a snapshot taken before it starts, so two receives
+(with "list.remove(x): x not in list" 500s now and then). On a FIFO queue it is worse: two receives
 at once can each take messages of one group, and a later message of an image set is worked on
 while an earlier one still is (seen on the lane). Real SQS hands a message to one receiver per
 visibility window and a group to one receiver at a time.
 
-A second FIFO flaw: a message that was received and then hidden again (ChangeMessageVisibility,
-the lane's waits) stays in moto's "pending" set until a receive finds it visible. When several
-messages of one group come back together, the receive walks them in order, drops each from the
-pending set as it meets it and recomputes the pending groups: the group counts as in flight until
-the *last* of them is reached, which is then delivered first (seen: a group's fourth request
-worked on before its second and third). Here a message counts as in flight only while it is
-invisible, as in SQS, and messages visible again leave the pending set before the walk begins.
+Here one walk at a time takes a queue's messages; a long poll that found nothing waits outside the
+lock (held while waiting, it kept the queue's other pollers waiting out the whole poll, long
+enough for their batches' visibility windows to end). FIFO queues are walked by
+`local.moto_sqs_fifo.receive` (SQS's group order), which also makes receipt handles expire and
+deduplication ids last five minutes.
 
-A third: a long poll waiting on an empty queue is woken when a message is sent, not when one
-becomes visible again through ChangeMessageVisibility (a settle notice waking a lane message), so
-it waited out its whole wait first; a visibility set to 0 wakes the queue's receivers here too.
+A long poll is woken when a message is sent and when a visibility is set to 0 (a settle notice
+waking a lane message); moto wakes it only for sends, so it waited out its whole wait first.
+Messages whose visibility window ends notify nobody: a waiting poll looks again every
+`LONG_POLL_RECHECK_S`.
 
 moto runs in its own process; `local.moto_stack.DEFAULT_PATCHES` has that process call `install()`
 before it serves.
@@ -29,35 +27,51 @@ before it serves.
 from __future__ import annotations
 
 import threading
+import time
 from collections import defaultdict
 from typing import Any
 
-from moto.sqs.models import Queue, SQSBackend
+from moto.sqs.models import SQSBackend
 
+from local import moto_sqs_fifo
 
-def _in_flight_groups(queue: Queue) -> set[str]:
-    return {m.group_id for m in queue.pending_messages if m.group_id is not None and not m.visible}
+LONG_POLL_RECHECK_S = 0.1
 
 
 def install() -> None:
     original = SQSBackend.receive_message
     if getattr(original, "one_receiver_per_queue", False):
         return
-    Queue.pending_message_groups = property(_in_flight_groups)  # type: ignore[method-assign,assignment]
     locks: defaultdict[str, threading.Lock] = defaultdict(threading.Lock)
     guard = threading.Lock()
 
-    def receive_message(self: SQSBackend, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+    def receive_message(
+        self: SQSBackend,
+        queue_name: str,
+        count: int,
+        wait_seconds_timeout: int,
+        visibility_timeout: int,
+        attribute_names: list[str] | None = None,
+    ) -> Any:
         with guard:
             lock = locks[queue_name]
-        with lock:  # a long poll on an empty queue holds it: the others would wait on the same queue
-            queue = self.get_queue(queue_name)
-            for message in [m for m in queue.pending_messages if m.visible]:
-                queue.pending_messages.discard(message)
-            return original(self, queue_name, *args, **kwargs)
+        queue = self.get_queue(queue_name)
+        polling_ends = time.monotonic() + int(wait_seconds_timeout or 0)
+        while True:
+            with lock:
+                if queue.fifo_queue:
+                    received = moto_sqs_fifo.receive(queue, count, visibility_timeout, attribute_names)
+                else:
+                    received = original(self, queue_name, count, 0, visibility_timeout, attribute_names)
+            left = polling_ends - time.monotonic()
+            if received or left <= 0:
+                return received
+            with queue._messages_lock:  # notified by a send, and by a visibility set to 0 (below)
+                queue._messages_lock.wait(timeout=min(LONG_POLL_RECHECK_S, left))
 
     receive_message.one_receiver_per_queue = True  # type: ignore[attr-defined]
     SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+    moto_sqs_fifo.install()
     change_visibility = SQSBackend.change_message_visibility
 
     def change_message_visibility(
