@@ -1,18 +1,21 @@
-"""Settle notices: HealthImaging's `Image Set Updated` / `Image Set Update Failed` events settle a
-lane's call without spending reads.
+"""Settle notices: HealthImaging's `Image Set Updated` / `Image Set Update Failed` events end a
+lane's wait for its call's version at once, so settles are noticed without spending reads.
 
-The notice is recorded on the lane (conditional on the version the lane's open call made, base +
-1); a waiting lane message looks for it in the ledger every second (`steps.NOTICE_CHECK_S`) and
-polls GetImageSet only once the notice window has passed, since the events are best effort.
-Events for versions the updater did not create, or for calls already resolved, change nothing, and
-an event is never new work.
+The events are best effort (the EventBridge reference lists them so), so a lane still polls when no
+notice came in time: the notice only shortens the wait. A notice counts only for the version the
+lane's open call made (recorded before the call as base + 1): events for versions the updater did
+not create, or for calls already resolved, change nothing, and an event is never new work.
 
-Intake never changes a lane message's visibility: the receipt handles it would use were registered
-by an earlier delivery and may be stale, and a stale handle that is still applied (moto does; AWS
-does not promise to refuse it) would make a message visible while another delivery holds its
-group, so two deliveries would work one image set at once. A lane that starts waiting after the
-notice was recorded learns so from its registration write (one item: one of the two sees the
-other) and comes back at once, with its own current handles.
+No wake-up is lost, whatever the order: the notice is recorded on the lane (conditional on the
+version) and the write returns the waiting messages to wake; a lane that starts waiting registers
+its messages with a write that returns a notice already recorded. One item, so one of the two sees
+the other.
+
+A wake is ChangeMessageVisibility 0 by the receipt handles the waiting delivery registered. On the
+lane (a FIFO queue) SQS refuses a handle once its visibility window has ended or a later receive
+replaced it ("The receipt handle has expired"), so a wake reaches only a message the registering
+delivery still holds, never one another delivery took since; a refused wake changes nothing, and
+the message comes back when its wait ends.
 """
 
 from __future__ import annotations
@@ -82,4 +85,6 @@ class SettleNotices:
             self._metrics.count("NoticeIgnored")
             return False
         self._metrics.count("NoticeReceived")
+        if noted:
+            self._waker.wake(noted)
         return True

@@ -38,10 +38,6 @@ from updater.domain.recorder import OutcomeRecorder
 from updater.domain.round_planner import CallPlan, Decided, RoundPlanner
 from updater.domain.step_results import Done, Member, Round, StepResult, Wait, WaitReason, first_wait
 
-# With settle notices, how long a waiting lane message stays away before it looks for the notice
-# in the ledger again (a DynamoDB read; no GetImageSet until the notice window has passed).
-NOTICE_CHECK_S = 1.0
-
 __all__ = ["Done", "LaneSteps", "StepResult", "StepSettings", "Wait", "WaitReason"]
 
 
@@ -159,10 +155,9 @@ class LaneSteps:
         if notice is not None and notice.version_id == call.to_version_id:
             watched: Settled | Unsettled = self._calls.noticed(lane, call, notice)
         elif own and not fresh and self._settings.settle_notices and self._calls.notice_window_left(call) > 0:
-            # The notice is only recorded (intake never changes a lane message's visibility: the
-            # handles it would use may be stale, and waking a message another delivery holds would
-            # unblock its group): the lane looks again soon, and polls once the window has passed.
-            wait = min(NOTICE_CHECK_S, self._calls.notice_window_left(call))
+            # Back before its notice: wait out the rest of the window (the notice wakes the lane),
+            # then poll.
+            wait = self._calls.notice_window_left(call)
             round_.wait(list(present.values()), Wait(wait, WaitReason.SETTLING, call.call_id))
             return False
         else:
@@ -191,8 +186,7 @@ class LaneSteps:
     def _settling(self, watched: Unsettled) -> Wait:
         if not self._settings.settle_notices:
             return Wait(watched.next_poll_s, WaitReason.SETTLING)
-        wait = min(self._calls.fallback_wait(watched.call), NOTICE_CHECK_S)
-        return Wait(wait, WaitReason.SETTLING, watched.call.call_id)
+        return Wait(self._calls.fallback_wait(watched.call), WaitReason.SETTLING, watched.call.call_id)
 
     def await_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> bool:
         """Register the lane's waiting messages for its call's settle notice; True when the notice

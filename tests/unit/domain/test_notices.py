@@ -26,6 +26,17 @@ def test_a_notice_ends_the_wait_and_the_settle_costs_no_read() -> None:
     assert outcomes["r1"].settle_ms == pytest.approx(1000, abs=5)  # noticed when it settled
 
 
+def test_a_notice_wakes_the_waiting_lane_when_it_comes_not_when_the_wait_would_end() -> None:
+    world = LaneWorld(settle_s=0.3, notices=True)
+    world.submit(patient_update("r1", PatientName="WOKEN"))
+    called_at = world.clock.now()
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.visibility_s >= 1.0  # the notice window, 2 s at first
+    outcomes = world.run()
+    assert outcomes["r1"].polls == 0
+    assert world.clock.now() - called_at == pytest.approx(0.3, abs=0.01)  # ended at the notice
+
+
 def test_a_lost_notice_falls_back_to_polling_after_the_usual_settle() -> None:
     world = LaneWorld(settle_s=1.0, notices=True, notice_lost=frozenset({"2"}))
     world.submit(patient_update("r1", PatientName="POLLED"))
