@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench.summary import DEFINITIONS
+from bench.summary import DEFINITIONS, earlier_json
 from bench.verdicts import verdicts
 
 FIGURE_COLUMNS = (
@@ -173,12 +173,7 @@ def render_markdown(results: dict[str, Any], summary: dict[str, Any]) -> str:
 
 def merged_results(path: Path, results: dict[str, Any]) -> dict[str, Any]:
     """`results` over an earlier results.json: its profiles replaced, the others kept."""
-    previous: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            previous = {}
+    previous = earlier_json(path)
     profiles = {**previous.get("profiles", {}), **results["profiles"]}
     return {**previous, **{k: v for k, v in results.items() if v is not None}, "profiles": profiles}
 

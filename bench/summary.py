@@ -72,14 +72,20 @@ def entry(figures: dict[str, Any]) -> dict[str, Any]:
     return {name: figures[name] for name in (*SUMMARY_FIELDS, *CONTEXT_FIELDS)}
 
 
+def earlier_json(path: Path) -> dict[str, Any]:
+    """What an earlier run wrote at `path`: {} when there is nothing there or it does not parse."""
+    if not path.is_file():
+        return {}
+    try:
+        earlier: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+    return earlier
+
+
 def merged(path: Path, results: dict[str, Any]) -> dict[str, Any]:
     """The summary of `results`, over the profiles an earlier summary at `path` holds."""
-    previous: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            previous = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError:
-            previous = {}
+    previous = earlier_json(path)
     profiles = dict(previous.get("profiles", {}))
     runs = dict(previous.get("runs", {}))
     for name, run in results["profiles"].items():
