@@ -66,7 +66,6 @@ def receive(
             to_dlq.append(message)  # gone from the group: its next message may follow
             continue
         message.mark_received(visibility_timeout=visibility_timeout)
-        queue.pending_messages.add(message)
         answer = deepcopy(message)  # the answer's attributes are filtered, not the message's
         _filter_message_attributes(answer, attribute_names or [])
         taken.append(answer)
