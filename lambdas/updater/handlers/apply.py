@@ -14,8 +14,6 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.metrics import EmfMetrics
@@ -26,7 +24,7 @@ from updater.domain.ledger import LaneKey
 from updater.domain.outcome import body_request_id, rejection
 from updater.domain.steps import StepResult, Wait, WaitReason
 from updater.handlers.observability import logger, metrics
-from updater.handlers.sqs_batch import batch_processor, body_of, receive_count, records_of, source_arn
+from updater.handlers.sqs_batch import SqsRecord, partial_response, records_of, source_arn
 from updater.settings import load_settings
 from updater.wiring import ApplyRuntime, build_apply
 
@@ -61,14 +59,9 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: ApplyRuntime) -> d
         return {"batchItemFailures": []}
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000
     batch = _LaneBatch(rt, records, deadline)
-    response = process_partial_response(
-        event={"Records": records},
-        record_handler=batch.step,
-        processor=batch_processor(records),
-        context=context,
-    )
+    response = partial_response(records, batch.step)
     batch.hide_failed(response["batchItemFailures"])
-    return dict(response)
+    return response
 
 
 def _backoff(receives: int) -> int:
@@ -83,9 +76,9 @@ def _label(result: StepResult) -> str:
 
 
 class _LaneBatch:
-    def __init__(self, rt: ApplyRuntime, records: list[dict[str, Any]], deadline_s: float) -> None:
+    def __init__(self, rt: ApplyRuntime, records: list[SqsRecord], deadline_s: float) -> None:
         self._rt = rt
-        self._records = {r["messageId"]: SQSRecord(r) for r in records}
+        self._records = {r.message_id: r for r in records}
         self._deadline = deadline_s
         self._groups: dict[str, list[LaneDelivery]] = {}
         self._group_of: dict[str, str] = {}
@@ -95,18 +88,18 @@ class _LaneBatch:
         self._results: dict[str, StepResult] = {}
         self._group_waits: dict[str, Wait] = {}
 
-    def _add(self, record: SQSRecord) -> None:
+    def _add(self, record: SqsRecord) -> None:
         try:
-            message = LaneMessage.parse(body_of(record))
+            message = LaneMessage.parse(record.body)
         except LaneMessageInvalid:
             self._unreadable.add(record.message_id)
             return
-        group = record.attributes.message_group_id or message.group_id
+        group = record.message_group_id or message.group_id
         self._group_of[record.message_id] = group
-        delivery = LaneDelivery(record.message_id, message, receive_count(record))
+        delivery = LaneDelivery(record.message_id, message, record.receive_count)
         self._groups.setdefault(group, []).append(delivery)
 
-    def step(self, record: SQSRecord) -> None:
+    def step(self, record: SqsRecord) -> None:
         message_id = record.message_id
         if message_id in self._unreadable:
             self._end_unreadable(record)
@@ -147,9 +140,9 @@ class _LaneBatch:
         for delivery in deliveries:
             self._results.setdefault(delivery.message_id, wait)
 
-    def _end_unreadable(self, record: SQSRecord) -> None:
+    def _end_unreadable(self, record: SqsRecord) -> None:
         """Only intake sends to the lane; anything else there ends at once, keyed by its content."""
-        body = body_of(record)
+        body = record.body
         failure = ValidationFailure(FailureCode.INTERNAL_ERROR, "lane", "the lane message is unreadable")
         self._rt.recorder.finish(rejection(body_request_id(body), "sqs", failure), body)
 
@@ -169,11 +162,11 @@ class _LaneBatch:
                 else self._group_waits.get(self._group_of.get(message_id, ""))
             )
             # No step result: the record failed in a way no step decided (a defect): back off.
-            seconds = wait.visibility_s if wait is not None else _backoff(receive_count(record))
+            seconds = wait.visibility_s if wait is not None else _backoff(record.receive_count)
             if record.receipt_handle:
                 waits.append((record.receipt_handle, seconds))
             metrics.add_metric(name="Waits", unit="Count", value=1)
-        queue_arn = source_arn([r.raw_event for r in self._records.values()])
+        queue_arn = source_arn(list(self._records.values()))
         if not waits or not queue_arn:
             return
         try:

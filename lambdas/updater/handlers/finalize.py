@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.metrics import EmfMetrics
@@ -23,7 +21,7 @@ from updater.domain.inbound import RejectedMessage
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.handlers.observability import logger, metrics
 from updater.handlers.provenance import origin_of
-from updater.handlers.sqs_batch import batch_processor, body_of, content_type_of, receive_count, records_of
+from updater.handlers.sqs_batch import SqsRecord, partial_response, records_of
 from updater.settings import load_settings
 from updater.wiring import FinalizeRuntime, build_finalize
 
@@ -52,7 +50,7 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: FinalizeRuntime) -
         time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
     )
 
-    def record_handler(record: SQSRecord) -> None:
+    def record_handler(record: SqsRecord) -> None:
         try:
             with calls_until(deadline, time.time):
                 if record.event_source_arn == rt.settings.lane_dlq_arn:
@@ -67,30 +65,24 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: FinalizeRuntime) -
             raise
         metrics.add_metric(name="Finalized", unit="Count", value=1)
 
-    response = process_partial_response(
-        event={"Records": records},
-        record_handler=record_handler,
-        processor=batch_processor(records),
-        context=context,
-    )
-    return dict(response)
+    return partial_response(records, record_handler)
 
 
-def _lane_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
-    body = body_of(record)
+def _lane_record(rt: FinalizeRuntime, record: SqsRecord) -> None:
+    body = record.body
     try:
         message = LaneMessage.parse(body)
     except LaneMessageInvalid:
         failure = ValidationFailure(FailureCode.INTERNAL_ERROR, "lane", "the lane message is unreadable")
         rt.finalizer.reject(body, RejectedMessage(failure, "sqs"))
         return
-    outcome = rt.finalizer.lane_message(LaneDelivery(record.message_id, message, receive_count(record)))
+    outcome = rt.finalizer.lane_message(LaneDelivery(record.message_id, message, record.receive_count))
     logger.info("lane message finalized", extra={"status": outcome.status.value, "code": outcome.error_code})
 
 
-def _ingest_record(rt: FinalizeRuntime, record: SQSRecord) -> None:
+def _ingest_record(rt: FinalizeRuntime, record: SqsRecord) -> None:
     body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
-    result = rt.finalizer.intake_message(body, origin, content_type_of(record))
+    result = rt.finalizer.intake_message(body, origin, record.content_type)
     if isinstance(result, ImportGiveUp):
         rt.imports.give_up(result.envelope)
         logger.info("import event finalized")

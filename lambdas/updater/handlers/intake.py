@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.metrics import EmfMetrics
@@ -20,13 +18,7 @@ from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.errors import RetryableServiceError
 from updater.handlers.observability import logger, metrics
 from updater.handlers.provenance import origin_of
-from updater.handlers.sqs_batch import (
-    batch_processor,
-    content_type_of,
-    receive_count,
-    records_of,
-    source_arn,
-)
+from updater.handlers.sqs_batch import SqsRecord, partial_response, records_of, source_arn
 from updater.settings import load_settings
 from updater.wiring import IntakeRuntime, build_intake
 
@@ -55,11 +47,11 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
         time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
     )
 
-    def record_handler(record: SQSRecord) -> None:
+    def record_handler(record: SqsRecord) -> None:
         try:
             with calls_until(deadline, time.time):
                 body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
-                admitted = rt.intake.admit(body, origin, content_type_of(record))
+                admitted = rt.intake.admit(body, origin, record.content_type)
         except RetryableServiceError:
             metrics.add_metric(name="IntakeRetried", unit="Count", value=1)
             raise
@@ -70,25 +62,20 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
             raise
         logger.info("record admitted", extra={"admission": admitted.admission.value, "code": admitted.code})
 
-    response = process_partial_response(
-        event={"Records": records},
-        record_handler=record_handler,
-        processor=batch_processor(records),
-        context=context,
-    )
+    response = partial_response(records, record_handler)
     # Failed records (and, on a FIFO queue, the later records of their groups) come back soon,
     # not after the queue's visibility timeout, and later with each delivery.
-    by_id = {r["messageId"]: SQSRecord(r) for r in records}
+    by_id = {r.message_id: r for r in records}
     failed = [
         by_id[f["itemIdentifier"]] for f in response["batchItemFailures"] if f["itemIdentifier"] in by_id
     ]
-    waits = [(r.receipt_handle, _backoff(receive_count(r))) for r in failed if r.receipt_handle]
+    waits = [(r.receipt_handle, _backoff(r.receive_count)) for r in failed if r.receipt_handle]
     if waits and source_arn(records):
         try:
             rt.queues.hide(source_arn(records), waits)
         except RetryableServiceError:  # they come back after the queue's visibility timeout instead
             logger.warning("could not shorten the wait of records to retry")
-    return dict(response)
+    return response
 
 
 def _backoff(receives: int) -> int:

@@ -11,22 +11,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from updater.domain.provenance import Origin, RuleRole
 from updater.domain.request import loads_strict
-from updater.handlers.sqs_batch import body_of, sender_of
+from updater.handlers.sqs_batch import SqsRecord
 
 STAMP_KEYS = frozenset({"deliveredBy", "event"})
 
 
 def origin_of(
-    record: SQSRecord, *, rule_queue_arns: frozenset[str], rules: Mapping[str, RuleRole]
+    record: SqsRecord, *, rule_queue_arns: frozenset[str], rules: Mapping[str, RuleRole]
 ) -> tuple[str, Origin]:
     """The body to classify and where it came from."""
-    body = body_of(record)
+    body = record.body
     if record.event_source_arn not in rule_queue_arns:
-        return body, Origin.caller_queue(sender_of(record))
+        return body, Origin.caller_queue(record.sender_id)
     try:
         document: Any = loads_strict(body)
     except (ValueError, RecursionError):
