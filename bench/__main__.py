@@ -45,6 +45,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quota-scale", type=float, default=1.0, help="multiplier on every quota (override)")
     parser.add_argument("--cap", type=float, default=None, help="seconds before a workload is cut off")
     parser.add_argument("--moto-as-is", action="store_true", help="without bench.moto_prompt_receive")
+    parser.add_argument("--moto-one-process", action="store_true",
+                        help="every service in one moto process (default: DynamoDB in its own)")  # fmt: skip
     parser.add_argument("--py-spy", action="store_true", help="sample the rig's processes with py-spy")
     parser.add_argument("--updater-env", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the functions (a stage setting to try)")  # fmt: skip
@@ -79,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         extra_environment=dict(args.updater_env),
         py_spy=args.py_spy,
         moto_as_is=args.moto_as_is,
+        moto_own_processes=() if args.moto_one_process else BenchSettings.moto_own_processes,
         # Absolute: the environments run in the task root and write their stack dumps under it.
         out_dir=(args.out or (OUT_DIR / "quick" if args.quick else OUT_DIR)).resolve(),
     )

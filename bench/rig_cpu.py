@@ -44,7 +44,8 @@ def _role(pid: int, own_pid: int) -> str | None:
     except OSError:
         return None
     if "local.moto_process" in command:
-        return "moto (SQS, DynamoDB, EventBridge)"
+        serves = command.partition("--serves ")[2].split(" ")[0] or "all"
+        return "moto (every service)" if serves == "all" else f"moto ({serves})"
     if "local.lambda_runtime" in command:
         for role in FUNCTION_ROLES:
             if f"-{role}/env-" in command:  # the stack dump path names the function's log directory

@@ -98,6 +98,7 @@ def stack_options(
             **settings.extra_environment,
         },
         moto_patches=() if settings.moto_as_is else (PROMPT_LONG_POLL,),
+        moto_own_processes=settings.moto_own_processes,
     )
 
 

@@ -55,6 +55,9 @@ class BenchSettings:
     # moto's SQS long polls as moto has them (blind to messages becoming visible, spinning on FIFO
     # queues whose visible messages are all blocked); default: `bench.moto_prompt_receive`.
     moto_as_is: bool = False
+    # Services moto serves from a process each of their own (local.moto_stack.MotoServer): DynamoDB
+    # by default, half of moto's work in the bench's profile; () is one moto process for all.
+    moto_own_processes: tuple[str, ...] = ("dynamodb",)
     # Sample py-spy stacks of the bench process and moto's during each workload (if installed).
     py_spy: bool = False
     out_dir: Path = OUT_DIR
@@ -107,6 +110,7 @@ class BenchSettings:
             "settleP99Seconds": self.settle_p99_s,
             "workers": self.workers if self.workers is not None else "stack",
             "motoLongPoll": "as moto has it" if self.moto_as_is else "bench.moto_prompt_receive",
+            "motoOwnProcesses": list(self.moto_own_processes),
             "memoryMb": self.memory_mb,
             "functionTimeoutSeconds": self.function_timeout_s,
             "quick": self.quick,

@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--patch", action="append", default=[], metavar="MODULE")
+    # What the process is for, read by process listings (bench.rig_cpu); moto serves every service.
+    parser.add_argument("--serves", default="all", metavar="SERVICE")
     arguments = parser.parse_args(argv)
     # werkzeug logs one line per request; moto's own errors still reach stderr.
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -16,7 +16,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import IO, Any, Self
@@ -75,25 +75,44 @@ class MotoServer:
 
     `patches`: modules whose `install()` the moto process runs before serving (changes to moto's
     own code, such as `local.moto_sqs_receive`, must run where moto runs).
+
+    `own_processes`: services (boto3 names, e.g. "dynamodb") served by a moto process each of their
+    own, the rest by this one. moto serves a call on one core at most (one interpreter), so a rig
+    that keeps it busy splits the load; only services that no other service of moto's calls into
+    can go (DynamoDB: nothing else reads it; SQS cannot leave EventBridge, which delivers to it).
     """
 
-    def __init__(self, ip_address: str = "127.0.0.1", port: int = 0, patches: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        ip_address: str = "127.0.0.1",
+        port: int = 0,
+        patches: Sequence[str] = (),
+        own_processes: Sequence[str] = (),
+        serves: str = "all",  # a label for process listings: moto serves any service it is asked
+    ) -> None:
         self._ip_address = ip_address
         self._port = port
         self._patches = (*DEFAULT_PATCHES, *patches)
         self._process: subprocess.Popen[str] | None = None
         self._endpoint_url: str | None = None
         self._control_lock = threading.Lock()
+        self._serves = serves
+        self._own = {service: MotoServer(ip_address, 0, patches, serves=service) for service in own_processes}
 
     def start(self) -> Self:
         self.launch()
         return self.wait_until_ready()
 
     def launch(self) -> None:
+        for server in self._own.values():
+            server.launch()
+        self._launch()
+
+    def _launch(self) -> None:
         """Starts the process without waiting for it: moto's import takes most of a second, which a
         caller can spend on other start-up work before `wait_until_ready()`."""
         command = [sys.executable, "-m", "local.moto_process", "--host", self._ip_address]
-        command += ["--port", str(self._port)]
+        command += ["--port", str(self._port), "--serves", self._serves]
         for patch in self._patches:
             command += ["--patch", patch]
         search_path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
@@ -106,6 +125,11 @@ class MotoServer:
         )
 
     def wait_until_ready(self) -> Self:
+        for server in self._own.values():
+            server.wait_until_ready()
+        return self._wait_until_ready()
+
+    def _wait_until_ready(self) -> Self:
         assert self._process is not None, "launch() first"
         announced = self._read_line(self._process.stdout)
         if not announced:
@@ -134,7 +158,16 @@ class MotoServer:
 
     def restart(self, down_s: float) -> None:
         """Every AWS service moto serves is unreachable for `down_s`, state kept (the soak's outage):
-        the listening socket and open connections are closed, then it listens on the same port."""
+        the listening socket and open connections are closed, then it listens on the same port.
+        Services in processes of their own go down and come back together with the rest."""
+        outages = [threading.Thread(target=s.restart, args=(down_s,)) for s in self._own.values()]
+        for outage in outages:
+            outage.start()
+        self._restart(down_s)
+        for outage in outages:
+            outage.join()
+
+    def _restart(self, down_s: float) -> None:
         assert self._process is not None and self._process.stdin is not None
         with self._control_lock:
             self._process.stdin.write(f"outage {down_s}\n")
@@ -143,6 +176,8 @@ class MotoServer:
                 raise RuntimeError("moto's server process did not come back after an outage")
 
     def stop(self) -> None:
+        for server in self._own.values():
+            server.stop()
         process, self._process = self._process, None
         self._endpoint_url = None
         if process is None:
@@ -163,18 +198,35 @@ class MotoServer:
             raise RuntimeError("MotoServer is not running: call start() first")
         return self._endpoint_url
 
+    def endpoint_for(self, service_name: str) -> str:
+        """The endpoint that serves a service (boto3's name for it)."""
+        own = self._own.get(service_name)
+        return own.endpoint_url if own is not None else self.endpoint_url
+
+    def service_endpoints(self) -> dict[str, str]:
+        """The services served by processes of their own, and their endpoints."""
+        return {service: server.endpoint_url for service, server in self._own.items()}
+
     def reset(self) -> None:
         """Drop every resource this server holds."""
+        for server in self._own.values():
+            server.reset()
         # The URL is our own loopback http endpoint, never user input.
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310
             pass
 
     def client(self, service_name: str, **config: Any) -> Any:
-        return local_client(service_name, self.endpoint_url, **config)
+        return local_client(service_name, self.endpoint_for(service_name), **config)
 
     def clients(self) -> AwsClients:
-        return AwsClients.for_endpoint(self.endpoint_url)
+        return AwsClients(
+            sqs=self.client("sqs"),
+            dynamodb=self.client("dynamodb"),
+            events=self.client("events"),
+            s3=self.client("s3"),
+            iam=self.client("iam"),
+        )
 
     def __enter__(self) -> Self:
         return self.start()
@@ -205,12 +257,15 @@ def local_client(service_name: str, endpoint_url: str, **config: Any) -> Any:
 
 
 def client_environment(
-    moto_endpoint_url: str, healthimaging_endpoint_url: str | None = None
+    moto_endpoint_url: str,
+    healthimaging_endpoint_url: str | None = None,
+    service_endpoints: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment variables that point boto3 clients built with no arguments at the local stack.
 
     The Lambda code builds its clients from the environment, exactly as in AWS; these variables
-    (the SDKs' service-specific endpoint convention) are the only difference.
+    (the SDKs' service-specific endpoint convention) are the only difference. `service_endpoints`:
+    services moto serves from processes of their own (`MotoServer.service_endpoints()`).
     """
     environment = {
         "AWS_DEFAULT_REGION": LOCAL_REGION,
@@ -226,6 +281,8 @@ def client_environment(
         "AWS_ENDPOINT_URL_IAM": moto_endpoint_url,
         "AWS_ENDPOINT_URL_STS": moto_endpoint_url,
     }
+    for service, endpoint_url in (service_endpoints or {}).items():
+        environment[f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}"] = endpoint_url
     if healthimaging_endpoint_url is not None:
         environment["AWS_ENDPOINT_URL_MEDICAL_IMAGING"] = healthimaging_endpoint_url
     return environment

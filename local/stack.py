@@ -73,12 +73,16 @@ class LocalStackOptions:
     run_dir: Path | None = None
     # Modules whose install() moto's process runs before serving (e.g. local.moto_sqs_receive).
     moto_patches: tuple[str, ...] = ()
+    # Services moto serves from a process each of their own (e.g. ("dynamodb",): see MotoServer).
+    moto_own_processes: tuple[str, ...] = ()
 
 
 class LocalStack:
     def __init__(self, options: LocalStackOptions | None = None) -> None:
         self.options = options or LocalStackOptions()
-        self.moto = MotoServer(patches=self.options.moto_patches)
+        self.moto = MotoServer(
+            patches=self.options.moto_patches, own_processes=self.options.moto_own_processes
+        )
         self.emulator: Any = None
         self.datastore_id = ""
         self.topology: LocalTopology | None = None
@@ -175,7 +179,9 @@ class LocalStack:
             environment["IMPORT_RULES_PATH"] = str(self._stage_import_rules_file())
         return (
             environment
-            | client_environment(self.moto.endpoint_url, self.emulator.endpoint_url)
+            | client_environment(
+                self.moto.endpoint_url, self.emulator.endpoint_url, self.moto.service_endpoints()
+            )
             # X-Ray has no daemon locally; Powertools would otherwise try to reach one.
             | {"POWERTOOLS_TRACE_DISABLED": "true"}
             | self.options.extra_environment
