@@ -142,19 +142,24 @@ def _first_outcomes(observation: RunObservation) -> dict[VersionKey, float]:
 
 
 def _notices(observation: RunObservation) -> dict[VersionKey, tuple[float, str]]:
-    """(image set, version) -> when the updater knew it settled, and how the bench saw it.
+    """(image set, version) -> when the updater knew it settled, and how it learned.
 
-    The updater knows either from a GetImageSet answer showing the version settled, or (when
-    HealthImaging's settle event reached it first and it never read) from the event itself; the
-    event's arrival in the lane is not visible from outside, so the outcome's time stands for it
-    (an upper bound, never before the settle).
+    The updater knows from whichever came first: a GetImageSet answer showing the version settled
+    (the emulator's side of the call), or HealthImaging's settle event, recorded on its lane by
+    intake (intake's log line). With neither (the naive loop logs no events; a log lost), the first
+    outcome of its requests stands for it: an upper bound, never before the settle.
     """
     settles, outcomes = settle_times(observation), _first_outcomes(observation)
     found: dict[VersionKey, tuple[float, str]] = {}
     for key, (_accepted, settled) in settles.items():
         watch = observation.observer.versions.get(key)
+        seen = []
         if watch is not None and watch.noticed_at is not None:
-            found[key] = (watch.noticed_at, "getImageSet")
+            seen.append((watch.noticed_at, "getImageSet"))
+        if key in observation.logged_notices:
+            seen.append((max(observation.logged_notices[key], settled), "settleEvent"))
+        if seen:
+            found[key] = min(seen)
         elif key in outcomes:
             found[key] = (max(outcomes[key], settled), "outcome")
     return found
@@ -166,7 +171,7 @@ def notice(observation: RunObservation) -> dict[str, Any]:
     settles, notices = settle_times(observation), _notices(observation)
     outcomes = _first_outcomes(observation)
     notice_shares, outcome_shares = [], []
-    noticed_by = {"getImageSet": 0, "outcome": 0}
+    noticed_by = {"getImageSet": 0, "settleEvent": 0, "outcome": 0}
     for key, (accepted, settled) in settles.items():
         duration = max(settled - accepted, 1e-6)
         if key in notices:

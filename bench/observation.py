@@ -7,10 +7,12 @@ update, so it wraps the service's `call` entry point (the HTTP front calls it fo
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from local.healthimaging.service import HealthImagingService
@@ -60,3 +62,29 @@ class EmulatorObserver:
             self.read_answers["watch"] += 1
             if state != "LOCKED":
                 watch.noticed_at = at
+
+
+# Powertools' log timestamp, e.g. "2026-12-02 01:41:57,688+0000" (milliseconds, UTC offset).
+_LOG_TIMESTAMP = "%Y-%m-%d %H:%M:%S,%f%z"
+
+
+def logged_notices(logs: str) -> dict[VersionKey, float]:
+    """(image set, version) -> when intake first logged that it had recorded HealthImaging's settle
+    event for it (its "record admitted" line with admission "notice", written once the lane was told).
+
+    The log line is the updater's own account of when it learned of the settle; its timestamp has
+    millisecond resolution (truncated, so at most 1 ms early)."""
+    found: dict[VersionKey, float] = {}
+    for line in logs.splitlines():
+        if '"notice"' not in line or not line.startswith("{"):
+            continue
+        try:
+            record = json.loads(line)
+            if record.get("admission") != "notice":
+                continue
+            key = (str(record["imageSetId"]), str(record["versionId"]))
+            at = datetime.strptime(record["timestamp"], _LOG_TIMESTAMP).timestamp()
+        except (ValueError, KeyError, TypeError):
+            continue
+        found[key] = min(at, found.get(key, at))
+    return found

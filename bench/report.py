@@ -74,13 +74,13 @@ def _profile_section(name: str, run: dict[str, Any]) -> list[str]:
 def _time_section(run: dict[str, Any]) -> list[str]:
     lines = [
         "Where a request's time went (medians, s): sent -> its version's call accepted; the service's "
-        "settle; settled -> notice (the first GetImageSet that saw it settled or, for a version the "
-        "updater learned of from its settle event, the outcome); that -> outcome. Noticed by: "
+        "settle; settled -> notice (the first of: a GetImageSet that saw it settled, intake's log "
+        "line recording its settle event; with neither, the outcome); that -> outcome. Noticed by: "
         "versions noticed each way. Rig CPU over the window (cores busy of 2, by process role; "
         "`machine` includes whatever else ran on the host); latency of a trivial call to moto and to "
         "the emulator, probed five times a second (p50/p99 ms):",
         "",
-        "| workload | updater | to call | settle | to notice | to outcome | noticed by (read/outcome) "
+        "| workload | updater | to call | settle | to notice | to outcome | noticed by (read/event/outcome) "
         "| rig CPU by role | rig/machine | moto ms | emulator ms |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -102,7 +102,7 @@ def _time_section(run: dict[str, Any]) -> list[str]:
 
 def _noticed_by(figures: dict[str, Any]) -> str:
     noticed = figures.get("noticedBy") or {}
-    return f"{noticed.get('getImageSet', '-')} / {noticed.get('outcome', '-')}"
+    return " / ".join(str(noticed.get(way, "-")) for way in ("getImageSet", "settleEvent", "outcome"))
 
 
 def _probe(latency: dict[str, Any]) -> str:

@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.integrity import ReportedCall
 from bench.naive_updater import completions
-from bench.observation import EmulatorObserver
+from bench.observation import EmulatorObserver, logged_notices
 from bench.profiles import UPDATE_OPERATION
 from bench.rig_cpu import RigCpuSampler
 from bench.rig_latency import RigLatencyProbe
@@ -75,6 +75,8 @@ class RunObservation:
     rig_cpu: dict[str, Any]
     rig_latency: dict[str, Any]
     rig_profile: dict[str, Any] = field(default_factory=dict)
+    # ours: (image set, version) -> when intake logged HealthImaging's settle event for it
+    logged_notices: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @property
     def window_s(self) -> float:
@@ -217,6 +219,7 @@ def _drive(
         rig_cpu=sampler.figures(),
         rig_latency=probe.figures(),
         rig_profile=summarize(spy_file, roles) if spy is not None else {},
+        logged_notices={} if updater == NAIVE else logged_notices(stack.function_logs()),
     )
 
 

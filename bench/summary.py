@@ -52,11 +52,12 @@ DEFINITIONS: dict[str, str] = {
     "event source mappings made during the run / requests (warm-up invocations excluded)",
     "settleNoticeLagP50Share": "median over the versions update calls made of (notice - when the "
     "emulator settled the version) / (settle duration = settled - accepted). The notice is the "
-    "emulator-side time of the first GetImageSet answer showing the version settled (the first "
-    "moment a reader could know; the same instrument for both updaters, no change to lambdas/); "
-    "for a version the updater learned of from HealthImaging's settle event and never read settled, "
-    "the first outcome of its requests stands for it (an upper bound: the event's arrival in the "
-    "lane is not visible from outside). noticedBy in results.json counts which each version used",
+    "first of: the emulator-side time of the first GetImageSet answer showing the version settled "
+    "(the same instrument for both updaters), and, for ours, the time intake logged that it had "
+    "recorded HealthImaging's settle event for that version on its lane (the log line's "
+    "millisecond timestamp, written after the ledger write and the wake); with neither, the first "
+    "outcome of its requests stands for it (an upper bound). noticedBy in results.json counts "
+    "which each version used (getImageSet, settleEvent, outcome)",
     "outcomeLagP50Share": "median over versions of (first outcome of the requests it applied - "
     "settled) / settle duration",
     "capped": "the run hit its time cap before every request finished",

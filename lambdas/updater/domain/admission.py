@@ -15,6 +15,7 @@ from updater.domain.audit import AuditContext, Caller
 from updater.domain.errors import FailureCode, ValidationFailure
 from updater.domain.identifiers import reported_resource_id, reused_key
 from updater.domain.ledger import LedgerEntry
+from updater.domain.notices import SettleNotice
 from updater.domain.outcome import UpdateOutcome, rejection
 from updater.domain.ports import Clock, Ledger, MetricsSink
 from updater.domain.recorder import OutcomeRecorder
@@ -35,6 +36,7 @@ class Admitted:
     admission: Admission
     outcome: UpdateOutcome | None = None
     reason: str = ""  # an IgnoredReason, or an HL7 event the updater does not map (HL7_A01)
+    notice: SettleNotice | None = None  # NOTICE: the version its lane was told settled
 
     @property
     def code(self) -> str:

@@ -155,7 +155,7 @@ class Intake:
                 )
             if self._notices is None or not self._notices.receive(message.notice):
                 return self._ignored(IgnoredReason.NOTICE_NOT_AWAITED)
-            return Admitted(Admission.NOTICE)
+            return Admitted(Admission.NOTICE, notice=message.notice)
         if self._imports is None:
             return self._ignored(IgnoredReason.IMPORTS_NOT_CONFIGURED)
         self._imports.react(message.envelope, _ImportForwarder(self, verdict))

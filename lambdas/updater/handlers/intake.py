@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
+from updater.domain.admission import Admitted
 from updater.domain.errors import RetryableServiceError
 from updater.handlers.observability import logger, metrics
 from updater.handlers.provenance import origin_of
@@ -60,7 +61,7 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
             logger.error("record failed", extra={"error": type(err).__name__})
             metrics.add_metric(name="InternalError", unit="Count", value=1)
             raise
-        logger.info("record admitted", extra={"admission": admitted.admission.value, "code": admitted.code})
+        logger.info("record admitted", extra=_admission_fields(admitted))
 
     response = partial_response(records, record_handler)
     # Failed records (and, on a FIFO queue, the later records of their groups) come back soon,
@@ -76,6 +77,20 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
         except RetryableServiceError:  # they come back after the queue's visibility timeout instead
             logger.warning("could not shorten the wait of records to retry")
     return response
+
+
+def _admission_fields(admitted: Admitted) -> dict[str, str]:
+    """What a record's log line says: how it was admitted and with what code; for a settle notice
+    also which version of which image set (ids HealthImaging's event carried and intake checked),
+    so when the updater learned of a settle can be read from its logs."""
+    fields = {"admission": admitted.admission.value, "code": admitted.code}
+    if admitted.notice is not None:
+        fields |= {
+            "imageSetId": admitted.notice.lane.image_set_id,
+            "versionId": admitted.notice.version_id,
+            "workflowStatus": admitted.notice.workflow_status,
+        }
+    return fields
 
 
 def _backoff(receives: int) -> int:
