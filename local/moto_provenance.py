@@ -23,6 +23,7 @@ import functools
 import json
 from typing import Any
 
+import jsonpath_ng.ext
 from jsonpath_ng.ext.parser import parse as jsonpath
 from moto.events import models as events_models
 from moto.events import utils as events_utils
@@ -96,10 +97,12 @@ def _parse(original: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(path: str) -> Any:
-    """A rule's input path, parsed once: jsonpath_ng builds a new parser (its LR tables) for every
-    `parse`, which was a quarter of moto's CPU in the bench (each event to each target)."""
-    return jsonpath(path)
+def _compiled(path: str, debug: bool | None = None) -> Any:
+    """An input path, parsed once: jsonpath_ng builds a new parser (its LR tables) for every
+    `parse`, which was a quarter of moto's CPU in the bench (each event to each target, in our
+    templates and in moto's own, which import `jsonpath_ng.ext.parse` at each call). The parsed
+    path is only read (`find`), so one object serves every caller."""
+    return jsonpath(path, debug)
 
 
 def _stringify(value: Any) -> str:
@@ -126,6 +129,7 @@ def install() -> None:
     responses.send_message = _with_sender(responses.send_message)  # type: ignore[method-assign]
     responses.send_message_batch = _with_sender(responses.send_message_batch)  # type: ignore[method-assign]
     sqs_models.Message.__init__ = _message_init(sqs_models.Message.__init__)  # type: ignore[method-assign]
+    jsonpath_ng.ext.parse = _compiled  # moto's template parser looks it up at each call
     parser = events_utils.EventTemplateParser
     parser.parse = staticmethod(_parse(parser.parse))  # type: ignore[method-assign]
     rule = events_models.Rule
