@@ -97,13 +97,20 @@ class _Common:
 
 
 def _common(
-    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, *, updates: bool = False
+    settings: UpdaterSettings,
+    clients: AwsClients,
+    metrics: MetricsSink,
+    *,
+    updates: bool = False,
+    images: Any = None,
+    events: Any = None,
 ) -> _Common:
+    """`images`, `events`: the HealthImaging and EventBridge clients when not the eager ones."""
     ledger = LedgerTable(clients.dynamodb, settings.ledger_table_name, settings.ledger_ttl_days)
-    publisher = OutcomePublisher(clients.events, settings.outcome_bus_name)
+    publisher = OutcomePublisher(events or clients.events, settings.outcome_bus_name)
     failures = FailureQueue(clients.sqs, settings.failures_queue_url)
     gateway = HealthImagingGateway(
-        clients.medical_imaging,
+        images or clients.medical_imaging,
         on_retries=lambda _operation, retries: metrics.count("SdkRetries", retries),
         # Only apply updates image sets: the others never build that client.
         update_client=clients.medical_imaging_updates if updates else None,
@@ -242,7 +249,15 @@ def _open_call(settings: UpdaterSettings, common: _Common) -> OpenCall:
 
 
 def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> IntakeRuntime:
-    common = _common(settings, clients, metrics)
+    # Intake's usual record (a request forwarded to its lane, a settle notice recorded) neither
+    # reads HealthImaging nor publishes an outcome: those two clients are built when first used.
+    common = _common(
+        settings,
+        clients,
+        metrics,
+        images=clients.at_first_use("medical-imaging"),
+        events=clients.at_first_use("events"),
+    )
     return IntakeRuntime(
         settings,
         _intake(settings, clients, metrics, common),

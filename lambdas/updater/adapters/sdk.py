@@ -72,6 +72,7 @@ class AwsClients:
 
     def __init__(self, session: boto3.session.Session | None = None) -> None:
         self._session = session or boto3.session.Session()
+        self._at_first_use: dict[str, Any] = {}
 
     @classmethod
     def from_environment(cls, session: boto3.session.Session | None = None) -> AwsClients:
@@ -82,6 +83,14 @@ class AwsClients:
 
     def _lazy_client(self, service: str) -> Any:
         return LazyClient(lambda: self._client(service))
+
+    def at_first_use(self, service: str) -> Any:
+        """The service's client (boto3's name), built when first called: for a client that a
+        function's usual invocation never needs. One per service, however often asked for."""
+        lazy = self._at_first_use.get(service)
+        if lazy is None:
+            lazy = self._at_first_use[service] = self._lazy_client(service)
+        return lazy
 
     @cached_property
     def medical_imaging(self) -> Any:

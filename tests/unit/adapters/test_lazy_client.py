@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from tests.unit.domain.fakes import FakeMetrics
 from updater.adapters.sdk import AwsClients, LazyClient
 
 
@@ -36,3 +37,33 @@ def test_the_conditional_clients_are_lazy_and_the_everyday_ones_are_not() -> Non
     assert isinstance(clients.iam, LazyClient) and isinstance(clients.s3, LazyClient)
     assert not isinstance(clients.dynamodb, LazyClient)
     assert clients.iam.meta.service_model.service_name == "iam"  # built on first use, guarded like the others
+
+
+def test_a_client_asked_for_at_first_use_is_one_lazy_client_per_service() -> None:
+    clients = AwsClients()
+    images = clients.at_first_use("medical-imaging")
+    assert isinstance(images, LazyClient) and clients.at_first_use("medical-imaging") is images
+    assert clients.at_first_use("events") is not images
+    assert images.meta.service_model.service_name == "medical-imaging"
+
+
+def test_intake_builds_neither_healthimaging_nor_eventbridge_until_a_record_needs_them() -> None:
+    from updater.settings import settings_from  # noqa: PLC0415
+    from updater.wiring import build_intake  # noqa: PLC0415
+
+    built: list[str] = []
+
+    class _Recording(AwsClients):
+        def _client(self, service: str, config: Any = None) -> Any:
+            built.append(service)
+            return super()._client(service) if config is None else super()._client(service, config)
+
+    environment = {
+        "LEDGER_TABLE_NAME": "ledger",
+        "OUTCOME_BUS_NAME": "outcomes",
+        "FAILURES_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/failures",
+        "LANE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/lane.fifo",
+    }
+    build_intake(settings_from(environment), _Recording(), FakeMetrics())
+    assert "medical-imaging" not in built and "events" not in built
+    assert {"dynamodb", "sqs"} <= set(built)
