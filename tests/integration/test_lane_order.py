@@ -114,20 +114,19 @@ def test_a_settle_is_noticed_from_healthimagings_event_without_a_poll(stack: Loc
 
     (ended,) = [e["detail"] for e in outcome_events(stack) if e["detail"]["requestId"] == "order-noticed"]
     assert ended["status"] == "SUCCEEDED"
-    # The event reached its lane, and intake's log line says which version it noticed (the bench
-    # reads when the updater learned of a settle from these lines).
-    noticed = [
-        line
-        for line in map(json.loads, _json_lines(stack.function_logs()))
-        if line.get("admission") == "notice" and line.get("imageSetId") == image_set
-    ]
-    assert [(n["imageSetId"], n["versionId"], n["workflowStatus"]) for n in noticed] == [
-        (image_set, ended["toVersionId"], "UPDATED")
-    ]
     # One read resolves the latest version; the settle costs none when the event beats the fallback
     # poll (twice the usual settle), one on a host too loaded for that.
     reads = stack.emulator.service.call_log.call_counts().get("GetImageSet", 0) - before
     assert reads - 1 == ended["polls"] <= 1
+    if ended["polls"] == 0:
+        # Resolved by the event: intake's log line says which version it recorded (the bench reads
+        # when the updater learned of a settle from these lines).
+        noticed = [
+            line
+            for line in map(json.loads, _json_lines(stack.function_logs()))
+            if line.get("admission") == "notice" and line.get("imageSetId") == image_set
+        ]
+        assert [(n["versionId"], n["workflowStatus"]) for n in noticed] == [(ended["toVersionId"], "UPDATED")]
 
 
 def _json_lines(logs: str) -> list[str]:
