@@ -46,7 +46,9 @@ class PacedTurns:
             if slot != reserved:
                 self._ledger.set_turn(lane, int(slot * 1000))
             self._metrics.observe("TokenWaitMs", wait * 1000, "Milliseconds")
-            return wait
+            # From now, not from before the write: on a busy host keeping the slot can take most
+            # of a second, and a message hidden for the stale wait came back after its slot.
+            return slot - self._clock.now()
         self._clock.sleep(max(0.0, wait))
         # The slot assumed the previous call arrived on time; if it was late, its answer says so.
         behind = self._pacer.earliest_call() - self._clock.now()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from updater.domain.lane_message import LaneDelivery
@@ -37,6 +37,10 @@ class Wait:
     seconds: float
     reason: WaitReason
     call_id: str | None = None  # SETTLING: the open call whose settle notice ends the wait early
+    # PACING: when the wait ends, on the domain's clock. The message is hidden at the end of its
+    # invocation, after the batch's other lanes took their steps: it is hidden until then, not for
+    # `seconds` from whenever that is (`visibility_at`).
+    until_s: float | None = None
 
     @property
     def visibility_s(self) -> int:
@@ -47,6 +51,12 @@ class Wait:
         if self.reason is WaitReason.PACING:
             return max(0, math.floor(self.seconds - PACING_EARLY_S))
         return max(1, math.ceil(self.seconds))
+
+    def visibility_at(self, now: float) -> int:
+        """`visibility_s` for a message hidden at `now`."""
+        if self.until_s is None:
+            return self.visibility_s
+        return replace(self, seconds=self.until_s - now, until_s=None).visibility_s
 
 
 @dataclass(frozen=True)

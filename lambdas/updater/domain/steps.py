@@ -222,7 +222,9 @@ class LaneSteps:
         behind = [m for m in round_.pending(live) if m not in in_call]
         wait = self._turns.wait(lane, state.turn_at_ms)
         if wait > 0:
-            round_.wait([*in_call, *behind], Wait(min(wait, self._settings.max_wait_s), WaitReason.PACING))
+            seconds = min(wait, self._settings.max_wait_s)
+            until = self._clock.now() + seconds
+            round_.wait([*in_call, *behind], Wait(seconds, WaitReason.PACING, until_s=until))
             return
         landed = self._call(lane, latest, call, round_)
         if landed is not None and not self._resolve(lane, landed, in_call, round_, deadline_s, fresh=True):

@@ -162,7 +162,11 @@ class _LaneBatch:
                 else self._group_waits.get(self._group_of.get(message_id, ""))
             )
             # No step result: the record failed in a way no step decided (a defect): back off.
-            seconds = wait.visibility_s if wait is not None else _backoff(record.receive_count)
+            seconds = (
+                wait.visibility_at(self._rt.clock.now())
+                if wait is not None
+                else _backoff(record.receive_count)
+            )
             if record.receipt_handle:
                 waits.append((record.receipt_handle, seconds))
             metrics.add_metric(name="Waits", unit="Count", value=1)

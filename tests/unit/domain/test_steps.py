@@ -155,6 +155,7 @@ def test_a_far_pacing_slot_is_a_wait_and_the_slot_is_kept_for_the_return() -> No
     assert first.visibility_s == 3  # back a little early; the last moments are slept inline
     reserved = next(iter(world.ledger.lanes.values())).turn_at_ms
     assert reserved is not None
+    assert first.until_s == pytest.approx(reserved / 1000, abs=0.001)  # hidden until then, from whenever
     outcomes = world.run()
     assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED
     assert world.pacer.ended and world.pacer.ended[0] >= reserved / 1000
