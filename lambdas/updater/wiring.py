@@ -311,7 +311,9 @@ def build_apply(settings: UpdaterSettings, clients: AwsClients, metrics: Metrics
 def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink) -> FinalizeRuntime:
     from updater.domain.finalize import Finalizer  # noqa: PLC0415
 
-    common = _common(settings, clients, metrics)
+    # Its usual record (an ingest delivery out of attempts) is ended without reading HealthImaging;
+    # only a lane message with a call open looks at the image set.
+    common = _common(settings, clients, metrics, images=clients.at_first_use("medical-imaging"))
     intake = _intake(settings, clients, metrics, common)
     finalizer = Finalizer(
         ledger=common.ledger,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+
 from tests.unit.domain.fakes import FakeMetrics
 from updater.adapters.sdk import AwsClients, LazyClient
 
@@ -47,9 +49,15 @@ def test_a_client_asked_for_at_first_use_is_one_lazy_client_per_service() -> Non
     assert images.meta.service_model.service_name == "medical-imaging"
 
 
-def test_intake_builds_neither_healthimaging_nor_eventbridge_until_a_record_needs_them() -> None:
+@pytest.mark.parametrize(
+    ("function", "not_built"),
+    [("intake", {"medical-imaging", "events"}), ("finalize", {"medical-imaging"})],
+)
+def test_a_function_builds_what_its_usual_record_needs_and_no_more(
+    function: str, not_built: set[str]
+) -> None:
+    from updater import wiring  # noqa: PLC0415
     from updater.settings import settings_from  # noqa: PLC0415
-    from updater.wiring import build_intake  # noqa: PLC0415
 
     built: list[str] = []
 
@@ -64,6 +72,6 @@ def test_intake_builds_neither_healthimaging_nor_eventbridge_until_a_record_need
         "FAILURES_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/failures",
         "LANE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/lane.fifo",
     }
-    build_intake(settings_from(environment), _Recording(), FakeMetrics())
-    assert "medical-imaging" not in built and "events" not in built
+    getattr(wiring, f"build_{function}")(settings_from(environment), _Recording(), FakeMetrics())
+    assert not_built.isdisjoint(built)
     assert {"dynamodb", "sqs"} <= set(built)
