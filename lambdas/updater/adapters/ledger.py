@@ -220,7 +220,8 @@ class LedgerTable:
                 self._client.update_item(
                     TableName=self._table,
                     Key=lane_key(lane),
-                    UpdateExpression="SET #c = :call",
+                    # The call landed: progress, so the retries in a row start again.
+                    UpdateExpression="SET #c = :call REMOVE retries",
                     ConditionExpression="callId = :id",
                     ExpressionAttributeNames={"#c": "call"},
                     ExpressionAttributeValues={
@@ -236,8 +237,8 @@ class LedgerTable:
     ) -> None:
         expression = "REMOVE callId, #c, callTo, notice, waiting"
         values: dict[str, Any] = {":id": {"S": call_id}}
-        if settled_version_id is not None:
-            expression = "SET settledVersionId = :v, settledIsPrimary = :p " + expression
+        if settled_version_id is not None:  # progress: the retries in a row start again
+            expression = "SET settledVersionId = :v, settledIsPrimary = :p " + expression + ", retries"
             values[":v"] = {"S": settled_version_id}
             values[":p"] = {"NULL": True} if is_primary is None else {"BOOL": is_primary}
         try:
@@ -292,6 +293,17 @@ class LedgerTable:
             return None  # resolved meanwhile: the waiters come back at their wait's end
         return _notice(answer["Attributes"])
 
+    def note_retry(self, lane: LaneKey) -> int:
+        with dynamodb_errors():
+            answer = self._client.update_item(
+                TableName=self._table,
+                Key=lane_key(lane),
+                UpdateExpression="ADD retries :one",
+                ExpressionAttributeValues={":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
+        return int(answer["Attributes"]["retries"]["N"])
+
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:
         with dynamodb_errors():
             if turn_at_ms is None:
@@ -334,6 +346,7 @@ def _lane_state(lane: LaneKey, item: Mapping[str, Any] | None) -> LaneState:
         settled_version_id=item.get("settledVersionId", {}).get("S"),
         settled_is_primary=item.get("settledIsPrimary", {}).get("BOOL"),
         notice=_notice(item),
+        retries=int(item.get("retries", {}).get("N", "0")),
     )
 
 

@@ -85,6 +85,9 @@ class LaneState:
     settled_version_id: str | None = None
     settled_is_primary: bool | None = None
     notice: Notice | None = None  # for the open call's version
+    # Steps in a row that ended throttled, with a transient error or on a locked image set: their
+    # backoff's exponent. A call that lands (saved unsettled, or ended settled) resets it.
+    retries: int = 0
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,10 @@ class Ledger(Protocol):
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None: ...
 
+    def note_retry(self, lane: LaneKey) -> int:
+        """One more step in a row that could not go on; how many there have been."""
+        ...
+
     def note_settled(
         self, lane: LaneKey, version_id: str, workflow_status: str, at_ms: int
     ) -> tuple[str, ...] | None:

@@ -109,10 +109,10 @@ class LaneSteps:
                     round_.done(member, self._refused(member, err))
             except ThrottledError:
                 self._metrics.count("Throttled")
-                round_.wait(live, Wait(self._backoff(live), WaitReason.THROTTLED))
+                round_.wait(live, self._retry_wait(lane, live, WaitReason.THROTTLED))
             except RetryableServiceError:
                 self._metrics.count("TransientError")
-                round_.wait(live, Wait(self._backoff(live), WaitReason.TRANSIENT))
+                round_.wait(live, self._retry_wait(lane, live, WaitReason.TRANSIENT))
         return {d.message_id: round_.results[d.request.request_id] for d in deliveries}
 
     # -- the steps --------------------------------------------------------------------------------
@@ -212,7 +212,7 @@ class LaneSteps:
                 latest = actual
                 decided, call = self._plan(lane, live, latest)
         if not latest.settled:  # another writer (or a study-wide update) holds the image set
-            round_.wait(live, Wait(self._backoff(live), WaitReason.LOCKED))
+            round_.wait(live, self._retry_wait(lane, live, WaitReason.LOCKED))
             return
         for member, outcome in decided:
             round_.done(member, self._recorder.finish(outcome, member.body, _received(member)))
@@ -278,7 +278,7 @@ class LaneSteps:
                 for member in members:
                     round_.done(member, self._failed(member, latest, FailureCode.VERSION_CONFLICT, message))
             else:
-                round_.wait(members, Wait(self._backoff(members), WaitReason.LOCKED))
+                round_.wait(members, self._retry_wait(lane, members, WaitReason.LOCKED))
             return None
         except (ThrottledError, PermanentServiceError) as err:  # refused: the call took no effect
             self._ledger.end_call(lane, pending.call_id, settled_version_id=None)
@@ -317,10 +317,15 @@ class LaneSteps:
         )
         return self._recorder.finish(outcome, member.body, _received(member))
 
-    def _backoff(self, members: Sequence[Member]) -> float:
-        """Grows with the deliveries the request has had: 1, 2, 4 ... 60 s."""
-        receives = max(m.delivery.receive_count for m in members)
-        return float(min(60, 2 ** max(0, min(receives - 1, 6))))
+    def _retry_wait(self, lane: LaneKey, members: Sequence[Member], reason: WaitReason) -> Wait:
+        """1, 2, 4 ... 60 s with the lane's steps in a row that could not go on. Not with the
+        deliveries its messages have had: every wait (for a settle, a slot, an earlier request) is
+        a delivery, so a request that met its first throttle late in its life waited a minute."""
+        try:
+            retries = self._ledger.note_retry(lane)
+        except RetryableServiceError:  # the ledger is unreachable too: the deliveries are all there is
+            retries = max(m.delivery.receive_count for m in members)
+        return Wait(float(min(60, 2 ** max(0, min(retries - 1, 6)))), reason)
 
 
 def _received(member: Member) -> AuditContext:

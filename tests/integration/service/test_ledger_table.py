@@ -75,6 +75,21 @@ def test_read_unit_gets_the_lane_and_its_entries_in_one_call(table: tuple[Any, s
     assert sorted(entries) == ["a", "b"]
 
 
+def test_retries_in_a_row_count_up_until_a_call_lands_or_settles(table: tuple[Any, str]) -> None:
+    ledger = LedgerTable(*table)
+    assert [ledger.note_retry(LANE) for _ in range(3)] == [1, 2, 3]
+    ledger.begin_call(LANE, _call())
+    assert ledger.read_unit(LANE, [])[0].retries == 3  # a call begun is not yet progress
+    ledger.end_call(LANE, "r1", settled_version_id=None)  # refused: it never landed
+    assert ledger.note_retry(LANE) == 4
+    ledger.begin_call(LANE, _call())
+    ledger.save_call(LANE, _call().landed_as("2", 2_000))  # landed
+    assert ledger.read_unit(LANE, [])[0].retries == 0
+    assert ledger.note_retry(LANE) == 1
+    ledger.end_call(LANE, "r1", settled_version_id="2")  # settled
+    assert ledger.read_unit(LANE, [])[0].retries == 0
+
+
 def test_a_member_marked_applied_keeps_its_call_unless_it_has_ended(table: tuple[Any, str]) -> None:
     ledger = LedgerTable(*table)
     ledger.open("r2", digest="x", datastore_id="d", image_set_id="i", received_at_ms=1)

@@ -317,14 +317,14 @@ class FakeLedger:
         state = self._lane(lane)
         if state.call is not None:
             raise RetryableServiceError("ConditionalCheckFailedException", "a call is open")
-        self.lanes[lane] = LaneState(lane, call, None, None)  # the version will change
+        self.lanes[lane] = LaneState(lane, call, None, None, retries=state.retries)  # the version will change
         self.waiting.pop(lane, None)
 
     def save_call(self, lane: LaneKey, call: PendingCall) -> None:
         self._hit("save_call")
         state = self._lane(lane)
         if state.call is not None and state.call.call_id == call.call_id:
-            self.lanes[lane] = replace(state, call=call)
+            self.lanes[lane] = replace(state, call=call, retries=0)
 
     def end_call(
         self, lane: LaneKey, call_id: str, *, settled_version_id: str | None, is_primary: bool | None = None
@@ -333,8 +333,15 @@ class FakeLedger:
         state = self._lane(lane)
         if state.call is not None and state.call.call_id == call_id:
             settled = settled_version_id or state.settled_version_id
-            self.lanes[lane] = LaneState(lane, None, state.turn_at_ms, settled, is_primary)
+            retries = 0 if settled_version_id is not None else state.retries
+            self.lanes[lane] = LaneState(lane, None, state.turn_at_ms, settled, is_primary, retries=retries)
             self.waiting.pop(lane, None)
+
+    def note_retry(self, lane: LaneKey) -> int:
+        self._hit("note_retry")
+        state = self._lane(lane)
+        self.lanes[lane] = replace(state, retries=state.retries + 1)
+        return state.retries + 1
 
     def set_turn(self, lane: LaneKey, turn_at_ms: int | None) -> None:
         self._hit("set_turn")

@@ -334,3 +334,22 @@ def test_a_noop_decided_on_the_remembered_version_is_checked_against_a_read() ->
     outcomes = world.run()
     assert not outcomes["again"].noop and outcomes["again"].to_version_id == "4"
     assert world.patient()["PatientName"] == "ONE"
+
+
+def test_the_backoff_grows_with_throttles_in_a_row_not_with_the_deliveries_before_them() -> None:
+    world = LaneWorld()
+    world.submit(patient_update("r1", PatientName="A^B"))
+    world.queue[0].receives = 9  # delivered often already: waits for slots, settles, earlier requests
+    for expected in (1.0, 2.0, 4.0):
+        world.images.fail_next("UpdateImageSetMetadata", ThrottledError("ThrottlingException", "slow down"))
+        wait = world.deliver()["r1"]
+        assert isinstance(wait, Wait) and wait.reason is WaitReason.THROTTLED
+        assert wait.seconds == expected
+        world.clock.advance(wait.visibility_s)
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED
+    assert next(iter(world.ledger.lanes.values())).retries == 0  # the call that landed reset the run
+    world.submit(patient_update("r2", PatientName="C^D"))
+    world.images.fail_next("UpdateImageSetMetadata", ThrottledError("ThrottlingException", "slow down"))
+    wait = world.deliver()["r2"]
+    assert isinstance(wait, Wait) and wait.reason is WaitReason.THROTTLED and wait.seconds == 1.0
