@@ -88,7 +88,7 @@ def _time_section(run: dict[str, Any]) -> list[str]:
         for updater, figures in updaters.items():
             parts = figures["e2eBreakdownP50S"]
             cpu = figures["rigCpu"]
-            roles = "; ".join(f"{role.split(' (')[0]} {r['coresBusy']}" for role, r in cpu["byRole"].items())
+            roles = "; ".join(f"{_short_role(role)} {r['coresBusy']}" for role, r in cpu["byRole"].items())
             lines.append(
                 f"| {workload} | {updater} | "
                 + " | ".join(_cell(parts[name]) for name in BREAKDOWN)
@@ -98,6 +98,14 @@ def _time_section(run: dict[str, Any]) -> list[str]:
                 + " |"
             )
     return lines
+
+
+def _short_role(role: str) -> str:
+    """A role without its detail in parentheses, except a moto process of one service, which keeps
+    it ("moto (dynamodb)" -> "moto dynamodb") so that the two moto processes stay apart."""
+    name, _, detail = role.partition(" (")
+    service = detail.rstrip(")")
+    return f"{name} {service}" if name == "moto" and service and service != "every service" else name
 
 
 def _noticed_by(figures: dict[str, Any]) -> str:

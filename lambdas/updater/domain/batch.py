@@ -39,7 +39,10 @@ class BatchStatus(StrEnum):
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, alias_generator=to_camel, extra="ignore", frozen=True)
+    # Built at first use: only a fan-out's parent needs them.
+    model_config = ConfigDict(
+        populate_by_name=True, alias_generator=to_camel, extra="ignore", frozen=True, defer_build=True
+    )
 
 
 class ChildResult(_Wire):

@@ -50,7 +50,10 @@ SelectorKind = Literal["patient", "study"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid", strict=True)
+    # Built at first use: only a patient- or study-level request needs them, and apply never reads one.
+    model_config = ConfigDict(
+        frozen=True, populate_by_name=True, extra="forbid", strict=True, defer_build=True
+    )
 
 
 class PatientIdentity(_Model):
