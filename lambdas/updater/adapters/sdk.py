@@ -81,15 +81,12 @@ class AwsClients:
     def _client(self, service: str, config: Config = CLIENT_CONFIG) -> Any:
         return guarded(self._session.client(service, config=config))  # type: ignore[call-overload]
 
-    def _lazy_client(self, service: str) -> Any:
-        return LazyClient(lambda: self._client(service))
-
     def at_first_use(self, service: str) -> Any:
         """The service's client (boto3's name), built when first called: for a client that a
         function's usual invocation never needs. One per service, however often asked for."""
         lazy = self._at_first_use.get(service)
         if lazy is None:
-            lazy = self._at_first_use[service] = self._lazy_client(service)
+            lazy = self._at_first_use[service] = LazyClient(lambda: self._client(service))
         return lazy
 
     @cached_property
@@ -114,11 +111,11 @@ class AwsClients:
 
     @cached_property
     def s3(self) -> Any:  # import reactions and audit records: not every invocation writes one
-        return self._lazy_client("s3")
+        return self.at_first_use("s3")
 
     @cached_property
     def iam(self) -> Any:  # only for a sender intake does not know yet
-        return self._lazy_client("iam")
+        return self.at_first_use("iam")
 
 
 class LazyClient:
