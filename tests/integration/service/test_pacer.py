@@ -71,7 +71,8 @@ def test_at_todays_quota_calls_use_nearly_all_of_it_and_leave_some_burst_unused(
     slots = [pacer.reserve() for _ in range(56)]
     assert slots[:36] == pytest.approx([start] * 36, abs=1e-6)
     steady = [later - earlier for earlier, later in itertools.pairwise(slots[35:])]
-    assert steady == pytest.approx([0.105] * len(steady))
+    # DynamoDB adds exactly; the differences of epoch floats are exact to about 2e-7 s.
+    assert steady == pytest.approx([0.105] * len(steady), abs=1e-6)
 
 
 def test_concurrent_invocations_never_share_a_slot(table: tuple[Any, str]) -> None:
@@ -93,6 +94,70 @@ def test_concurrent_invocations_never_share_a_slot(table: tuple[Any, str]) -> No
     for thread in threads:
         thread.join()
     assert sorted(slots) == pytest.approx([clock.t + 4.0 * i for i in range(8)])
+
+
+def _count_writes(client: Any) -> list[str]:
+    writes: list[str] = []
+    client.meta.events.register(
+        "before-parameter-build.dynamodb.UpdateItem",
+        lambda params, **_: writes.append(params["UpdateExpression"]),
+    )
+    return writes
+
+
+def test_a_reservation_on_a_busy_schedule_is_one_write_whatever_this_process_saw(
+    table: tuple[Any, str],
+) -> None:
+    """Other invocations moved the schedule since this one last looked: still one write, no race."""
+    client, name = table
+    clock = SharedVirtualClock()
+    mine = UpdatePacer(client, name, rate_per_second=10, burst=1, now=clock.now, margin_s=0.0)
+    others = UpdatePacer(client, name, rate_per_second=10, burst=1, now=clock.now, margin_s=0.0)
+    mine.reserve()
+    for _ in range(5):
+        others.reserve()
+    writes = _count_writes(client)
+    assert mine.reserve() == pytest.approx(clock.t + 0.6)
+    assert writes == ["SET tat = tat + :interval"]
+
+
+def test_sixteen_racing_invocations_take_sixteen_slots_in_at_most_two_writes_each(
+    table: tuple[Any, str],
+) -> None:
+    client, name = table
+    clock = SharedVirtualClock()
+    writes = _count_writes(client)
+    slots: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(16)
+
+    def worker() -> None:
+        pacer = UpdatePacer(client, name, rate_per_second=10, burst=1, now=clock.now, margin_s=0.0)
+        start.wait()
+        slot = pacer.reserve()
+        with lock:
+            slots.append(slot)
+
+    threads = [threading.Thread(target=worker) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(slots) == pytest.approx([clock.t + 0.1 * i for i in range(16)], abs=1e-6)
+    assert len(writes) <= 2 * 16 - 1  # one restarts the schedule; a loser's second write wins
+
+
+def test_an_idle_schedule_restarts_at_now(table: tuple[Any, str]) -> None:
+    client, name = table
+    clock = SharedVirtualClock()
+    pacer = UpdatePacer(client, name, rate_per_second=10, burst=1, now=clock.now, margin_s=0.0)
+    pacer.reserve()
+    pacer.reserve()
+    clock.t += 60.0
+    writes = _count_writes(client)
+    assert pacer.reserve() == clock.t  # the minute idle is not banked: no slot in the past
+    assert pacer.reserve() == pytest.approx(clock.t + 0.1)
+    assert writes == ["SET tat = :new", "SET tat = tat + :interval"]
 
 
 class SleepingClock(SharedVirtualClock):
