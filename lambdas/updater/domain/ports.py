@@ -81,6 +81,10 @@ class Ledger(Protocol):
 
     def mark_published(self, request_id: str) -> None: ...
 
+    def mark_published_many(self, request_ids: Sequence[str]) -> None:
+        """`mark_published` for each, in as few writes as the store allows."""
+        ...
+
     def mark_applied(self, request_id: str, call: PendingCall) -> None:
         """A member of a coalesced call whose own message was not there when the call settled."""
         ...
@@ -167,6 +171,11 @@ class Lane(Protocol):
 
 class OutcomeSink(Protocol):
     def publish(self, outcome: UpdateOutcome) -> None: ...
+
+    def publish_many(self, outcomes: Sequence[UpdateOutcome]) -> list[str]:
+        """Publish each (in as few calls as the bus allows); the request ids of those accepted.
+        Raises RetryableServiceError only when none was."""
+        ...
 
     def publish_detail(self, detail_type: str, detail: dict[str, Any]) -> None: ...
 

@@ -34,7 +34,7 @@ from updater.domain.pacing import PacedTurns
 from updater.domain.ports import Clock, ImageSets, Ledger, MetricsSink
 from updater.domain.primary_rules import ADVICE as PRIMARY_ADVICE
 from updater.domain.primary_rules import PrimaryImageSetPolicy, PrimaryRules
-from updater.domain.recorder import OutcomeRecorder
+from updater.domain.recorder import Ending, OutcomeRecorder
 from updater.domain.round_planner import CallPlan, Decided, RoundPlanner
 from updater.domain.step_results import Done, Member, Round, StepResult, Wait, WaitReason, first_wait
 
@@ -175,10 +175,16 @@ class LaneSteps:
         else:
             settled, final = watched.version, watched.call
         noticed_at = notice.noticed_at_ms if notice is not None and settled is not None else None
-        for member in present.values():
-            outcome = self._calls.outcome(lane, final, member.delivery, settled, noticed_at)
-            audit = self._calls.audit(lane, final, member.delivery, values=self._recorder.audits)
-            round_.done(member, self._recorder.finish(outcome, member.body, audit))
+        endings = [
+            Ending(
+                self._calls.outcome(lane, final, member.delivery, settled, noticed_at),
+                member.body,
+                self._calls.audit(lane, final, member.delivery, values=self._recorder.audits),
+            )
+            for member in present.values()
+        ]
+        for member, ended in zip(present.values(), self._recorder.finish_all(endings), strict=True):
+            round_.done(member, ended)
         if own:
             self._calls.end(lane, final, present, None if settled is None else settled.version_id)
         return True
@@ -214,8 +220,9 @@ class LaneSteps:
         if not latest.settled:  # another writer (or a study-wide update) holds the image set
             round_.wait(live, self._retry_wait(lane, live, WaitReason.LOCKED))
             return
-        for member, outcome in decided:
-            round_.done(member, self._recorder.finish(outcome, member.body, _received(member)))
+        ended = self._recorder.finish_all([Ending(o, m.body, _received(m)) for m, o in decided])
+        for (member, _), outcome in zip(decided, ended, strict=True):
+            round_.done(member, outcome)
         if call is None:
             return
         in_call = [member for member, _ in call.members]

@@ -107,3 +107,21 @@ def test_an_unreachable_table_is_a_retryable_error(moto_server: Any) -> None:
     ledger = LedgerTable(moto_server.client("dynamodb"), "no-such-table")
     with pytest.raises(RetryableServiceError):
         ledger.get("r1")
+
+
+def test_several_are_marked_published_in_one_transaction(table: tuple[Any, str]) -> None:
+    client, name = table
+    ledger = LedgerTable(client, name)
+    for request_id in ("r1", "r2", "r3"):
+        ledger.open(request_id, digest="abc", datastore_id="d", image_set_id="i", received_at_ms=5)
+        ledger.record_outcome(request_id, LedgerStatus.SUCCEEDED, {"status": "SUCCEEDED"})
+    calls: list[str] = []
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
+    ledger.mark_published_many(["r1", "r2", "r1", "r3"])  # a request named twice is marked once
+    assert calls == ["TransactWriteItems"]
+    for request_id in ("r1", "r2", "r3"):
+        entry = ledger.get(request_id)
+        assert entry is not None and entry.published and entry.digest == "abc"
+    calls.clear()
+    ledger.mark_published_many(["r2"])
+    assert calls == ["UpdateItem"]  # one alone: a plain write

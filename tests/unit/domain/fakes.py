@@ -294,6 +294,11 @@ class FakeLedger:
         self._hit("mark_published")
         self.entries[request_id] = replace(self.entries[request_id], published=True)
 
+    def mark_published_many(self, request_ids: Sequence[str]) -> None:
+        self._hit("mark_published")  # one write (a transaction): all or none
+        for request_id in request_ids:
+            self.entries[request_id] = replace(self.entries[request_id], published=True)
+
     def mark_applied(self, request_id: str, call: PendingCall) -> None:
         self._hit("mark_applied")
         entry = self.entries.get(request_id) or LedgerEntry(request_id, LedgerStatus.RECEIVED, 0)
@@ -409,12 +414,18 @@ class FakeEvents:
     published: list[UpdateOutcome] = field(default_factory=list)
     details: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     crash_next: bool = False
+    calls: list[int] = field(default_factory=list)  # the outcomes of each publishing call
 
     def publish(self, outcome: UpdateOutcome) -> None:
+        self.publish_many([outcome])
+
+    def publish_many(self, outcomes: Sequence[UpdateOutcome]) -> list[str]:
         if self.crash_next:
             self.crash_next = False
             raise Crash("publish")
-        self.published.append(outcome)
+        self.calls.append(len(outcomes))
+        self.published.extend(outcomes)
+        return [outcome.request_id for outcome in outcomes]
 
     def publish_detail(self, detail_type: str, detail: dict[str, Any]) -> None:
         self.details.append((detail_type, detail))

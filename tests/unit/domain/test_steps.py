@@ -198,6 +198,35 @@ def test_requests_of_one_group_go_in_order_and_merge_into_one_call_later_winning
     assert outcomes["a"].coalesced_request_ids == ["b"]
 
 
+def test_the_members_of_a_coalesced_call_are_announced_together() -> None:
+    world = LaneWorld(settle_s=0.5)
+    world.submit(*(patient_update(r, PatientName=f"N^{r.upper()}") for r in ("a", "b", "c")))
+    outcomes = world.run()
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert {o.to_version_id for o in outcomes.values()} == {"2"}
+    assert world.events.calls == [3]  # one PutEvents for the three outcomes
+    assert world.ledger.calls["mark_published"] == 1  # and one write marking the three published
+    assert all(world.ledger.entries[r].published for r in ("a", "b", "c"))
+    assert len(world.audit.records) == 3  # an audit record each, as alone
+
+
+def test_a_crash_between_a_coalesced_calls_events_and_their_marks_publishes_the_same_outcomes_again() -> None:
+    world = LaneWorld(settle_s=0.5)
+    world.submit(*(patient_update(r, PatientName=f"N^{r.upper()}") for r in ("a", "b", "c")))
+    world.ledger.crash_on = "mark_published"
+    with pytest.raises(Crash):
+        world.run()
+    first = {e.request_id: e for e in world.events.published}
+    for queued in world.queue:
+        queued.visible_at = world.clock.now() + 30
+    world.run()
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    again = world.events.published[3:]
+    assert sorted(e.request_id for e in again) == ["a", "b", "c"]  # at least once, never a new outcome
+    assert all(e == first[e.request_id] for e in again)
+    assert all(world.ledger.entries[r].published for r in ("a", "b", "c"))
+
+
 def test_a_revert_between_updates_splits_the_calls_and_keeps_their_order() -> None:
     world = LaneWorld(settle_s=0.2)
     world.submit(patient_update("warm", PatientName="V2"))
