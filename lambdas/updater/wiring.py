@@ -55,6 +55,7 @@ class IntakeRuntime:
     settings: UpdaterSettings
     intake: Intake
     queues: QueueVisibility
+    lane: LaneQueue  # a batch's requests are forwarded together (LaneQueue.batch)
     rules: Mapping[str, RuleRole]  # the stage's rules by ARN (TRUSTED_RULES)
 
     @property
@@ -262,6 +263,7 @@ def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: Metric
         settings,
         _intake(settings, clients, metrics, common),
         QueueVisibility(clients.sqs),
+        LaneQueue(clients.sqs, settings.lane_queue_url),
         trusted_rules(settings.trusted_rules),
     )
 

@@ -161,3 +161,53 @@ def test_a_record_whose_ledger_write_dynamodb_refuses_fails_alone_and_ends_with_
     )
     victim = outcomes(stack)["iso-victim"]
     assert (victim["status"], victim["errorCode"]) == ("FAILED", "RETRIES_EXHAUSTED")
+
+
+def test_a_batchs_requests_reach_their_lanes_in_one_call_and_a_refused_call_fails_only_them(
+    stack: LocalStack, image_set: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lane messages of a standard queue's batch go in one SendMessageBatch, after the batch.
+    When SQS refuses that call (an entry with a delay, which a FIFO queue does not take), the
+    records it carried fail and come back; a record ended at once in the same batch is not harmed."""
+    assert stack.topology is not None
+    for name, value in stack.function_environment(stack.topology.function_of("ingest")).items():
+        monkeypatch.setenv(name, value)
+    from updater.adapters.metrics import EmfMetrics  # noqa: PLC0415
+    from updater.adapters.sdk import AwsClients  # noqa: PLC0415
+    from updater.handlers import intake  # noqa: PLC0415
+    from updater.handlers.observability import metrics  # noqa: PLC0415
+    from updater.settings import settings_from  # noqa: PLC0415
+    from updater.wiring import build_intake  # noqa: PLC0415
+
+    clients = AwsClients.from_environment()
+    calls: list[str] = []
+    clients.sqs.meta.events.register("before-call.sqs", lambda model, **_: calls.append(model.name))
+
+    def refuse(params: dict[str, Any], **_: Any) -> None:
+        params["Entries"][0]["DelaySeconds"] = 5
+
+    settings = settings_from(os.environ)
+    context = LocalLambdaContext(function_name="intake", memory_limit_in_mb="512", timeout_s=30)
+    runtime = build_intake(settings, clients, EmfMetrics(metrics))
+    sent = [received(request(stack, image_set, key)) for key in ("lane-1", "lane-2", "lane-3")]
+    event = lambda_sqs_event(sent, stack.topology.queue("ingest").arn)
+
+    assert intake.handle(event, context, runtime) == {"batchItemFailures": []}
+    assert calls.count("SendMessageBatch") == 1 and "SendMessage" not in calls
+    run_the_lane(stack)
+    ended = outcomes(stack)
+    assert {ended[k]["status"] for k in ("lane-1", "lane-2", "lane-3")} == {"SUCCEEDED"}
+
+    clients.sqs.meta.events.register("before-parameter-build.sqs.SendMessageBatch", refuse)
+    refused = [received(request(stack, image_set, key)) for key in ("lane-4", "lane-5")]
+    invalid = received(json.dumps({"requestId": "lane-invalid", "datastoreId": stack.datastore_id}))
+    event = lambda_sqs_event([refused[0], invalid, refused[1]], stack.topology.queue("ingest").arn)
+    response = intake.handle(event, context, runtime)
+    assert response == {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in refused]}
+    assert outcomes(stack)["lane-invalid"]["status"] == "FAILED"  # ended at once, not harmed
+    clients.sqs.meta.events.unregister("before-parameter-build.sqs.SendMessageBatch", refuse)
+    again = [event["Records"][0], event["Records"][2]]  # SQS brings them back
+    assert intake.handle({"Records": again}, context, runtime) == {"batchItemFailures": []}
+    run_the_lane(stack)
+    ended = outcomes(stack)
+    assert {ended[k]["status"] for k in ("lane-4", "lane-5")} == {"SUCCEEDED"}

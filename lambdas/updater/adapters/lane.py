@@ -58,6 +58,28 @@ class LaneQueue:
                     "SendMessageBatch", f"{len(answer['Failed'])} lane messages not taken"
                 )
 
+    def send_each(self, messages: Sequence[tuple[str, str, str]]) -> list[bool]:
+        """In order, ten per call: whether each was taken (a call that failed took none of its ten)."""
+        taken: list[bool] = []
+        for start in range(0, len(messages), SQS_BATCH_LIMIT):
+            chunk = messages[start : start + SQS_BATCH_LIMIT]
+            entries = [
+                {"Id": str(i), "MessageBody": body, "MessageGroupId": group, "MessageDeduplicationId": dedup}
+                for i, (group, dedup, body) in enumerate(chunk)
+            ]
+            try:
+                with _sqs():
+                    answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
+            except RetryableServiceError:
+                taken.extend([False] * len(chunk))
+                continue
+            ok = {entry["Id"] for entry in answer.get("Successful", [])}
+            taken.extend(str(i) in ok for i in range(len(chunk)))
+        return taken
+
+    def batch(self) -> LaneSends:
+        return LaneSends(self)
+
     def wake(self, receipt_handles: Sequence[str]) -> None:
         """Waiting lane messages visible now (a settle notice came): best effort, since a message
         not woken still comes back when its wait ends."""
@@ -68,6 +90,45 @@ class LaneQueue:
             ]
             with _sqs():
                 self._client.change_message_visibility_batch(QueueUrl=self._url, Entries=entries)
+
+
+class LaneSends:
+    """The lane messages of one intake batch, sent together after it (SendMessageBatch, ten to a
+    call, in the order given) instead of one SendMessage per record: a batch of ten requests made
+    ten calls in a row. `of(key)` is the Lane one record forwards through; `flush` sends and
+    names the records whose messages were not all taken (they fail, and come back)."""
+
+    def __init__(self, queue: LaneQueue) -> None:
+        self._queue = queue
+        self._messages: list[tuple[str, tuple[str, str, str]]] = []
+
+    def of(self, key: str) -> _RecordSends:
+        return _RecordSends(self, key)
+
+    def holds(self, key: str) -> bool:
+        """Whether a message of `key`'s record waits to be sent."""
+        return any(held == key for held, _ in self._messages)
+
+    def add(self, key: str, message: tuple[str, str, str]) -> None:
+        self._messages.append((key, message))
+
+    def flush(self) -> set[str]:
+        messages, self._messages = self._messages, []
+        taken = self._queue.send_each([message for _, message in messages])
+        return {key for (key, _), ok in zip(messages, taken, strict=True) if not ok}
+
+
+class _RecordSends:
+    def __init__(self, sends: LaneSends, key: str) -> None:
+        self._sends = sends
+        self._key = key
+
+    def send(self, group_id: str, dedup_id: str, body: str) -> None:
+        self._sends.add(self._key, (group_id, dedup_id, body))
+
+    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
+        for message in messages:
+            self._sends.add(self._key, message)
 
 
 class QueueVisibility:

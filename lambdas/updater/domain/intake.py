@@ -131,7 +131,12 @@ class Intake:
         """Who sent the record, or why it is refused for how it arrived."""
         return self._provenance.judge(message, body, origin)
 
-    def admit(self, body: str, origin: Origin, content_type: str | None = None) -> Admitted:
+    def admit(
+        self, body: str, origin: Origin, content_type: str | None = None, *, lane: Lane | None = None
+    ) -> Admitted:
+        """`lane`: where a request the record carries is forwarded, when not straight to the lane
+        queue (the handler's batch of sends). A fan-out's children and an import's requests always
+        go straight: what records them as sent must come after their sends."""
         message = self.inbound(body, content_type)
         verdict = self.judge(message, body, origin)
         if isinstance(verdict, ValidationFailure):
@@ -141,7 +146,9 @@ class Intake:
         if isinstance(message, ParentMessage):
             return self.admit_parent(message, body, sender=verdict)
         if isinstance(message, RequestMessage):
-            return self.admit_request(message.request, trigger=message.trigger, body=body, sender=verdict)
+            return self.admit_request(
+                message.request, trigger=message.trigger, body=body, sender=verdict, lane=lane
+            )
         if isinstance(message, RejectedMessage):
             return self.reject(body, message, caller=verdict.caller)
         if isinstance(message, SettleNoticeMessage):
@@ -162,7 +169,7 @@ class Intake:
         return Admitted(Admission.IMPORT)
 
     def admit_request(
-        self, request: UpdateRequest, *, trigger: str, body: str, sender: Identified
+        self, request: UpdateRequest, *, trigger: str, body: str, sender: Identified, lane: Lane | None = None
     ) -> Admitted:
         key, digest = reported_request_id(request.request_id), request.content_digest()
         refusal = sender.authorize(request)
@@ -183,7 +190,7 @@ class Intake:
         message = lane_message(
             request, trigger=trigger, received_at_ms=entry.received_at_ms, caller=sender.caller
         )
-        self._lane.send(message.group_id, message.dedup_id, message.body())
+        (lane or self._lane).send(message.group_id, message.dedup_id, message.body())
         self._metrics.count("Forwarded")
         return Admitted(Admission.FORWARDED)
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from updater.adapters.lane import LaneSends
 from updater.adapters.metrics import EmfMetrics
 from updater.adapters.sdk import AwsClients, calls_until
 from updater.domain.admission import Admitted
@@ -24,6 +25,7 @@ from updater.settings import load_settings
 from updater.wiring import IntakeRuntime, build_intake
 
 _runtime: IntakeRuntime | None = None
+_Response = dict[str, list[dict[str, str]]]
 
 
 def runtime() -> IntakeRuntime:
@@ -48,11 +50,18 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
         time.time() + context.get_remaining_time_in_millis() / 1000 - rt.settings.time_reserve_ms / 1000
     )
 
+    # A standard queue's requests are forwarded together after the batch (their order is SQS's
+    # best effort anyway); a FIFO queue's at once, before the next record of their group.
+    sends = rt.lane.batch()
+    held: dict[str, dict[str, str]] = {}  # log lines of records whose forwarding is still to come
+    fifo = source_arn(records).endswith(".fifo")
+
     def record_handler(record: SqsRecord) -> None:
+        lane = None if fifo else sends.of(record.message_id)
         try:
             with calls_until(deadline, time.time):
                 body, origin = origin_of(record, rule_queue_arns=rt.rule_queue_arns, rules=rt.rules)
-                admitted = rt.intake.admit(body, origin, record.content_type)
+                admitted = rt.intake.admit(body, origin, record.content_type, lane=lane)
         except RetryableServiceError:
             metrics.add_metric(name="IntakeRetried", unit="Count", value=1)
             raise
@@ -61,9 +70,13 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
             logger.error("record failed", extra={"error": type(err).__name__})
             metrics.add_metric(name="InternalError", unit="Count", value=1)
             raise
-        logger.info("record admitted", extra=_admission_fields(admitted))
+        if sends.holds(record.message_id):
+            held[record.message_id] = _admission_fields(admitted)
+        else:
+            logger.info("record admitted", extra=_admission_fields(admitted))
 
     response = partial_response(records, record_handler)
+    response = _forward(sends, held, response, deadline)
     # Failed records (and, on a FIFO queue, the later records of their groups) come back soon,
     # not after the queue's visibility timeout, and later with each delivery.
     by_id = {r.message_id: r for r in records}
@@ -77,6 +90,28 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: IntakeRuntime) -> 
         except RetryableServiceError:  # they come back after the queue's visibility timeout instead
             logger.warning("could not shorten the wait of records to retry")
     return response
+
+
+def _forward(
+    sends: LaneSends, held: dict[str, dict[str, str]], response: _Response, deadline: float
+) -> _Response:
+    """Send the batch's held lane messages; a record whose message was not taken fails (it comes
+    back: its entry is there and its resend is deduplicated), the others are logged admitted."""
+    if not held:
+        return response
+    try:
+        with calls_until(deadline, time.time):
+            not_taken = sends.flush()
+    except RetryableServiceError:
+        not_taken = set(held)
+    for message_id, fields in held.items():
+        if message_id not in not_taken:
+            logger.info("record admitted", extra=fields)
+    if not_taken:
+        metrics.add_metric(name="IntakeRetried", unit="Count", value=len(not_taken))
+    failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    failed += [message_id for message_id in held if message_id in not_taken and message_id not in failed]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
 
 def _admission_fields(admitted: Admitted) -> dict[str, str]:
