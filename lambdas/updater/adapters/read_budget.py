@@ -8,7 +8,10 @@ costs no round trip (a shared one in DynamoDB would cost one per read); the pric
 environment's part is not lent to a busy one.
 
 A read that would wait longer than `max_wait_s` for its turn raises ThrottledError, which the lane
-treats like the service's own throttle: a wait, never a failure.
+treats like the service's own throttle: a wait, never a failure. It says when the turn comes
+(`retry_after_s`), so the lane waits that long rather than a backoff that doubles with each throttle
+in a row: an environment that took a batch of several lanes met its budget on each of them in turn
+and waited 2, then 4 s (the spread workload's last requests, 7 s of its 26 s window).
 """
 
 from __future__ import annotations
@@ -47,7 +50,11 @@ class ReadBudget:
         tat = max(self._tat.get(operation, now), now)
         wait = tat - self._burst_s - now
         if wait > self._max_wait_s:
-            raise ThrottledError("ReadBudget", f"{operation} over this environment's share of the quota")
+            raise ThrottledError(
+                "ReadBudget",
+                f"{operation} over this environment's share of the quota",
+                retry_after_s=wait - self._max_wait_s,  # then the rest is waited inline
+            )
         self._tat[operation] = tat + interval
         if wait > 0:
             self._sleep(wait)

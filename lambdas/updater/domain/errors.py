@@ -295,7 +295,12 @@ class RetryableServiceError(ServiceError):
 
 
 class ThrottledError(RetryableServiceError):
-    pass
+    """`retry_after_s`: when the throttle is the updater's own (its share of a read quota), how long
+    until its turn; None when the service throttled, whose refill is not known."""
+
+    def __init__(self, aws_code: str, message: str, *, retry_after_s: float | None = None) -> None:
+        super().__init__(aws_code, message)
+        self.retry_after_s = retry_after_s
 
 
 class PermanentServiceError(ServiceError):

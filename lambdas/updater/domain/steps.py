@@ -107,9 +107,12 @@ class LaneSteps:
             except PermanentServiceError as err:  # the image set is gone, or access is denied
                 for member in round_.pending(live):
                     round_.done(member, self._refused(member, err))
-            except ThrottledError:
+            except ThrottledError as err:
                 self._metrics.count("Throttled")
-                round_.wait(live, self._retry_wait(lane, live, WaitReason.THROTTLED))
+                if err.retry_after_s is not None:  # our own read budget: its turn is known
+                    round_.wait(live, Wait(err.retry_after_s, WaitReason.THROTTLED))
+                else:
+                    round_.wait(live, self._retry_wait(lane, live, WaitReason.THROTTLED))
             except RetryableServiceError:
                 self._metrics.count("TransientError")
                 round_.wait(live, self._retry_wait(lane, live, WaitReason.TRANSIENT))

@@ -382,3 +382,18 @@ def test_the_backoff_grows_with_throttles_in_a_row_not_with_the_deliveries_befor
     world.images.fail_next("UpdateImageSetMetadata", ThrottledError("ThrottlingException", "slow down"))
     wait = world.deliver()["r2"]
     assert isinstance(wait, Wait) and wait.reason is WaitReason.THROTTLED and wait.seconds == 1.0
+
+
+def test_our_own_read_budget_is_waited_for_exactly_however_often_it_is_met() -> None:
+    """The updater's share of a read quota knows when the next read may go: no growing backoff."""
+    world = LaneWorld()
+    world.submit(patient_update("r1", PatientName="A^B"))
+    for _ in range(3):
+        budget = ThrottledError("ReadBudget", "over this environment's share", retry_after_s=0.3)
+        world.images.fail_next("GetImageSetMetadata", budget)
+        wait = world.deliver()["r1"]
+        assert isinstance(wait, Wait) and wait.reason is WaitReason.THROTTLED
+        assert (wait.seconds, wait.visibility_s) == (0.3, 1)
+        world.clock.advance(wait.visibility_s)
+    assert world.ledger.calls["note_retry"] == 0
+    assert world.run()["r1"].status is OutcomeStatus.SUCCEEDED
