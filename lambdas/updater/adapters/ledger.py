@@ -306,18 +306,25 @@ class LedgerTable:
             return None  # not a version an open call of ours makes
         return tuple(w["S"] for w in answer["Attributes"].get("waiting", {}).get("L", []))
 
-    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
+    def wait_for_notice(
+        self, lane: LaneKey, call_id: str, waiters: Sequence[str], *, landed: PendingCall | None = None
+    ) -> Notice | None:
+        expression = "SET waiting = :waiting"
+        values: dict[str, Any] = {":waiting": {"L": [{"S": w} for w in waiters]}, ":id": {"S": call_id}}
+        names: dict[str, str] = {}
+        if landed is not None:  # save_call's write, in the same one
+            expression = "SET waiting = :waiting, #c = :call REMOVE retries"
+            values[":call"] = {"S": json.dumps(_call_wire(landed), sort_keys=True)}
+            names["#c"] = "call"
         try:
             with dynamodb_errors():
                 answer = self._client.update_item(
                     TableName=self._table,
                     Key=lane_key(lane),
-                    UpdateExpression="SET waiting = :waiting",
+                    UpdateExpression=expression,
                     ConditionExpression="callId = :id",
-                    ExpressionAttributeValues={
-                        ":waiting": {"L": [{"S": w} for w in waiters]},
-                        ":id": {"S": call_id},
-                    },
+                    ExpressionAttributeValues=values,
+                    **({"ExpressionAttributeNames": names} if names else {}),
                     ReturnValues="ALL_NEW",
                 )
         except ConditionFailed:

@@ -121,8 +121,11 @@ class Ledger(Protocol):
         wake, or None when no open call makes that version."""
         ...
 
-    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
-        """Register the waiters of the open call; the notice if it was recorded already."""
+    def wait_for_notice(
+        self, lane: LaneKey, call_id: str, waiters: Sequence[str], *, landed: PendingCall | None = None
+    ) -> Notice | None:
+        """Register the waiters of the open call (and save it as `landed`, as `save_call` does);
+        the notice if it was recorded already."""
         ...
 
 

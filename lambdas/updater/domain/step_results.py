@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from updater.domain.lane_message import LaneDelivery
-from updater.domain.ledger import LedgerEntry
+from updater.domain.ledger import LedgerEntry, PendingCall
 from updater.domain.outcome import UpdateOutcome
 from updater.domain.request import UpdateRequest
 
@@ -41,6 +41,9 @@ class Wait:
     # invocation, after the batch's other lanes took their steps: it is hidden until then, not for
     # `seconds` from whenever that is (`visibility_at`).
     until_s: float | None = None
+    # SETTLING on a call made in this delivery: the call as it landed, written with the waiters'
+    # registration for its notice (`LaneSteps.await_notice`), one ledger write for both.
+    landed: PendingCall | None = None
 
     @property
     def visibility_s(self) -> int:

@@ -15,7 +15,7 @@ exclusivity come from the queue, not from leases.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from updater.domain.audit import AuditContext
 from updater.domain.calls import NeverLanded, OpenCall, Settled, Unsettled
@@ -170,9 +170,12 @@ class LaneSteps:
         settled: ImageSetVersion | None = None
         if isinstance(watched, Unsettled):
             if not self._calls.overdue(call):
-                if own:
+                settling = self._settling(watched)
+                if own and fresh and settling.call_id is not None:  # saved as its waiters register
+                    settling = replace(settling, landed=watched.call)
+                elif own:
                     self._ledger.save_call(lane, watched.call)
-                round_.wait(list(present.values()), self._settling(watched))
+                round_.wait(list(present.values()), settling)
                 return False
             final = watched.call  # SETTLE_TIMEOUT: reported with the version the call made
         else:
@@ -197,10 +200,13 @@ class LaneSteps:
             return Wait(watched.next_poll_s, WaitReason.SETTLING)
         return Wait(self._calls.fallback_wait(watched.call), WaitReason.SETTLING, watched.call.call_id)
 
-    def await_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> bool:
-        """Register the lane's waiting messages for its call's settle notice; True when the notice
-        came already (the caller wakes them now)."""
-        return self._ledger.wait_for_notice(lane, call_id, waiters) is not None
+    def await_notice(self, lane: LaneKey, wait: Wait, waiters: Sequence[str]) -> bool:
+        """Register the lane's messages hidden for `wait` (SETTLING on a call) for the call's settle
+        notice; True when the notice came already (the caller wakes them now). A call made in
+        the delivery is saved as it landed in the same write; if this is never reached (a crash,
+        the messages could not be hidden), the next delivery finds out with one read."""
+        assert wait.call_id is not None
+        return self._ledger.wait_for_notice(lane, wait.call_id, waiters, landed=wait.landed) is not None
 
     def _plan_and_call(
         self, lane: LaneKey, state: LaneState, live: list[Member], round_: Round, deadline_s: float

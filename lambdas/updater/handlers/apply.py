@@ -69,6 +69,15 @@ def _backoff(receives: int) -> int:
     return int(min(60, 2 ** min(receives, 6)))
 
 
+def _settling_by_call(waits: Sequence[StepResult | None]) -> dict[str, Wait]:
+    """The settle waits of a group by call; one that carries the landed call is the one kept."""
+    found: dict[str, Wait] = {}
+    for wait in waits:
+        if isinstance(wait, Wait) and wait.call_id and (wait.call_id not in found or wait.landed):
+            found[wait.call_id] = wait
+    return found
+
+
 def _label(result: StepResult) -> str:
     if isinstance(result, Wait):
         return f"wait {result.reason.value} {result.visibility_s}s"
@@ -187,20 +196,20 @@ class _LaneBatch:
     def _await_notices(self, queue_arn: str, failed: set[str]) -> None:
         """Lanes waiting for a settle register their hidden messages for the notice, after hiding
         them: a notice that came first is seen here and the messages are woken at once."""
-        for lane, call_id, message_ids in self._settle_waits(failed):
+        for lane, wait, message_ids in self._settle_waits(failed):
             receipts = [self._records[m].receipt_handle for m in message_ids]
             try:
-                if self._rt.steps.await_notice(lane, call_id, receipts):
+                if self._rt.steps.await_notice(lane, wait, receipts):
                     self._rt.queues.hide(queue_arn, [(r, 0) for r in receipts])
             except RetryableServiceError:  # they come back at their wait's end and poll
                 logger.warning("could not register waiting records for their settle notice")
 
-    def _settle_waits(self, failed: set[str]) -> list[tuple[LaneKey, str, list[str]]]:
-        found: list[tuple[LaneKey, str, list[str]]] = []
+    def _settle_waits(self, failed: set[str]) -> list[tuple[LaneKey, Wait, list[str]]]:
+        found: list[tuple[LaneKey, Wait, list[str]]] = []
         for deliveries in self._groups.values():
             waits = [self._results.get(d.message_id) for d in deliveries]
-            call_ids = {w.call_id for w in waits if isinstance(w, Wait) and w.call_id}
-            if len(call_ids) == 1:
+            settling = _settling_by_call(waits)
+            if len(settling) == 1:
                 waiting = [d.message_id for d in deliveries if d.message_id in failed]
-                found.append((deliveries[0].message.lane, call_ids.pop(), waiting))
+                found.append((deliveries[0].message.lane, next(iter(settling.values())), waiting))
         return found

@@ -125,3 +125,19 @@ def test_several_are_marked_published_in_one_transaction(table: tuple[Any, str])
     calls.clear()
     ledger.mark_published_many(["r2"])
     assert calls == ["UpdateItem"]  # one alone: a plain write
+
+
+def test_waiters_register_and_a_landed_call_is_saved_in_one_write(table: tuple[Any, str]) -> None:
+    client, name = table
+    ledger = LedgerTable(client, name)
+    ledger.begin_call(LANE, _call())
+    ledger.note_retry(LANE)
+    landed = _call().landed_as("2", 2_000)
+    assert ledger.wait_for_notice(LANE, "r1", ["receipt-1"], landed=landed) is None  # no notice yet
+    state, _ = ledger.read_unit(LANE, [])
+    assert state.call is not None and (state.call.to_version_id, state.call.applied_at_ms) == ("2", 2_000)
+    assert state.retries == 0  # the call landed: progress, as save_call says
+    assert ledger.note_settled(LANE, "2", "UPDATED", 3_000) == ("receipt-1",)
+    assert ledger.wait_for_notice(LANE, "other", ["receipt-2"], landed=landed) is None  # not its call
+    state, _ = ledger.read_unit(LANE, [])
+    assert state.call is not None and state.call.call_id == "r1"

@@ -366,12 +366,17 @@ class FakeLedger:
         self.lanes[lane] = replace(self._lane(lane), notice=Notice(version_id, workflow_status, at_ms))
         return tuple(self.waiting.get(lane, ()))
 
-    def wait_for_notice(self, lane: LaneKey, call_id: str, waiters: Sequence[str]) -> Notice | None:
+    def wait_for_notice(
+        self, lane: LaneKey, call_id: str, waiters: Sequence[str], *, landed: PendingCall | None = None
+    ) -> Notice | None:
         self._hit("wait_for_notice")
         state = self._lane(lane)
         if state.call is None or state.call.call_id != call_id:
             return None
         self.waiting[lane] = tuple(waiters)
+        if landed is not None:
+            state = replace(state, call=landed, retries=0)
+            self.lanes[lane] = state
         return state.notice
 
 

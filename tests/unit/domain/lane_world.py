@@ -173,10 +173,11 @@ class LaneWorld:
                 self.queue.remove(queued)
             else:
                 queued.visible_at = self.clock.now() + result.visibility_s
-        call_ids = {r.call_id for r in results.values() if isinstance(r, Wait) and r.call_id}
-        if len(call_ids) == 1:  # as the apply handler does, after hiding the messages
+        settling = {r.call_id: r for r in results.values() if isinstance(r, Wait) and r.call_id and r.landed}
+        settling = settling or {r.call_id: r for r in results.values() if isinstance(r, Wait) and r.call_id}
+        if len(settling) == 1:  # as the apply handler does, after hiding the messages
             waiting = [m for m, r in results.items() if isinstance(r, Wait)]
-            if self.steps.await_notice(LANE, call_ids.pop(), waiting):
+            if self.steps.await_notice(LANE, next(iter(settling.values())), waiting):
                 self.wake(waiting)
         return outcome_by_request
 

@@ -37,6 +37,34 @@ def test_a_notice_wakes_the_waiting_lane_when_it_comes_not_when_the_wait_would_e
     assert world.clock.now() - called_at == pytest.approx(0.3, abs=0.01)  # ended at the notice
 
 
+def test_a_new_calls_landing_is_saved_with_its_waiters_registration_in_one_write() -> None:
+    world = LaneWorld(settle_s=1.0, notices=True)
+    world.submit(patient_update("r1", PatientName="SAVED"))
+    first = world.deliver()["r1"]
+    assert isinstance(first, Wait) and first.landed is not None and first.landed.to_version_id == "2"
+    assert world.ledger.calls["save_call"] == 0 and world.ledger.calls["wait_for_notice"] == 1
+    call = world.ledger.lanes[LANE].call
+    assert call is not None and call.to_version_id == "2"  # what save_call would have written
+    assert world.run()["r1"].to_version_id == "2"
+
+
+def test_a_landing_never_saved_costs_the_next_delivery_a_read_and_nothing_else() -> None:
+    """The handler could not hide the messages (or crashed) before registering them: the call is
+    known only as begun, and the next delivery reads the image set to find it landed (then polls
+    its version once, its waiters never having been registered for the notice)."""
+    world = LaneWorld(settle_s=1.0, notices=True)
+    world.submit(patient_update("r1", PatientName="UNSAVED"))
+    world.steps.await_notice = lambda *_args, **_kw: False  # type: ignore[method-assign]
+    world.deliver()
+    assert world.ledger.lanes[LANE].call is not None and world.ledger.lanes[LANE].call.to_version_id is None
+    reads = world.images.calls["GetImageSet"]
+    world.clock.advance(5.0)
+    outcomes = world.run()
+    assert outcomes["r1"].status is OutcomeStatus.SUCCEEDED and outcomes["r1"].to_version_id == "2"
+    assert world.images.calls["UpdateImageSetMetadata"] == 1
+    assert world.images.calls["GetImageSet"] == reads + 2
+
+
 def test_a_lost_notice_falls_back_to_polling_after_the_usual_settle() -> None:
     world = LaneWorld(settle_s=1.0, notices=True, notice_lost=frozenset({"2"}))
     world.submit(patient_update("r1", PatientName="POLLED"))
@@ -54,7 +82,7 @@ def test_a_notice_before_the_waiters_registered_wakes_them_at_registration() -> 
     assert isinstance(wait, Wait) and wait.call_id == "r1"
     world.clock.advance(0.5)  # settled; the event arrives before the handler registered the waiter
     assert world.settle_notices.receive(SettleNotice(LANE, "2", "UPDATED"))
-    assert world.steps.await_notice(LANE, "r1", ["m-0"]) is True  # the handler wakes it at once
+    assert world.steps.await_notice(LANE, wait, ["m-0"]) is True  # the handler wakes it at once
 
 
 def test_an_update_failed_notice_reads_the_version_once_for_its_message() -> None:
