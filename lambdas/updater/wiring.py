@@ -26,7 +26,6 @@ from updater.adapters.sdk import AwsClients
 from updater.domain.batch_completion import BatchCompletion, BatchRecorder
 from updater.domain.calls import OpenCall
 from updater.domain.ports import MetricsSink
-from updater.domain.provenance import trusted_rules
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.settle import SettlePolicy, SettleSchedule
 from updater.settings import UpdaterSettings
@@ -220,6 +219,13 @@ def _hl7(settings: UpdaterSettings) -> Hl7Translation:
     return Hl7Translation(settings.hl7_datastore)
 
 
+def _trusted_rules(settings: UpdaterSettings) -> Mapping[str, RuleRole]:
+    # Here, not at the top: apply never judges provenance, and the module is most of 10 ms to import.
+    from updater.domain.provenance import trusted_rules  # noqa: PLC0415
+
+    return trusted_rules(settings.trusted_rules)
+
+
 def _provenance(settings: UpdaterSettings, clients: AwsClients, common: _Common) -> Provenance:
     """The stage's callers, recognised by SenderId (IAM asked for the ids of its own account's
     principals at the first unknown sender) or by their requests-bus source."""
@@ -264,7 +270,7 @@ def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: Metric
         _intake(settings, clients, metrics, common),
         QueueVisibility(clients.sqs),
         LaneQueue(clients.sqs, settings.lane_queue_url),
-        trusted_rules(settings.trusted_rules),
+        _trusted_rules(settings),
     )
 
 
@@ -329,5 +335,5 @@ def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: Metr
         settings,
         finalizer,
         _imports(settings, clients, metrics, common),
-        trusted_rules(settings.trusted_rules),
+        _trusted_rules(settings),
     )

@@ -16,9 +16,8 @@ tests with in-memory fakes on a virtual clock.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from updater.domain.batch import ChildResult, FanOutPlan, FanOutRecord
 from updater.domain.image_set import ImageSetVersion
 from updater.domain.ledger import (
     LaneKey,
@@ -31,7 +30,10 @@ from updater.domain.ledger import (
     StoredOutcome,
 )
 from updater.domain.outcome import UpdateOutcome
-from updater.domain.selectors import SearchCriterion, SearchResult
+
+if TYPE_CHECKING:  # the fan-out's types: apply, which never fans out, need not import them
+    from updater.domain.batch import ChildResult, FanOutPlan, FanOutRecord
+    from updater.domain.selectors import SearchCriterion, SearchResult
 
 
 class ImageSets(Protocol):
