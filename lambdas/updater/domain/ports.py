@@ -175,8 +175,6 @@ class Lane(Protocol):
 
 
 class OutcomeSink(Protocol):
-    def publish(self, outcome: UpdateOutcome) -> None: ...
-
     def publish_many(self, outcomes: Sequence[UpdateOutcome]) -> list[str]:
         """Publish each (in as few calls as the bus allows); the request ids of those accepted.
         Raises RetryableServiceError only when none was."""

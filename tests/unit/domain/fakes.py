@@ -421,9 +421,6 @@ class FakeEvents:
     crash_next: bool = False
     calls: list[int] = field(default_factory=list)  # the outcomes of each publishing call
 
-    def publish(self, outcome: UpdateOutcome) -> None:
-        self.publish_many([outcome])
-
     def publish_many(self, outcomes: Sequence[UpdateOutcome]) -> list[str]:
         if self.crash_next:
             self.crash_next = False
