@@ -48,6 +48,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--moto-one-process", action="store_true",
                         help="every service in one moto process (default: DynamoDB in its own)")  # fmt: skip
     parser.add_argument("--py-spy", action="store_true", help="sample the rig's processes with py-spy")
+    parser.add_argument("--count-moto-calls", action="store_true", help="count moto's calls by operation")
     parser.add_argument("--updater-env", type=_key_value, action="append", default=[], metavar="KEY=VALUE",
                         help="extra environment for the functions (a stage setting to try)")  # fmt: skip
     parser.add_argument("--out", type=Path, default=None, help="output directory (default bench/out)")
@@ -80,6 +81,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         workload_cap_s=caps,
         extra_environment=dict(args.updater_env),
         py_spy=args.py_spy,
+        count_moto_calls=args.count_moto_calls,
         moto_as_is=args.moto_as_is,
         moto_own_processes=() if args.moto_one_process else BenchSettings.moto_own_processes,
         # Absolute: the environments run in the task root and write their stack dumps under it.

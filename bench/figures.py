@@ -238,6 +238,7 @@ def run_figures(observation: RunObservation, settings: BenchSettings) -> dict[st
         "rigCpu": observation.rig_cpu,
         "rigLatency": observation.rig_latency,
         "rigProfile": observation.rig_profile,
+        "motoCalls": observation.moto_calls,
         "raw": {"timeline": timeline(observation), "latenciesS": timing["raw"]},
     }
 

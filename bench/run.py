@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bench.integrity import ReportedCall
+from bench.moto_call_counts import PREFIX_VARIABLE, CallCounts
 from bench.naive_updater import completions
 from bench.observation import EmulatorObserver, logged_notices
 from bench.profiles import UPDATE_OPERATION
@@ -43,6 +44,7 @@ from local.stack import LocalStack, LocalStackOptions
 
 NAIVE_HANDLER = "bench.naive_updater.lambda_handler"
 PROMPT_LONG_POLL = "bench.moto_prompt_receive"
+MOTO_CALL_COUNTS = "bench.moto_call_counts"
 RECEIVE_WAIT_S = 5
 SQS_BATCH = 10
 POLL_OUTCOMES_S = 0.25
@@ -75,6 +77,7 @@ class RunObservation:
     rig_cpu: dict[str, Any]
     rig_latency: dict[str, Any]
     rig_profile: dict[str, Any] = field(default_factory=dict)
+    moto_calls: dict[str, int] = field(default_factory=dict)  # during the window (--count-moto-calls)
     # ours: (image set, version) -> when intake logged HealthImaging's settle event for it
     logged_notices: dict[tuple[str, str], float] = field(default_factory=dict)
 
@@ -99,7 +102,10 @@ def stack_options(
             "POWERTOOLS_LOG_LEVEL": "INFO",
             **settings.extra_environment,
         },
-        moto_patches=() if settings.moto_as_is else (PROMPT_LONG_POLL,),
+        moto_patches=(
+            *(() if settings.moto_as_is else (PROMPT_LONG_POLL,)),
+            *((MOTO_CALL_COUNTS,) if settings.count_moto_calls else ()),
+        ),
         moto_own_processes=settings.moto_own_processes,
     )
 
@@ -145,13 +151,31 @@ def warm_up(stack: LocalStack, updater: str, workers: int | None) -> dict[str, i
 def run_workload(
     settings: BenchSettings, profile: str, workload: Workload, updater: str, template: dict[str, Any]
 ) -> RunObservation:
-    stack = LocalStack(stack_options(settings, profile, workload, updater)).start(start_pollers=False)
+    counted = moto_call_counter(settings, profile, workload, updater)
+    if counted is not None:  # moto's processes read it when they start (bench.moto_call_counts)
+        os.environ[PREFIX_VARIABLE] = str(counted.prefix)
+    try:
+        stack = LocalStack(stack_options(settings, profile, workload, updater)).start(start_pollers=False)
+    finally:
+        os.environ.pop(PREFIX_VARIABLE, None)
     try:
         use_pollers(stack, updater, settings.workers)
         workers = warm_up(stack, updater, settings.workers)
-        return _drive(settings, profile, workload, updater, stack, template, workers)
+        return _drive(settings, profile, workload, updater, stack, template, workers, counted)
     finally:
         stack.stop()
+
+
+def moto_call_counter(
+    settings: BenchSettings, profile: str, workload: Workload, updater: str
+) -> CallCounts | None:
+    if not settings.count_moto_calls:
+        return None
+    prefix = settings.out_dir / "moto-calls" / f"{profile}-{workload.name}-{updater}"
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    for stale in prefix.parent.glob(f"{prefix.name}-*.json"):
+        stale.unlink()
+    return CallCounts(prefix)
 
 
 def _drive(
@@ -162,6 +186,7 @@ def _drive(
     stack: LocalStack,
     template: dict[str, Any],
     workers: dict[str, int],
+    counts: CallCounts | None = None,
 ) -> RunObservation:
     assert stack.topology is not None
     service = stack.emulator.service
@@ -174,6 +199,7 @@ def _drive(
     probe = RigLatencyProbe(stack.aws.dynamodb, stack.emulator.endpoint_url).start()
     spy_file = settings.out_dir / "py-spy" / f"{profile}-{workload.name}-{updater}.txt"
     spy = PySpyRecorder(os.getpid(), spy_file).start() if settings.py_spy else None
+    before = counts.read() if counts else {}
     first_sent = time.time()
     sent_at = _send(stack, planned)
     naive_logs = stack.function_logs if updater == NAIVE else None
@@ -188,6 +214,7 @@ def _drive(
     if spy is not None:
         spy.stop()
     stop_pollers(stack.pollers)
+    moto_calls = counts.since(before) if counts else {}
     outcomes.collect()
     window_end = max(outcomes.finished_at.values()) if all_finished else stopped_waiting
     log = service.call_log
@@ -219,6 +246,7 @@ def _drive(
         rig_cpu=sampler.figures(),
         rig_latency=probe.figures(),
         rig_profile=summarize(spy_file, roles) if spy is not None else {},
+        moto_calls=moto_calls,
         logged_notices={} if updater == NAIVE else logged_notices(stack.function_logs()),
     )
 

@@ -60,6 +60,8 @@ class BenchSettings:
     moto_own_processes: tuple[str, ...] = ("dynamodb",)
     # Sample py-spy stacks of the bench process and moto's during each workload (if installed).
     py_spy: bool = False
+    # Count the calls moto's processes answer, by operation (bench.moto_call_counts).
+    count_moto_calls: bool = False
     out_dir: Path = OUT_DIR
 
     def profile(self, name: str) -> ServiceProfile:
