@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from updater.adapters.ledger import ConditionFailed, dynamodb_errors, request_key
+from updater.adapters.ledger_items import ConditionFailed, dynamodb_errors, request_key
 from updater.domain.batch import ChildResult, FanOutPlan, FanOutRecord
 
 

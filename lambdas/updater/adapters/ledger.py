@@ -12,13 +12,19 @@ write that loses returns the item that won (ReturnValuesOnConditionCheckFailure)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import asdict
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from updater.adapters.ledger_items import (
+    ConditionFailed,
+    call_wire,
+    dynamodb_errors,
+    entry_of,
+    lane_key,
+    lane_state_of,
+    notice_of,
+    request_key,
+)
 from updater.domain.errors import RetryableServiceError
 from updater.domain.ledger import (
     LaneKey,
@@ -28,41 +34,10 @@ from updater.domain.ledger import (
     Notice,
     OpenedEntry,
     PendingCall,
-    PlanSummary,
     StoredOutcome,
 )
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 TRANSACT_LIMIT = 100  # DynamoDB: actions per TransactWriteItems
-
-
-class ConditionFailed(Exception):
-    def __init__(self, item: dict[str, Any] | None) -> None:
-        super().__init__("condition failed")
-        self.item = item
-
-
-@contextmanager
-def dynamodb_errors() -> Iterator[None]:
-    """DynamoDB's errors as the domain's: a lost condition as ConditionFailed, the rest retryable."""
-    try:
-        yield
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code")
-        if code == _CONDITION_FAILED:
-            item = err.response.get("Item")
-            raise ConditionFailed(item if isinstance(item, dict) else None) from err
-        raise RetryableServiceError(str(code or "DynamoDB"), "ledger call failed") from err
-    except BotoCoreError as err:
-        raise RetryableServiceError(type(err).__name__, "ledger unreachable") from err
-
-
-def request_key(request_id: str) -> dict[str, Any]:
-    return {"pk": {"S": f"req#{request_id}"}}
-
-
-def lane_key(lane: LaneKey) -> dict[str, Any]:
-    return {"pk": {"S": f"lane#{lane.datastore_id}#{lane.image_set_id}"}}
 
 
 class LedgerTable:
@@ -108,7 +83,7 @@ class LedgerTable:
             )
         old = answer.get("Attributes")
         if old:
-            return OpenedEntry(_entry(request_id, old), created=False)
+            return OpenedEntry(entry_of(request_id, old), created=False)
         entry = LedgerEntry(
             request_id, LedgerStatus.RECEIVED, received_at_ms, digest=digest, parent_id=parent_id
         )
@@ -119,7 +94,7 @@ class LedgerTable:
             item = self._client.get_item(
                 TableName=self._table, Key=request_key(request_id), ConsistentRead=True
             ).get("Item")
-        return _entry(request_id, item) if item else None
+        return entry_of(request_id, item) if item else None
 
     def record_outcome(
         self, request_id: str, status: LedgerStatus, outcome: Mapping[str, Any]
@@ -142,8 +117,8 @@ class LedgerTable:
                 )
         except ConditionFailed as lost:
             assert lost.item is not None  # the condition failed on an existing outcome
-            return StoredOutcome(_entry(request_id, lost.item), stored=False)
-        return StoredOutcome(_entry(request_id, answer["Attributes"]), stored=True)
+            return StoredOutcome(entry_of(request_id, lost.item), stored=False)
+        return StoredOutcome(entry_of(request_id, answer["Attributes"]), stored=True)
 
     def mark_published(self, request_id: str) -> None:
         with dynamodb_errors():
@@ -195,7 +170,7 @@ class LedgerTable:
                     ExpressionAttributeNames={"#s": "status"},
                     ExpressionAttributeValues={
                         ":applied": {"S": LedgerStatus.APPLIED},
-                        ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
+                        ":call": {"S": json.dumps(call_wire(call), sort_keys=True)},
                     },
                 )
         except ConditionFailed:
@@ -215,8 +190,8 @@ class LedgerTable:
             pending = answer.get("UnprocessedKeys") or {}
         by_key = {item["pk"]["S"]: item for item in items}
         lane_item = by_key.get(lane_key(lane)["pk"]["S"])
-        entries = {r: _entry(r, by_key[f"req#{r}"]) for r in request_ids if f"req#{r}" in by_key}
-        return _lane_state(lane, lane_item), entries
+        entries = {r: entry_of(r, by_key[f"req#{r}"]) for r in request_ids if f"req#{r}" in by_key}
+        return lane_state_of(lane, lane_item), entries
 
     def begin_call(self, lane: LaneKey, call: PendingCall) -> None:
         try:
@@ -240,7 +215,7 @@ class LedgerTable:
                 ExpressionAttributeValues={
                     ":id": {"S": call.call_id},
                     ":to": {"S": str(int(call.base_version_id) + 1)},
-                    ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
+                    ":call": {"S": json.dumps(call_wire(call), sort_keys=True)},
                     ":exp": {"N": str(call.started_at_ms // 1000 + self._ttl_s)},
                 },
             )
@@ -257,7 +232,7 @@ class LedgerTable:
                     ExpressionAttributeNames={"#c": "call"},
                     ExpressionAttributeValues={
                         ":id": {"S": call.call_id},
-                        ":call": {"S": json.dumps(_call_wire(call), sort_keys=True)},
+                        ":call": {"S": json.dumps(call_wire(call), sort_keys=True)},
                     },
                 )
         except ConditionFailed:
@@ -314,7 +289,7 @@ class LedgerTable:
         names: dict[str, str] = {}
         if landed is not None:  # save_call's write, in the same one
             expression = "SET waiting = :waiting, #c = :call REMOVE retries"
-            values[":call"] = {"S": json.dumps(_call_wire(landed), sort_keys=True)}
+            values[":call"] = {"S": json.dumps(call_wire(landed), sort_keys=True)}
             names["#c"] = "call"
         try:
             with dynamodb_errors():
@@ -329,7 +304,7 @@ class LedgerTable:
                 )
         except ConditionFailed:
             return None  # resolved meanwhile: the waiters come back at their wait's end
-        return _notice(answer["Attributes"])
+        return notice_of(answer["Attributes"])
 
     def note_retry(self, lane: LaneKey) -> int:
         with dynamodb_errors():
@@ -355,51 +330,3 @@ class LedgerTable:
                 UpdateExpression="SET turnAt = :t",
                 ExpressionAttributeValues={":t": {"N": str(turn_at_ms)}},
             )
-
-
-def _entry(request_id: str, item: Mapping[str, Any]) -> LedgerEntry:
-    outcome = item.get("outcome", {}).get("S")
-    applied = item.get("applied", {}).get("S")
-    return LedgerEntry(
-        request_id=request_id,
-        status=LedgerStatus(item.get("status", {}).get("S", LedgerStatus.RECEIVED)),
-        received_at_ms=int(item.get("receivedAt", {}).get("N", "0")),
-        digest=item.get("digest", {}).get("S", ""),
-        outcome=json.loads(outcome) if outcome else None,
-        published=bool(item.get("published", {}).get("BOOL", False)),
-        applied=_call_from_wire(json.loads(applied)) if applied else None,
-        parent_id=item.get("parentId", {}).get("S"),
-    )
-
-
-def _lane_state(lane: LaneKey, item: Mapping[str, Any] | None) -> LaneState:
-    if not item:
-        return LaneState(lane)
-    call = item.get("call", {}).get("S")
-    turn = item.get("turnAt", {}).get("N")
-    return LaneState(
-        lane,
-        call=_call_from_wire(json.loads(call)) if call and "callId" in item else None,
-        turn_at_ms=int(turn) if turn is not None else None,
-        settled_version_id=item.get("settledVersionId", {}).get("S"),
-        settled_is_primary=item.get("settledIsPrimary", {}).get("BOOL"),
-        notice=_notice(item),
-        retries=int(item.get("retries", {}).get("N", "0")),
-    )
-
-
-def _notice(item: Mapping[str, Any]) -> Notice | None:
-    text = item.get("notice", {}).get("S")
-    if not text or "callId" not in item:
-        return None
-    notice = Notice(**json.loads(text))
-    return notice if notice.version_id == item.get("callTo", {}).get("S") else None
-
-
-def _call_wire(call: PendingCall) -> dict[str, Any]:
-    return asdict(call)
-
-
-def _call_from_wire(wire: Mapping[str, Any]) -> PendingCall:
-    plans = {member: PlanSummary(**plan) for member, plan in wire.get("plans", {}).items()}
-    return PendingCall(**{**wire, "members": tuple(wire["members"]), "plans": plans})

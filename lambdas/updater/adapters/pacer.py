@@ -35,7 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from updater.adapters.ledger import ConditionFailed, dynamodb_errors
+from updater.adapters.ledger_items import ConditionFailed, dynamodb_errors
 from updater.domain.errors import RetryableServiceError
 
 PACER_KEY = {"pk": {"S": "pacer#UpdateImageSetMetadata"}}
