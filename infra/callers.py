@@ -24,6 +24,7 @@ principal in another account: IAM answers the updater for its own account only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_events as events
@@ -48,14 +49,12 @@ def restrict_caller_queue(queue: sqs.Queue, callers: Sequence[CallerConfig]) -> 
             )
         )
     queue.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="NobodyElseMaySend",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
+        _deny_everyone_else(
+            "NobodyElseMaySend",
+            "sqs:SendMessage",
+            queue.queue_arn,
             # No callers: nobody may send (ArnNotLike over an empty list cannot be written).
-            conditions={"ArnNotLike": {"aws:PrincipalArn": principals}} if principals else None,
+            {"ArnNotLike": {"aws:PrincipalArn": principals}} if principals else None,
         )
     )
 
@@ -80,13 +79,11 @@ def allow_callers_to_send_with_key(key: kms.Key, callers: Sequence[CallerConfig]
 def restrict_rule_queue(queue: sqs.Queue, rule_arns: Sequence[str]) -> None:
     """Only the stage's own rules may deliver here: what arrives on this queue came through them."""
     queue.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="OnlyTheStageRulesMaySend",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["sqs:SendMessage"],
-            resources=[queue.queue_arn],
-            conditions={"ArnNotEquals": {"aws:SourceArn": list(rule_arns)}},
+        _deny_everyone_else(
+            "OnlyTheStageRulesMaySend",
+            "sqs:SendMessage",
+            queue.queue_arn,
+            {"ArnNotEquals": {"aws:SourceArn": list(rule_arns)}},
         )
     )
 
@@ -105,25 +102,36 @@ def restrict_requests_bus(bus: events.EventBus, callers: Sequence[CallerConfig])
             )
         )
         bus.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid=f"Caller{index}SourceIsItsOwn",
-                effect=iam.Effect.DENY,
-                principals=[iam.AnyPrincipal()],
-                actions=["events:PutEvents"],
-                resources=[bus.event_bus_arn],
-                conditions={
+            _deny_everyone_else(
+                f"Caller{index}SourceIsItsOwn",
+                "events:PutEvents",
+                bus.event_bus_arn,
+                {
                     "StringEquals": {"events:source": caller.event_source},
                     "ArnNotEquals": {"aws:PrincipalArn": caller.principal},
                 },
             )
         )
     bus.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid="NoUnlistedSource",
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["events:PutEvents"],
-            resources=[bus.event_bus_arn],
-            conditions={"StringNotEquals": {"events:source": sources}} if sources else None,
+        _deny_everyone_else(
+            "NoUnlistedSource",
+            "events:PutEvents",
+            bus.event_bus_arn,
+            {"StringNotEquals": {"events:source": sources}} if sources else None,
         )
+    )
+
+
+def _deny_everyone_else(
+    sid: str, action: str, resource: str, conditions: dict[str, Any] | None
+) -> iam.PolicyStatement:
+    """An explicit deny of `action` for every principal but those `conditions` spare (None: for
+    all): a resource policy's deny, which no identity policy in this account can override."""
+    return iam.PolicyStatement(
+        sid=sid,
+        effect=iam.Effect.DENY,
+        principals=[iam.AnyPrincipal()],
+        actions=[action],
+        resources=[resource],
+        conditions=conditions,
     )

@@ -76,22 +76,20 @@ class EventRouting(Construct):
         super().__init__(scope, construct_id)
         self.outcome_bus = events.EventBus(self, "OutcomeBus", event_bus_name=names.outcome_bus)
         self.requests_bus = events.EventBus(self, "RequestsBus", event_bus_name=names.requests_bus)
-        self.requests_rule_dlq = encrypted_queue(
-            self,
-            "RequestsRuleDlq",
-            queue_name=names.requests_rule_dlq,
-            key=key,
-            removal_policy=removal_policy,
-            retention_period=DLQ_RETENTION,
-        )
-        self.import_rule_dlq = encrypted_queue(
-            self,
-            "ImportRuleDlq",
-            queue_name=names.import_rule_dlq,
-            key=key,
-            removal_policy=removal_policy,
-            retention_period=DLQ_RETENTION,
-        )
+
+        def rule_dlq(dlq_id: str, queue_name: str) -> sqs.Queue:
+            """Where a rule's target puts what it could not deliver to the rules queue."""
+            return encrypted_queue(
+                self,
+                dlq_id,
+                queue_name=queue_name,
+                key=key,
+                removal_policy=removal_policy,
+                retention_period=DLQ_RETENTION,
+            )
+
+        self.requests_rule_dlq = rule_dlq("RequestsRuleDlq", names.requests_rule_dlq)
+        self.import_rule_dlq = rule_dlq("ImportRuleDlq", names.import_rule_dlq)
         self.requests_rule = events.Rule(
             self,
             "UpdateRequestedRule",
@@ -100,14 +98,7 @@ class EventRouting(Construct):
             event_pattern=update_requested_pattern(),
             targets=[self._queue_target(rule_queue, self.requests_rule_dlq)],
         )
-        self.settle_rule_dlq = encrypted_queue(
-            self,
-            "SettleRuleDlq",
-            queue_name=names.settle_rule_dlq,
-            key=key,
-            removal_policy=removal_policy,
-            retention_period=DLQ_RETENTION,
-        )
+        self.settle_rule_dlq = rule_dlq("SettleRuleDlq", names.settle_rule_dlq)
         self.settle_rule = events.Rule(
             self,
             "SettleNoticesRule",
