@@ -75,24 +75,36 @@ def test_at_todays_quota_calls_use_nearly_all_of_it_and_leave_some_burst_unused(
     assert steady == pytest.approx([0.105] * len(steady), abs=1e-6)
 
 
-def test_concurrent_invocations_never_share_a_slot(table: tuple[Any, str]) -> None:
-    """Eight workers race at one instant: eight distinct slots, 4 seconds apart."""
-    client, name = table
-    clock = SharedVirtualClock()
+def _race(
+    client: Any, name: str, clock: SharedVirtualClock, *, invocations: int, rate_per_second: float
+) -> list[float]:
+    """The slots `invocations` pacers of their own reserve, all released at one instant."""
     slots: list[float] = []
     lock = threading.Lock()
+    start = threading.Barrier(invocations)
 
     def worker() -> None:
-        pacer = UpdatePacer(client, name, rate_per_second=0.25, burst=1, now=clock.now, margin_s=0.0)
+        pacer = UpdatePacer(
+            client, name, rate_per_second=rate_per_second, burst=1, now=clock.now, margin_s=0.0
+        )
+        start.wait()
         slot = pacer.reserve()
         with lock:
             slots.append(slot)
 
-    threads = [threading.Thread(target=worker) for _ in range(8)]
+    threads = [threading.Thread(target=worker) for _ in range(invocations)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return slots
+
+
+def test_concurrent_invocations_never_share_a_slot(table: tuple[Any, str]) -> None:
+    """Eight workers race at one instant: eight distinct slots, 4 seconds apart."""
+    client, name = table
+    clock = SharedVirtualClock()
+    slots = _race(client, name, clock, invocations=8, rate_per_second=0.25)
     assert sorted(slots) == pytest.approx([clock.t + 4.0 * i for i in range(8)])
 
 
@@ -127,22 +139,7 @@ def test_sixteen_racing_invocations_take_sixteen_slots_in_at_most_two_writes_eac
     client, name = table
     clock = SharedVirtualClock()
     writes = _count_writes(client)
-    slots: list[float] = []
-    lock = threading.Lock()
-    start = threading.Barrier(16)
-
-    def worker() -> None:
-        pacer = UpdatePacer(client, name, rate_per_second=10, burst=1, now=clock.now, margin_s=0.0)
-        start.wait()
-        slot = pacer.reserve()
-        with lock:
-            slots.append(slot)
-
-    threads = [threading.Thread(target=worker) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    slots = _race(client, name, clock, invocations=16, rate_per_second=10)
     assert sorted(slots) == pytest.approx([clock.t + 0.1 * i for i in range(16)], abs=1e-6)
     assert len(writes) <= 2 * 16 - 1  # one restarts the schedule; a loser's second write wins
 
