@@ -43,21 +43,6 @@ class LaneQueue:
                 QueueUrl=self._url, MessageBody=body, MessageGroupId=group_id, MessageDeduplicationId=dedup_id
             )
 
-    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
-        """In order, ten per call; raises if any message was not taken (a resend is deduplicated)."""
-        for start in range(0, len(messages), SQS_BATCH_LIMIT):
-            chunk = messages[start : start + SQS_BATCH_LIMIT]
-            entries = [
-                {"Id": str(i), "MessageBody": body, "MessageGroupId": group, "MessageDeduplicationId": dedup}
-                for i, (group, dedup, body) in enumerate(chunk)
-            ]
-            with _sqs():
-                answer = self._client.send_message_batch(QueueUrl=self._url, Entries=entries)
-            if answer.get("Failed"):
-                raise RetryableServiceError(
-                    "SendMessageBatch", f"{len(answer['Failed'])} lane messages not taken"
-                )
-
     def send_each(self, messages: Sequence[tuple[str, str, str]]) -> list[bool]:
         """In order, ten per call: whether each was taken (a call that failed took none of its ten)."""
         taken: list[bool] = []
@@ -125,10 +110,6 @@ class _RecordSends:
 
     def send(self, group_id: str, dedup_id: str, body: str) -> None:
         self._sends.add(self._key, (group_id, dedup_id, body))
-
-    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
-        for message in messages:
-            self._sends.add(self._key, message)
 
 
 class QueueVisibility:

@@ -169,10 +169,6 @@ class Pacer(Protocol):
 class Lane(Protocol):
     def send(self, group_id: str, dedup_id: str, body: str) -> None: ...
 
-    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
-        """(group id, deduplication id, body) each, in order; raises if any was not taken."""
-        ...
-
 
 class OutcomeSink(Protocol):
     def publish_many(self, outcomes: Sequence[UpdateOutcome]) -> list[str]:

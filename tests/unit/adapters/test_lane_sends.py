@@ -46,5 +46,5 @@ def test_the_records_whose_messages_were_refused_or_lost_with_a_call_are_named()
     sends = LaneQueue(sqs, "https://sqs.example/lane.fifo").batch()
     for n in range(12):
         sends.of(f"record-{n}").send("group", f"request-{n}", f"body-{n}")
-    sends.of("record-0").send_many([("group", "child", "body-child")])  # a record may send several
+    sends.of("record-0").send("group", "child", "body-child")  # a record may send several
     assert sends.flush() == {"record-3", "record-10", "record-11", "record-0"}

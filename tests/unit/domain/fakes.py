@@ -410,9 +410,6 @@ class FakeLane:
     def send(self, group_id: str, dedup_id: str, body: str) -> None:
         self.sent.append((group_id, dedup_id, body))
 
-    def send_many(self, messages: Sequence[tuple[str, str, str]]) -> None:
-        self.sent.extend(messages)
-
 
 @dataclass
 class FakeEvents:
