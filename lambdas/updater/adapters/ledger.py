@@ -122,12 +122,15 @@ class LedgerTable:
 
     def mark_published(self, request_id: str) -> None:
         with dynamodb_errors():
-            self._client.update_item(
-                TableName=self._table,
-                Key=request_key(request_id),
-                UpdateExpression="SET published = :true",
-                ExpressionAttributeValues={":true": {"BOOL": True}},
-            )
+            self._client.update_item(**self._published(request_id))
+
+    def _published(self, request_id: str) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Key": request_key(request_id),
+            "UpdateExpression": "SET published = :true",
+            "ExpressionAttributeValues": {":true": {"BOOL": True}},
+        }
 
     def mark_published_many(self, request_ids: Sequence[str]) -> None:
         """One transaction for several (a coalesced call's members): one round trip instead of one
@@ -139,17 +142,7 @@ class LedgerTable:
             return
         for start in range(0, len(ids), TRANSACT_LIMIT):
             chunk = ids[start : start + TRANSACT_LIMIT]
-            updates = [
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": request_key(request_id),
-                        "UpdateExpression": "SET published = :true",
-                        "ExpressionAttributeValues": {":true": {"BOOL": True}},
-                    }
-                }
-                for request_id in chunk
-            ]
+            updates = [{"Update": self._published(request_id)} for request_id in chunk]
             try:
                 with dynamodb_errors():
                     self._client.transact_write_items(TransactItems=updates)
