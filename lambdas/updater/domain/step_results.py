@@ -8,7 +8,7 @@ behind it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -107,3 +107,14 @@ def first_wait(round_: Round, members: Sequence[Member]) -> Wait:
         if isinstance(result, Wait):
             return result
     return Wait(0, WaitReason.BEHIND)
+
+
+def settle_wait(results: Iterable[StepResult | None]) -> Wait | None:
+    """The wait a group's messages register for their call's settle notice: the SETTLING wait on
+    the one call they wait for (the one carrying the landed call, when one does), or None when
+    they wait for no call or for more than one."""
+    by_call: dict[str, Wait] = {}
+    for result in results:
+        if isinstance(result, Wait) and result.call_id and (result.call_id not in by_call or result.landed):
+            by_call[result.call_id] = result
+    return next(iter(by_call.values())) if len(by_call) == 1 else None

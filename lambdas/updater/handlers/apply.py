@@ -22,6 +22,7 @@ from updater.domain.errors import FailureCode, RetryableServiceError, Validation
 from updater.domain.lane_message import LaneDelivery, LaneMessage, LaneMessageInvalid
 from updater.domain.ledger import LaneKey
 from updater.domain.outcome import body_request_id, rejection
+from updater.domain.step_results import settle_wait
 from updater.domain.steps import StepResult, Wait, WaitReason
 from updater.handlers.observability import logger, metrics
 from updater.handlers.sqs_batch import SqsRecord, partial_response, records_of, source_arn
@@ -67,15 +68,6 @@ def handle(event: dict[str, Any], context: LambdaContext, rt: ApplyRuntime) -> d
 def _backoff(receives: int) -> int:
     """2, 4, 8 ... 60 s with the deliveries a message has had."""
     return int(min(60, 2 ** min(receives, 6)))
-
-
-def _settling_by_call(waits: Sequence[StepResult | None]) -> dict[str, Wait]:
-    """The settle waits of a group by call; one that carries the landed call is the one kept."""
-    found: dict[str, Wait] = {}
-    for wait in waits:
-        if isinstance(wait, Wait) and wait.call_id and (wait.call_id not in found or wait.landed):
-            found[wait.call_id] = wait
-    return found
 
 
 def _label(result: StepResult) -> str:
@@ -207,9 +199,8 @@ class _LaneBatch:
     def _settle_waits(self, failed: set[str]) -> list[tuple[LaneKey, Wait, list[str]]]:
         found: list[tuple[LaneKey, Wait, list[str]]] = []
         for deliveries in self._groups.values():
-            waits = [self._results.get(d.message_id) for d in deliveries]
-            settling = _settling_by_call(waits)
-            if len(settling) == 1:
+            wait = settle_wait(self._results.get(d.message_id) for d in deliveries)
+            if wait is not None:
                 waiting = [d.message_id for d in deliveries if d.message_id in failed]
-                found.append((deliveries[0].message.lane, next(iter(settling.values())), waiting))
+                found.append((deliveries[0].message.lane, wait, waiting))
         return found

@@ -33,6 +33,7 @@ from updater.domain.provenance import Origin, Provenance, StagePlace
 from updater.domain.recorder import OutcomeRecorder
 from updater.domain.request import UpdateRequest, parse_update_request
 from updater.domain.settle import SettlePolicy, SettleSchedule
+from updater.domain.step_results import settle_wait
 from updater.domain.steps import Done, LaneSteps, StepResult, StepSettings, Wait
 
 LANE = LaneKey(DATASTORE_ID, IMAGE_SET_ID)
@@ -173,11 +174,10 @@ class LaneWorld:
                 self.queue.remove(queued)
             else:
                 queued.visible_at = self.clock.now() + result.visibility_s
-        settling = {r.call_id: r for r in results.values() if isinstance(r, Wait) and r.call_id and r.landed}
-        settling = settling or {r.call_id: r for r in results.values() if isinstance(r, Wait) and r.call_id}
-        if len(settling) == 1:  # as the apply handler does, after hiding the messages
+        wait = settle_wait(results.values())
+        if wait is not None:  # as the apply handler does, after hiding the messages
             waiting = [m for m, r in results.items() if isinstance(r, Wait)]
-            if self.steps.await_notice(LANE, next(iter(settling.values())), waiting):
+            if self.steps.await_notice(LANE, wait, waiting):
                 self.wake(waiting)
         return outcome_by_request
 

@@ -4,6 +4,7 @@ point resumes to exactly one version and one outcome."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -11,7 +12,9 @@ from tests.unit.domain.fakes import Crash, ThrottledError
 from tests.unit.domain.lane_world import LaneWorld, patient_update, request
 from updater.domain.errors import RetryableServiceError
 from updater.domain.lane_message import LaneDelivery, LaneMessage
+from updater.domain.ledger import PendingCall
 from updater.domain.outcome import OutcomeStatus
+from updater.domain.step_results import settle_wait
 from updater.domain.steps import Done, Wait, WaitReason
 
 
@@ -397,3 +400,14 @@ def test_our_own_read_budget_is_waited_for_exactly_however_often_it_is_met() -> 
         world.clock.advance(wait.visibility_s)
     assert world.ledger.calls["note_retry"] == 0
     assert world.run()["r1"].status is OutcomeStatus.SUCCEEDED
+
+
+def test_a_groups_settle_wait_is_its_one_calls_and_carries_the_landing_when_one_does() -> None:
+    plain = Wait(2.0, WaitReason.SETTLING, "c1")
+    call = PendingCall(call_id="c1", base_version_id="1", members=("c1",), plans={}, started_at_ms=0)
+    landed = replace(plain, landed=call.landed_as("2", 10))
+    behind = Wait(0, WaitReason.BEHIND)
+    assert settle_wait([plain, landed, behind, None]) is landed
+    assert settle_wait([landed, plain]) is landed
+    assert settle_wait([plain, Wait(2.0, WaitReason.SETTLING, "c2")]) is None  # two calls: no one wait
+    assert settle_wait([behind, None]) is None
