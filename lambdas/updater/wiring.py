@@ -177,10 +177,11 @@ def _imports(
     return ImportReactions(build)
 
 
-def _intake(settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common) -> Intake:
+def _intake(
+    settings: UpdaterSettings, clients: AwsClients, metrics: MetricsSink, common: _Common, lane: LaneQueue
+) -> Intake:
     from updater.domain.intake import Intake, IntakeRules  # noqa: PLC0415
 
-    lane = LaneQueue(clients.sqs, settings.lane_queue_url)
     return Intake(
         ledger=common.ledger,
         lane=lane,
@@ -265,11 +266,12 @@ def build_intake(settings: UpdaterSettings, clients: AwsClients, metrics: Metric
         images=clients.at_first_use("medical-imaging"),
         events=clients.at_first_use("events"),
     )
+    lane = LaneQueue(clients.sqs, settings.lane_queue_url)
     return IntakeRuntime(
         settings,
-        _intake(settings, clients, metrics, common),
+        _intake(settings, clients, metrics, common, lane),
         QueueVisibility(clients.sqs),
-        LaneQueue(clients.sqs, settings.lane_queue_url),
+        lane,
         _trusted_rules(settings),
     )
 
@@ -322,7 +324,7 @@ def build_finalize(settings: UpdaterSettings, clients: AwsClients, metrics: Metr
     # Its usual record (an ingest delivery out of attempts) is ended without reading HealthImaging;
     # only a lane message with a call open looks at the image set.
     common = _common(settings, clients, metrics, images=clients.at_first_use("medical-imaging"))
-    intake = _intake(settings, clients, metrics, common)
+    intake = _intake(settings, clients, metrics, common, LaneQueue(clients.sqs, settings.lane_queue_url))
     finalizer = Finalizer(
         ledger=common.ledger,
         calls=_open_call(settings, common),
