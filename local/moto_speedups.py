@@ -78,8 +78,13 @@ class _CopyWithoutTableBackups:
         return copy.deepcopy(value, memo)
 
 
-def _item_key(table: Table, kind: str, operation: dict[str, Any]) -> tuple[DynamoType, DynamoType | None]:
-    attributes = operation["Item"] if kind == "Put" else operation["Key"]
+def _item_key(
+    table: Table, kind: str, operation: dict[str, Any]
+) -> tuple[DynamoType, DynamoType | None] | None:
+    """The named item's key; None when the operation names none (moto's own validation answers)."""
+    attributes = operation.get("Item" if kind == "Put" else "Key") or {}
+    if table.hash_key_attr not in attributes:
+        return None
     range_key = attributes.get(table.range_key_attr) if table.range_key_attr else None
     return DynamoType(attributes[table.hash_key_attr]), None if range_key is None else DynamoType(range_key)
 
@@ -100,7 +105,10 @@ def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, 
         table = self.tables.get(operation.get("TableName", ""))
         if table is None or kind not in {"Put", "Update", "Delete"}:
             continue  # moto's own validation answers for it; a ConditionCheck writes nothing
-        hash_key, range_key = _item_key(table, kind, operation)
+        key = _item_key(table, kind, operation)
+        if key is None:
+            continue
+        hash_key, range_key = key
         backups.append((table, hash_key, range_key, copy.deepcopy(table.get_item(hash_key, range_key))))
     _in_transaction.active = True
     try:
